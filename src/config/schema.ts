@@ -1,0 +1,88 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** One rendition of the transcoding ladder. */
+export const RenditionSchema = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9_-]{1,16}$', description: 'Used in URLs: /hls/:id/:name/...' }),
+  height: Type.Integer({ minimum: 90, maximum: 4320 }),
+  videoBitrateKbps: Type.Integer({ minimum: 50, maximum: 50000 }),
+  maxFrameRate: Type.Number({ minimum: 1, maximum: 120, default: 30 }),
+}, { additionalProperties: false });
+
+/**
+ * The whole configuration: type, defaults and validation in one place.
+ * Load order: these defaults -> config file -> SHOWCASE_* environment -> validate -> freeze.
+ */
+export const ConfigSchema = Type.Object({
+  logLevel: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal'), Type.Literal('silent')], { default: 'info' }),
+  dataDir: Type.String({ default: './data', minLength: 1 }),
+  /** Operator token. Empty: one is generated on first start and kept in <dataDir>/admin-token. */
+  adminToken: Type.String({ default: '' }),
+  /** Base URL put in API answers (e.g. https://live.example.com); empty: derived from the request's Host. */
+  publicBaseUrl: Type.String({ default: '' }),
+  /** Host name put in rtmpUrl answers; empty: derived from the request's Host. */
+  rtmpPublicHost: Type.String({ default: '' }),
+  http: Type.Object({
+    host: Type.String({ default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
+    corsOrigin: Type.String({ default: '*' }),
+  }, { additionalProperties: false, default: {} }),
+  rtmp: Type.Object({
+    host: Type.String({ default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 1935 }),
+    app: Type.String({ default: 'live', pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    maxConnections: Type.Integer({ minimum: 1, default: 1000 }),
+    maxConnectionsPerIp: Type.Integer({ minimum: 1, default: 50 }),
+    handshakeTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+    idleTimeoutMs: Type.Integer({ minimum: 500, default: 15000 }),
+    maxChunkSize: Type.Integer({ minimum: 128, maximum: 16777215, default: 65536 }),
+    maxMessageSize: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+    maxBufferedBytes: Type.Integer({ minimum: 65536, default: 16 * 1024 * 1024 }),
+    maxChunkStreams: Type.Integer({ minimum: 4, maximum: 65599, default: 64 }),
+    /** A publisher silent for this long no longer holds its key: a new publish takes over (OBS reconnects). */
+    deadPublisherMs: Type.Integer({ minimum: 100, default: 4000 }),
+  }, { additionalProperties: false, default: {} }),
+  streams: Type.Object({
+    /** A publisher that reconnects within this window continues the same stream (a discontinuity). */
+    reconnectGraceMs: Type.Integer({ minimum: 0, default: 10000 }),
+  }, { additionalProperties: false, default: {} }),
+  transcode: Type.Object({
+    ffmpegPath: Type.String({ default: 'ffmpeg' }),
+    ladder: Type.Array(RenditionSchema, {
+      minItems: 1, maxItems: 8,
+      default: [
+        { name: '720p', height: 720, videoBitrateKbps: 2800, maxFrameRate: 30 },
+        { name: '480p', height: 480, videoBitrateKbps: 1400, maxFrameRate: 30 },
+        { name: '360p', height: 360, videoBitrateKbps: 800, maxFrameRate: 30 },
+      ],
+    }),
+    audioBitrateKbps: Type.Integer({ minimum: 32, maximum: 512, default: 128 }),
+    x264Preset: Type.Union(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'].map((p) => Type.Literal(p)), { default: 'veryfast' }),
+    /** Restarts allowed inside restartWindowMs before the stream reports an error state. */
+    maxRestarts: Type.Integer({ minimum: 0, default: 5 }),
+    restartWindowMs: Type.Integer({ minimum: 1000, default: 60000 }),
+    restartBackoffMs: Type.Integer({ minimum: 10, default: 300 }),
+    restartBackoffMaxMs: Type.Integer({ minimum: 10, default: 5000 }),
+    /** Grace after SIGTERM before SIGKILL when stopping ffmpeg. */
+    killGraceMs: Type.Integer({ minimum: 10, default: 2000 }),
+    /** Bytes queued on ffmpeg's stdin before the transcoder drops video until the next keyframe. */
+    maxQueuedBytes: Type.Integer({ minimum: 65536, default: 8 * 1024 * 1024 }),
+  }, { additionalProperties: false, default: {} }),
+  hls: Type.Object({
+    /** Segment target duration in seconds: the keyframe interval of every rendition. */
+    segmentSeconds: Type.Number({ minimum: 1, maximum: 10, default: 2 }),
+    /** Part target duration in seconds (LL-HLS PART-TARGET). */
+    partSeconds: Type.Number({ minimum: 0.1, maximum: 1, default: 0.334 }),
+    /** Segments listed in a live media playlist. */
+    windowSegments: Type.Integer({ minimum: 3, maximum: 100, default: 12 }),
+    /** Segments kept in memory behind the playlist window (still downloadable a while). */
+    retainExtraSegments: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+    /** Open blocking playlist requests at once (over: 503). */
+    maxBlockingRequests: Type.Integer({ minimum: 1, default: 10000 }),
+    /** Seconds an ended stream's playlists and media stay in memory. */
+    endedRetainSeconds: Type.Integer({ minimum: 0, default: 300 }),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export type Config = Static<typeof ConfigSchema>;
+export type RenditionConfig = Static<typeof RenditionSchema>;

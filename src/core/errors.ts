@@ -1,0 +1,49 @@
+/**
+ * One registry of every error the server can report, each with a stable code and an HTTP status.
+ * Codes are part of the public API (clients and log queries match on them): never rename one.
+ * test/unit/errors.test.ts fails when a code here is not documented in README.md.
+ */
+export const ErrorCodes = {
+  SHOWCASE_ERR_BAD_REQUEST: { status: 400, message: 'Bad request' },
+  SHOWCASE_ERR_VALIDATION: { status: 400, message: 'Request failed validation' },
+  SHOWCASE_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid token' },
+  SHOWCASE_ERR_FORBIDDEN: { status: 403, message: 'Forbidden' },
+  SHOWCASE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  SHOWCASE_ERR_CONFLICT: { status: 409, message: 'Conflict' },
+  SHOWCASE_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
+  SHOWCASE_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  SHOWCASE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  SHOWCASE_ERR_UNAVAILABLE: { status: 503, message: 'Service unavailable' },
+  SHOWCASE_ERR_HLS_BAD_PARAMS: { status: 400, message: 'Invalid LL-HLS delivery directive' },
+  SHOWCASE_ERR_HLS_TOO_FAR_AHEAD: { status: 400, message: 'Requested part is too far in the future' },
+  SHOWCASE_ERR_HLS_TIMEOUT: { status: 503, message: 'Requested part did not arrive in time' },
+  SHOWCASE_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
+  SHOWCASE_ERR_RTMP_BAD_KEY: { status: 403, message: 'Unknown or disabled stream key' },
+  SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING: { status: 409, message: 'Stream key is already publishing' },
+  SHOWCASE_ERR_RTMP_PROTOCOL: { status: 400, message: 'RTMP protocol violation' },
+  SHOWCASE_ERR_RTMP_LIMIT: { status: 400, message: 'RTMP connection exceeded a limit' },
+  SHOWCASE_ERR_TRANSCODER_FAILED: { status: 500, message: 'Transcoder failed repeatedly' },
+  SHOWCASE_ERR_STREAM_ENDED: { status: 409, message: 'Stream has ended' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** An error with a stable code; the HTTP layer turns it into {error:{code,message}} without a stack. */
+export class ShowcaseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ErrorCodes[code].message);
+    this.name = 'ShowcaseError';
+    this.code = code;
+    this.status = ErrorCodes[code].status;
+    this.details = details;
+  }
+
+  /** The body sent to clients: code, message and optional details, never a stack. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}

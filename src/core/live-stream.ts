@@ -1,0 +1,163 @@
+import { TypedEmitter } from './typed-emitter.js';
+import type { MediaInfo, MediaPacket } from './media.js';
+import type { StreamState } from '../store/types.js';
+
+/** What a LiveStream knows about whoever publishes into it, whatever the protocol. */
+export interface PublisherHandle {
+  readonly id: string;
+  readonly protocol: 'rtmp' | 'webrtc';
+  readonly remoteAddress: string;
+  /** False once the publisher's transport has gone quiet or closed (a dead OBS socket). */
+  isAlive(): boolean;
+  /** Disconnects the publisher (a takeover by its own reconnect, or the stream being deleted). */
+  close(reason: string): void;
+}
+
+/**
+ * An output attached to a stream (transcoder, recorder, WebRTC bridge). Outputs never learn which
+ * protocol media came in on. onPacket must not block: a reader bounds its own queue and drops.
+ */
+export interface StreamReader {
+  readonly name: string;
+  onPublisherStart(stream: LiveStream): void;
+  onPacket(packet: MediaPacket): void;
+  /** The publisher left; graceful=false means a reconnect within the grace period may follow. */
+  onPublisherStop(reason: string, graceful: boolean): void;
+  /** The stream is over (grace expired, publisher stopped cleanly, or it was deleted). */
+  onStreamEnd(reason: string): void;
+}
+
+export type LiveStreamEvents = {
+  state: [state: StreamState, reason: string];
+  publisher: [publisher: PublisherHandle | undefined];
+};
+
+/** Wall-clock reference for the publisher's timestamps (EXT-X-PROGRAM-DATE-TIME comes from it). */
+export interface IngestClock {
+  wallAtFirstMs: number;
+  firstTimestamp: number;
+}
+
+/**
+ * The central abstraction: one stream, one publisher at a time, any number of readers.
+ * Ingest adapters attach publishers and push packets; outputs attach as readers.
+ */
+export class LiveStream extends TypedEmitter<LiveStreamEvents> {
+  readonly id: string;
+  state: StreamState;
+  publisher?: PublisherHandle;
+  mediaInfo: MediaInfo = {};
+  /** Latest codec configuration packets: a reader that (re)starts mid-stream begins with them. */
+  videoConfig?: MediaPacket;
+  audioConfig?: MediaPacket;
+  clock?: IngestClock;
+  startedAt: number | null = null;
+  endedAt: number | null = null;
+  /** Set while the publisher is gone but may come back within the grace period. */
+  reconnectDeadline: number | null = null;
+  readonly #readers = new Map<string, StreamReader>();
+  #graceTimer?: NodeJS.Timeout;
+
+  constructor(id: string, state: StreamState) {
+    super();
+    this.id = id;
+    this.state = state;
+  }
+
+  /** Readers currently attached. */
+  readers(): StreamReader[] {
+    return [...this.#readers.values()];
+  }
+
+  /** Attaches an output; it sees publishers from now on (and the current one at once). */
+  addReader(reader: StreamReader): void {
+    this.#readers.set(reader.name, reader);
+    if (this.publisher) this.#call(reader, (r) => r.onPublisherStart(this));
+  }
+
+  /** Detaches an output. */
+  removeReader(name: string): void {
+    this.#readers.delete(name);
+  }
+
+  /** Attaches the publisher and makes the stream live (or continues it after a reconnect). */
+  attachPublisher(p: PublisherHandle): void {
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.reconnectDeadline = null;
+    this.publisher = p;
+    this.videoConfig = undefined;
+    this.audioConfig = undefined;
+    this.clock = undefined;
+    if (this.state !== 'live') {
+      this.state = 'live';
+      this.startedAt ??= Date.now();
+      this.safeEmit('state', 'live', 'publisher-attached');
+    }
+    this.safeEmit('publisher', p);
+    for (const r of this.#readers.values()) this.#call(r, (x) => x.onPublisherStart(this));
+  }
+
+  /** Hands a packet to every reader; keeps codec configuration for late or restarting readers. */
+  pushPacket(p: MediaPacket): void {
+    if (!this.clock) this.clock = { wallAtFirstMs: Date.now(), firstTimestamp: p.timestamp };
+    if (p.sequenceHeader) {
+      if (p.kind === 'video') this.videoConfig = p;
+      else this.audioConfig = p;
+    }
+    for (const r of this.#readers.values()) this.#call(r, (x) => x.onPacket(p));
+  }
+
+  /** Records what the publisher says about its media (onMetaData). */
+  setMediaInfo(info: MediaInfo): void {
+    this.mediaInfo = { ...this.mediaInfo, ...info };
+  }
+
+  /**
+   * The publisher left. graceful (an explicit unpublish) ends the stream now; otherwise the stream
+   * waits graceMs for the same key to publish again before it ends.
+   */
+  detachPublisher(p: PublisherHandle, reason: string, graceful: boolean, graceMs: number): void {
+    if (this.publisher !== p) return;
+    this.publisher = undefined;
+    this.safeEmit('publisher', undefined);
+    const willWait = !graceful && graceMs > 0;
+    for (const r of this.#readers.values()) this.#call(r, (x) => x.onPublisherStop(reason, !willWait));
+    if (!willWait) {
+      this.end(reason);
+      return;
+    }
+    this.reconnectDeadline = Date.now() + graceMs;
+    this.#graceTimer = setTimeout(() => this.end(`${reason}; no reconnect within ${graceMs} ms`), graceMs);
+    this.#graceTimer.unref();
+  }
+
+  /** Ends the stream for good: readers finish (playlists get ENDLIST), state becomes 'ended'. */
+  end(reason: string): void {
+    if (this.state === 'ended') return;
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.reconnectDeadline = null;
+    const p = this.publisher;
+    this.publisher = undefined;
+    if (p) p.close(`stream ended: ${reason}`);
+    this.state = 'ended';
+    this.endedAt = Date.now();
+    for (const r of this.#readers.values()) this.#call(r, (x) => x.onStreamEnd(reason));
+    this.safeEmit('state', 'ended', reason);
+  }
+
+  /** Converts a publisher timestamp (ms) to wall-clock ms. */
+  wallClockOf(timestamp: number): number {
+    const c = this.clock;
+    return c ? c.wallAtFirstMs + (timestamp - c.firstTimestamp) : Date.now();
+  }
+
+  #call(r: StreamReader, fn: (r: StreamReader) => void): void {
+    try {
+      fn(r);
+    } catch (error) {
+      this.onListenerError(`reader:${r.name}`, error);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { HlsStream, type HlsStreamOptions } from './hls-stream.js';
+import { BlockingBudget } from './blocking-waiter.js';
+import type { PlaylistTiming } from './playlist-writer.js';
+
+/**
+ * Every stream's in-memory LL-HLS origin. Ended streams stay (playlists with ENDLIST) for a
+ * retention period, then are dropped; the memory held is bounded by streams x window.
+ */
+export class HlsOrigin {
+  readonly budget: BlockingBudget;
+  readonly #streams = new Map<string, HlsStream>();
+  readonly #dropTimers = new Map<string, NodeJS.Timeout>();
+  readonly #timing: PlaylistTiming;
+  readonly #windowSegments: number;
+  readonly #retainExtraSegments: number;
+  readonly #endedRetainMs: number;
+
+  constructor(opts: { timing: PlaylistTiming; windowSegments: number; retainExtraSegments: number; maxBlockingRequests: number; endedRetainSeconds: number }) {
+    this.budget = new BlockingBudget(opts.maxBlockingRequests);
+    this.#timing = opts.timing;
+    this.#windowSegments = opts.windowSegments;
+    this.#retainExtraSegments = opts.retainExtraSegments;
+    this.#endedRetainMs = opts.endedRetainSeconds * 1000;
+  }
+
+  /** The stream's origin, creating it with these renditions on first use. */
+  getOrCreate(streamId: string, renditions: HlsStreamOptions['renditions']): HlsStream {
+    let s = this.#streams.get(streamId);
+    if (!s) {
+      s = new HlsStream({ streamId, renditions, timing: this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget });
+      this.#streams.set(streamId, s);
+    }
+    return s;
+  }
+
+  /** The stream's origin if it exists. */
+  get(streamId: string): HlsStream | undefined {
+    return this.#streams.get(streamId);
+  }
+
+  /** All streams held. */
+  all(): HlsStream[] {
+    return [...this.#streams.values()];
+  }
+
+  /** Ends a stream's playlists and schedules dropping it from memory. */
+  end(streamId: string): void {
+    const s = this.#streams.get(streamId);
+    if (!s) return;
+    s.end();
+    if (this.#dropTimers.has(streamId)) return;
+    const t = setTimeout(() => this.drop(streamId), this.#endedRetainMs);
+    t.unref();
+    this.#dropTimers.set(streamId, t);
+  }
+
+  /** Forgets a stream now, releasing any held requests. */
+  drop(streamId: string): void {
+    const t = this.#dropTimers.get(streamId);
+    if (t) clearTimeout(t);
+    this.#dropTimers.delete(streamId);
+    this.#streams.get(streamId)?.close();
+    this.#streams.delete(streamId);
+  }
+
+  /** Drops everything (server shutdown). */
+  close(): void {
+    for (const id of [...this.#streams.keys()]) this.drop(id);
+  }
+}

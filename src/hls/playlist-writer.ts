@@ -1,0 +1,134 @@
+import type { RenditionTimeline, RenditionStats } from './rendition-timeline.js';
+import type { Segment } from './types.js';
+
+/** Playlist-wide timing values; identical in every rendition of a stream. */
+export interface PlaylistTiming {
+  segmentSeconds: number;
+  partSeconds: number;
+}
+
+/** EXT-X-TARGETDURATION: the segment target rounded up (segments are cut before they round above it). */
+export function targetDuration(t: PlaylistTiming): number {
+  return Math.ceil(t.segmentSeconds);
+}
+
+/** The values of EXT-X-SERVER-CONTROL, per the spec's minimums (3 parts, 3 targets, 6 targets). */
+export function serverControl(t: PlaylistTiming): { partHoldBack: number; holdBack: number; canSkipUntil: number } {
+  const td = targetDuration(t);
+  return { partHoldBack: round3(t.partSeconds * 3), holdBack: td * 3, canSkipUntil: td * 6 };
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function dur(n: number): string {
+  return n.toFixed(5);
+}
+
+export interface MediaPlaylistOptions {
+  timing: PlaylistTiming;
+  /** Render a delta update (EXT-X-SKIP) as asked by _HLS_skip=YES. */
+  skip: boolean;
+  /** Sibling renditions for EXT-X-RENDITION-REPORT, URIs relative to this playlist. */
+  reports: Array<{ uri: string; timeline: RenditionTimeline }>;
+  /** Appended to every URI (e.g. "?_sid=..."), empty for none. */
+  query: string;
+}
+
+/**
+ * Renders one rendition's LL-HLS media playlist (draft-pantos-hls-rfc8216bis): EXT-X-MAP per run,
+ * parts for the last three target durations, a preload hint for the next part, rendition reports,
+ * and delta updates that skip segments older than CAN-SKIP-UNTIL.
+ */
+export function renderMediaPlaylist(tl: RenditionTimeline, o: MediaPlaylistOptions): string {
+  const td = targetDuration(o.timing);
+  const sc = serverControl(o.timing);
+  const listed = tl.listed();
+  const first = listed[0];
+  const lines: string[] = ['#EXTM3U', '#EXT-X-VERSION:9', `#EXT-X-TARGETDURATION:${td}`];
+  lines.push(`#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${sc.partHoldBack},HOLD-BACK=${sc.holdBack},CAN-SKIP-UNTIL=${sc.canSkipUntil}`);
+  lines.push(`#EXT-X-PART-INF:PART-TARGET=${round3(o.timing.partSeconds)}`);
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`);
+  lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${first ? tl.discontinuitySequence(first.msn) : 0}`);
+  if (!first) {
+    if (tl.ended) lines.push('#EXT-X-ENDLIST');
+    return lines.join('\n') + '\n';
+  }
+
+  // Delta update: skip complete segments that start more than CAN-SKIP-UNTIL before the end.
+  let skipped = 0;
+  if (o.skip && !tl.ended) {
+    const total = listed.reduce((a, s) => a + s.duration, 0);
+    let start = 0;
+    for (const s of listed) {
+      if (!s.complete || total - start <= sc.canSkipUntil) break;
+      start += s.duration;
+      skipped++;
+    }
+    if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
+  }
+
+  // Parts are listed for segments that end within three target durations of the playlist's end.
+  const totalDuration = listed.reduce((a, s) => a + s.duration, 0);
+  let elapsed = 0;
+  let mapRun: number | undefined;
+  for (let i = 0; i < listed.length; i++) {
+    const s = listed[i]!;
+    elapsed += s.duration;
+    if (i < skipped) continue;
+    if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (s.runId !== mapRun) {
+      lines.push(`#EXT-X-MAP:URI="init${s.runId}.mp4${o.query}"`);
+      mapRun = s.runId;
+    }
+    if (i === skipped || s.discontinuity) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTimeMs).toISOString()}`);
+    const withParts = !s.complete || totalDuration - elapsed < td * 3;
+    if (withParts) for (const p of s.parts) lines.push(partLine(p.msn, p.index, p.duration, p.independent, o.query));
+    if (s.complete) lines.push(`#EXTINF:${dur(s.duration)},`, `s${s.msn}.m4s${o.query}`);
+  }
+
+  if (tl.ended) {
+    lines.push('#EXT-X-ENDLIST');
+  } else {
+    const next = tl.nextPart();
+    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p${next.msn}.${next.index}.m4s${o.query}"`);
+  }
+  for (const r of o.reports) lines.push(renditionReport(r.uri, r.timeline));
+  return lines.join('\n') + '\n';
+}
+
+function partLine(msn: number, index: number, duration: number, independent: boolean, query: string): string {
+  return `#EXT-X-PART:DURATION=${dur(duration)},URI="p${msn}.${index}.m4s${query}"${independent ? ',INDEPENDENT=YES' : ''}`;
+}
+
+/** EXT-X-RENDITION-REPORT: the sibling's last segment and last part, so players switch without a fetch. */
+function renditionReport(uri: string, tl: RenditionTimeline): string {
+  const last: Segment | undefined = tl.segments[tl.segments.length - 1];
+  if (!last) return `#EXT-X-RENDITION-REPORT:URI="${uri}"`;
+  const lastPart = last.parts.length - 1;
+  return `#EXT-X-RENDITION-REPORT:URI="${uri}",LAST-MSN=${last.msn},LAST-PART=${Math.max(0, lastPart)}`;
+}
+
+/** One variant of the multivariant playlist. */
+export interface VariantEntry {
+  uri: string;
+  stats: RenditionStats;
+  /** Configured bitrate (bits/s) used until the rendition has measured a segment. */
+  fallbackBandwidth: number;
+}
+
+/** Renders the multivariant playlist from what the renditions actually carry. */
+export function renderMultivariant(variants: VariantEntry[]): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:9'];
+  for (const v of variants) {
+    const s = v.stats;
+    const peak = s.peakBitrate > 0 ? s.peakBitrate : v.fallbackBandwidth;
+    const avg = s.averageBitrate > 0 ? s.averageBitrate : Math.round(peak * 0.9);
+    const attrs = [`BANDWIDTH=${Math.max(peak, avg)}`, `AVERAGE-BANDWIDTH=${avg}`, `CODECS="${s.codecs}"`];
+    if (s.width && s.height) attrs.push(`RESOLUTION=${s.width}x${s.height}`);
+    if (s.frameRate) attrs.push(`FRAME-RATE=${s.frameRate.toFixed(3)}`);
+    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+  }
+  return lines.join('\n') + '\n';
+}

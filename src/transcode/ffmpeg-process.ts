@@ -1,0 +1,127 @@
+import ffmpeg from 'fluent-ffmpeg';
+import { PassThrough } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import type { Logger } from '../core/logger.js';
+
+export interface FfmpegProcessOptions {
+  ffmpegPath: string;
+  inputFormat: string;
+  inputOptions: string[];
+  complexFilter?: string;
+  outputs: Array<{ url: string; options: string[] }>;
+  /** Grace between closing stdin / SIGTERM and SIGKILL. */
+  killGraceMs: number;
+  logger: Logger;
+}
+
+export type FfmpegProcessEvents = {
+  /** The process is running (pid known). */
+  spawn: [pid: number];
+  /** The process is gone. expected: we asked it to stop. */
+  exit: [info: { code: number | null; signal: string | null; expected: boolean; message: string }];
+};
+
+/**
+ * One ffmpeg run driven by fluent-ffmpeg: stdin is fed by the owner through write(), stderr goes to
+ * pino (warnings and errors only, rate-limited), and stop() ends input, then SIGKILLs after a grace.
+ * Restarts are the owner's business (Transcoder); this class only reports how the run ended.
+ */
+export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
+  readonly input = new PassThrough({ highWaterMark: 256 * 1024 });
+  #proc?: ChildProcess;
+  #stopping = false;
+  #exited = false;
+  #killTimer?: NodeJS.Timeout;
+  readonly #opts: FfmpegProcessOptions;
+  readonly #log: Logger;
+  #stderrLines = 0;
+  readonly #lastLines: string[] = [];
+
+  constructor(opts: FfmpegProcessOptions) {
+    super();
+    this.#opts = opts;
+    this.#log = opts.logger;
+  }
+
+  /** Spawns ffmpeg. */
+  start(): void {
+    const o = this.#opts;
+    const cmd = ffmpeg({ stdoutLines: 0 })
+      .setFfmpegPath(o.ffmpegPath)
+      .input(this.input)
+      .inputFormat(o.inputFormat)
+      .inputOptions(o.inputOptions);
+    if (o.complexFilter) cmd.complexFilter(o.complexFilter);
+    for (const out of o.outputs) cmd.output(out.url).outputOptions(out.options);
+    cmd.addOption('-nostats').addOption('-loglevel', 'warning');
+    cmd.on('start', (line: string) => {
+      this.#proc = (cmd as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      this.#log.debug({ cmd: line }, 'ffmpeg started');
+      if (this.#proc?.pid) this.safeEmit('spawn', this.#proc.pid);
+    });
+    cmd.on('stderr', (line: string) => this.#onStderr(line));
+    cmd.on('error', (err: Error) => this.#onExit(err.message));
+    cmd.on('end', () => this.#onExit('exited with code 0'));
+    this.input.on('error', () => {});
+    cmd.run();
+  }
+
+  /** The process id, once running. */
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  /** Bytes queued towards ffmpeg's stdin and not yet taken by it. */
+  get queuedBytes(): number {
+    return this.input.writableLength + (this.#proc?.stdin?.writableLength ?? 0);
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** Writes to ffmpeg's stdin (never blocks; the caller bounds queuedBytes). */
+  write(chunks: Buffer[]): void {
+    if (this.#stopping || this.#exited) return;
+    for (const c of chunks) this.input.write(c);
+  }
+
+  /** Ends input so ffmpeg flushes its outputs and exits; SIGKILL if it has not after the grace. */
+  stop(): Promise<void> {
+    if (this.#exited) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.once('exit', () => resolve()));
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.input.end();
+      this.#killTimer = setTimeout(() => this.kill('SIGKILL'), this.#opts.killGraceMs);
+      this.#killTimer.unref();
+    }
+    return done;
+  }
+
+  /** Sends a signal now (tests use it to simulate a crash; stop() uses it after the grace). */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.#exited) this.#proc?.kill(signal);
+  }
+
+  #onStderr(line: string): void {
+    this.#lastLines.push(line);
+    if (this.#lastLines.length > 10) this.#lastLines.shift();
+    // ffmpeg can print a line per frame when input is broken: log the first lines, then sample.
+    this.#stderrLines++;
+    if (this.#stderrLines <= 20 || this.#stderrLines % 500 === 0) this.#log.warn({ ffmpeg: line.slice(0, 500) }, 'ffmpeg says');
+  }
+
+  #onExit(message: string): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    if (this.#killTimer) clearTimeout(this.#killTimer);
+    this.input.destroy();
+    const proc = this.#proc;
+    const code = proc?.exitCode ?? null;
+    const signal = proc?.signalCode ?? null;
+    this.safeEmit('exit', { code, signal, expected: this.#stopping, message: `${message}${this.#lastLines.length ? `; last output: ${this.#lastLines.slice(-3).join(' | ')}` : ''}` });
+  }
+}

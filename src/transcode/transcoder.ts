@@ -1,0 +1,286 @@
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FfmpegProcess } from './ffmpeg-process.js';
+import { flvHeader, flvTag } from './flv-writer.js';
+import { ladderFilterGraph, planLadder, renditionOutputOptions, type PlannedRendition } from './ladder.js';
+import { Fmp4Splitter } from '../hls/fmp4-splitter.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+import type { LiveStream, StreamReader } from '../core/live-stream.js';
+import type { MediaPacket } from '../core/media.js';
+import type { Logger } from '../core/logger.js';
+import type { Config } from '../config/schema.js';
+import type { HlsOrigin } from '../hls/hls-origin.js';
+import type { HlsStream } from '../hls/hls-stream.js';
+
+export type TranscoderState = 'idle' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+export type TranscoderEvents = {
+  state: [state: TranscoderState, reason: string];
+  /** A new ffmpeg run started (first start or restart). */
+  run: [info: { runId: number; pid: number; restart: boolean }];
+};
+
+export interface TranscoderOptions {
+  stream: LiveStream;
+  transcode: Config['transcode'];
+  hls: Config['hls'];
+  origin: HlsOrigin;
+  /** Private directory (0700) for the per-rendition unix sockets ffmpeg writes to. */
+  socketDir: string;
+  logger: Logger;
+}
+
+interface Run {
+  id: number;
+  proc: FfmpegProcess;
+  servers: net.Server[];
+  flushed: Promise<void>[];
+  dropping: boolean;
+}
+
+/** Bytes of the current GOP kept so a restarted ffmpeg starts from a keyframe at once. */
+const MAX_GOP_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The stream's ONE supervised ffmpeg: reads the stream (FLV on stdin), decodes once, encodes the
+ * ladder and writes each rendition as fragmented MP4 to a unix socket whose bytes feed the LL-HLS
+ * origin. Crashes restart with exponential backoff; too many in the window put it in 'failed'.
+ */
+export class Transcoder extends TypedEmitter<TranscoderEvents> implements StreamReader {
+  readonly name = 'transcoder';
+  state: TranscoderState = 'idle';
+  restarts = 0;
+  droppedPackets = 0;
+  readonly #o: TranscoderOptions;
+  readonly #log: Logger;
+  #run?: Run;
+  #runSeq = 0;
+  #plan?: PlannedRendition[];
+  #hls?: HlsStream;
+  #gop: MediaPacket[] = [];
+  #gopBytes = 0;
+  #failures: number[] = [];
+  #restartTimer?: NodeJS.Timeout;
+  #publishing = false;
+  #ended = false;
+  #lastVideoTs = 0;
+
+  constructor(o: TranscoderOptions) {
+    super();
+    this.#o = o;
+    this.#log = o.logger.child({ streamId: o.stream.id, component: 'transcoder' });
+    this.onListenerError = (event, error) => this.#log.error({ err: error, event }, 'transcoder listener failed');
+  }
+
+  /** The renditions this stream is encoded into (after the first start). */
+  get renditions(): PlannedRendition[] | undefined {
+    return this.#plan;
+  }
+
+  /** The pid of the running ffmpeg, if any (tests kill it to prove the restart). */
+  get pid(): number | undefined {
+    return this.#run?.proc.pid;
+  }
+
+  onPublisherStart(): void {
+    this.#publishing = true;
+    this.#failures = [];
+    this.#gop = [];
+    this.#gopBytes = 0;
+    if (this.state === 'failed') this.#setState('idle', 'publisher reconnected');
+    // A takeover while a run is active: end it; the new publisher's keyframe starts the next run.
+    if (this.#run) void this.#stopRun();
+  }
+
+  onPacket(p: MediaPacket): void {
+    if (p.sequenceHeader) return; // kept on the stream; written at the start of every run
+    if (p.kind === 'video') {
+      this.#lastVideoTs = p.timestamp;
+      if (p.keyframe) {
+        this.#gop = [];
+        this.#gopBytes = 0;
+      }
+    }
+    if (this.#gopBytes + p.payload.length <= MAX_GOP_CACHE_BYTES && (this.#gop.length > 0 || p.keyframe)) {
+      this.#gop.push(p);
+      this.#gopBytes += p.payload.length;
+    }
+    const run = this.#run;
+    if (!run) {
+      if (p.kind === 'video' && p.keyframe && this.#publishing && !this.#restartTimer && this.state !== 'failed') this.#startRun();
+      return;
+    }
+    if (run.dropping) {
+      if (!(p.kind === 'video' && p.keyframe && run.proc.queuedBytes < this.#o.transcode.maxQueuedBytes / 2)) {
+        this.droppedPackets++;
+        return;
+      }
+      run.dropping = false;
+    }
+    if (run.proc.queuedBytes > this.#o.transcode.maxQueuedBytes) {
+      // ffmpeg cannot keep up: drop until the next keyframe rather than queue without bound.
+      run.dropping = true;
+      this.droppedPackets++;
+      this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'transcoder input queue full: dropping until next keyframe');
+      return;
+    }
+    run.proc.write(flvTag(p, p.timestamp));
+  }
+
+  onPublisherStop(): void {
+    this.#publishing = false;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    void this.#stopRun();
+  }
+
+  onStreamEnd(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#publishing = false;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    void this.#stopRun().then(() => {
+      this.#o.origin.end(this.#o.stream.id);
+      this.#setState('stopped', reason);
+    });
+  }
+
+  /** Stops ffmpeg and waits for its outputs to flush (server shutdown). */
+  async close(): Promise<void> {
+    this.onStreamEnd('server stopping');
+    await this.#stopRun();
+  }
+
+  #setState(state: TranscoderState, reason: string): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.safeEmit('state', state, reason);
+  }
+
+  #ensurePlan(): { plan: PlannedRendition[]; hls: HlsStream } {
+    if (!this.#plan || !this.#hls) {
+      const info = this.#o.stream.mediaInfo;
+      this.#plan = planLadder(this.#o.transcode.ladder, info.height);
+      this.#hls = this.#o.origin.getOrCreate(this.#o.stream.id, this.#plan.map((r) => ({
+        name: r.name,
+        fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
+      })));
+    }
+    return { plan: this.#plan, hls: this.#hls };
+  }
+
+  #startRun(): void {
+    const stream = this.#o.stream;
+    if (!stream.videoConfig || this.#gop.length === 0) return;
+    const { plan, hls } = this.#ensurePlan();
+    const runId = ++this.#runSeq;
+    const first = this.#gop[0]!;
+    const wallEpochMs = stream.wallClockOf(first.timestamp);
+    const hasAudio = stream.audioConfig !== undefined;
+    const servers: net.Server[] = [];
+    const flushed: Promise<void>[] = [];
+    const urls: string[] = [];
+    const shortId = stream.id.replace(/[^A-Za-z0-9]/g, '').slice(0, 12);
+    plan.forEach((r, i) => {
+      const path = join(this.#o.socketDir, `${shortId}-${runId}-${i}.sock`);
+      rmSync(path, { force: true });
+      const tl = hls.timelines.get(r.name)!;
+      let resolveFlushed!: () => void;
+      flushed.push(new Promise<void>((res) => (resolveFlushed = res)));
+      const server = net.createServer((sock) => {
+        server.close(); // exactly one writer per rendition and run
+        const splitter = new Fmp4Splitter();
+        sock.on('data', (data: Buffer) => {
+          try {
+            for (const c of splitter.push(data)) {
+              if (c.type === 'init') tl.startRun(runId, c.data, wallEpochMs);
+              else tl.addFragment(c.data);
+            }
+          } catch (err) {
+            this.#log.error({ err, rendition: r.name }, 'bad fMP4 from ffmpeg: restarting the run');
+            sock.destroy();
+            run.proc.kill('SIGKILL');
+          }
+        });
+        sock.on('close', () => resolveFlushed());
+        sock.on('error', () => {});
+      });
+      server.on('close', () => rmSync(path, { force: true }));
+      server.listen(path);
+      servers.push(server);
+      urls.push(`unix:${path}`);
+    });
+    const opts = { renditions: plan, outputs: urls, segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#o.hls.partSeconds, audioBitrateKbps: this.#o.transcode.audioBitrateKbps, x264Preset: this.#o.transcode.x264Preset, sourceFrameRate: stream.mediaInfo.frameRate, hasAudio };
+    const proc = new FfmpegProcess({
+      ffmpegPath: this.#o.transcode.ffmpegPath,
+      inputFormat: 'flv',
+      // Small probe: the FLV we write starts with both codec configurations, nothing to search for.
+      inputOptions: ['-probesize', '65536', '-analyzeduration', '200000', '-fflags', '+nobuffer'],
+      complexFilter: ladderFilterGraph(opts),
+      outputs: urls.map((url, i) => ({ url, options: renditionOutputOptions(opts, i) })),
+      killGraceMs: this.#o.transcode.killGraceMs,
+      logger: this.#log,
+    });
+    const run: Run = { id: runId, proc, servers, flushed, dropping: false };
+    this.#run = run;
+    const restart = runId > 1;
+    proc.on('spawn', (pid) => {
+      this.#log.info({ runId, pid, renditions: plan.map((r) => r.name), restart }, 'transcoder run started');
+      this.safeEmit('run', { runId, pid, restart });
+    });
+    proc.on('exit', (info) => this.#onRunExit(run, info));
+    proc.start();
+    this.#setState('running', restart ? 'restarted' : 'started');
+    const head: Buffer[] = [flvHeader(hasAudio, true)];
+    head.push(...flvTag(stream.videoConfig, first.timestamp));
+    if (stream.audioConfig) head.push(...flvTag(stream.audioConfig, first.timestamp));
+    for (const p of this.#gop) head.push(...flvTag(p, p.timestamp));
+    proc.write(head);
+  }
+
+  async #stopRun(): Promise<void> {
+    const run = this.#run;
+    if (!run) return;
+    await run.proc.stop();
+    await this.#drain(run);
+  }
+
+  /** Waits (bounded) for a run's outputs to deliver their last bytes, then releases its sockets. */
+  async #drain(run: Run): Promise<void> {
+    const timeout = new Promise<void>((res) => setTimeout(res, 2000).unref());
+    await Promise.race([Promise.all(run.flushed), timeout]);
+    for (const s of run.servers) s.close();
+    if (this.#run === run) this.#run = undefined;
+  }
+
+  #onRunExit(run: Run, info: { code: number | null; signal: string | null; expected: boolean; message: string }): void {
+    if (info.expected) {
+      this.#log.info({ runId: run.id, code: info.code }, 'transcoder run ended');
+      return;
+    }
+    this.#log.warn({ runId: run.id, code: info.code, signal: info.signal, reason: info.message }, 'ffmpeg exited unexpectedly');
+    void this.#drain(run).then(() => {
+      if (this.#ended || !this.#publishing) return;
+      const now = Date.now();
+      this.#failures = this.#failures.filter((t) => now - t < this.#o.transcode.restartWindowMs);
+      this.#failures.push(now);
+      if (this.#failures.length > this.#o.transcode.maxRestarts) {
+        this.#log.error({ code: 'SHOWCASE_ERR_TRANSCODER_FAILED', failures: this.#failures.length, windowMs: this.#o.transcode.restartWindowMs }, 'transcoder failed repeatedly: giving up until the publisher reconnects');
+        this.#setState('failed', info.message);
+        return;
+      }
+      const backoff = Math.min(this.#o.transcode.restartBackoffMs * 2 ** (this.#failures.length - 1), this.#o.transcode.restartBackoffMaxMs);
+      this.#setState('restarting', info.message);
+      this.#restartTimer = setTimeout(() => {
+        this.#restartTimer = undefined;
+        if (!this.#publishing || this.#ended) return;
+        this.restarts++;
+        // Restart from the cached GOP at once: no waiting for the publisher's next keyframe.
+        this.#startRun();
+      }, backoff);
+      this.#restartTimer.unref();
+    });
+  }
+}
