@@ -1,0 +1,98 @@
+import type { Database } from 'better-sqlite3';
+import type { Logger } from '../core/logger.js';
+import { StoreError } from './store-error.js';
+
+/** One forward-only schema step; `version` is the PRAGMA user_version the file has after it. */
+export interface Migration {
+  version: number;
+  description: string;
+  /** SQL run inside the migration transaction (may hold several statements). */
+  sql: string;
+}
+
+/**
+ * Every schema step, oldest first. Append only: never edit or reorder a released entry (files in
+ * the field are already at its version); fix mistakes with a new step.
+ * Timestamps are integer milliseconds since the epoch. Tables are STRICT so a wrong type fails
+ * loudly instead of being stored silently.
+ */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    description: 'creators and streams',
+    sql: `
+      CREATE TABLE creators (
+        id            TEXT PRIMARY KEY NOT NULL,
+        handle        TEXT NOT NULL UNIQUE,
+        display_name  TEXT NOT NULL,
+        token_hash    TEXT NOT NULL UNIQUE,
+        disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE streams (
+        id                 TEXT PRIMARY KEY NOT NULL,
+        owner_id           TEXT REFERENCES creators(id) ON DELETE RESTRICT,
+        title              TEXT NOT NULL,
+        description        TEXT NOT NULL DEFAULT '',
+        stream_key_hash    TEXT NOT NULL UNIQUE,
+        stream_key_prefix  TEXT NOT NULL,
+        state              TEXT NOT NULL CHECK (state IN ('idle', 'live', 'ended')),
+        created_at         INTEGER NOT NULL,
+        started_at         INTEGER,
+        ended_at           INTEGER,
+        end_reason         TEXT,
+        extra              TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(extra) AND json_type(extra) = 'object')
+      ) STRICT;
+
+      -- UNIQUE above already indexes handle, token_hash and stream_key_hash.
+      CREATE INDEX streams_by_created ON streams (created_at DESC, id DESC);
+      CREATE INDEX streams_by_owner_created ON streams (owner_id, created_at DESC, id DESC);
+      CREATE INDEX streams_by_state ON streams (state);
+    `,
+  },
+]);
+
+/** The schema version this build writes and the newest it can read. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Throws unless versions run 1, 2, 3… without gaps (a test calls this; so does migrate). */
+export function assertMigrationsOrdered(list: readonly Migration[] = MIGRATIONS): void {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+}
+
+/** The file's current PRAGMA user_version. */
+export function readSchemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the file up to LATEST_SCHEMA_VERSION in one IMMEDIATE transaction (all steps or none, and a
+ * second process starting at the same moment waits rather than migrating twice). Returns the
+ * version after. Throws StoreError TOO_NEW for a file written by a newer build, touching nothing.
+ */
+export function migrate(db: Database, file: string, logger?: Logger, list: readonly Migration[] = MIGRATIONS): number {
+  assertMigrationsOrdered(list);
+  const latest = list.length;
+  const run = db.transaction((): number => {
+    const current = readSchemaVersion(db);
+    if (current > latest) {
+      throw new StoreError(
+        'SHOWCASE_ERR_STORE_TOO_NEW',
+        file,
+        `store ${file} is at schema version ${current}, newer than this build knows (${latest}): run a newer Showcase or restore a backup`,
+      );
+    }
+    for (const m of list) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      // PRAGMA takes no bound parameters; the version is an integer from our own list.
+      db.pragma(`user_version = ${m.version}`);
+      logger?.info({ file, version: m.version, migration: m.description }, 'store migration applied');
+    }
+    return readSchemaVersion(db);
+  });
+  return run.immediate();
+}
