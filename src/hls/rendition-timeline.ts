@@ -86,8 +86,11 @@ export class RenditionTimeline {
     if (!t) throw new Error(`rendition ${this.name}: fragment has no track`);
     const start = t.baseMediaDecodeTime / run.primary.timescale;
     const duration = t.duration / run.primary.timescale;
+    const firstOfRun = run.firstTime === undefined;
     run.firstTime ??= start;
-    if (run.primary.kind === 'video') {
+    // The first fragment of a run carries the encoder's start offset in its first sample's duration:
+    // leave it out of the frame-rate measurement.
+    if (run.primary.kind === 'video' && !firstOfRun) {
       this.#videoSamples += t.sampleCount;
       this.#videoSeconds += duration;
     }

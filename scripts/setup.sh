@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything Showcase needs on a fresh Debian (bookworm) machine, idempotently:
+#   1. Debian packages (ffmpeg for transcoding and tests; chromium for the browser tests),
+#   2. npm dependencies (npm ci, skipped when package-lock.json has not changed),
+#   3. native parts under native/ (the mediasoup worker, cached by version),
+#   4. the TypeScript build (dist/).
+# Run as root (or with sudo available). Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(ffmpeg chromium fonts-dejavu-core ca-certificates)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages present"
+fi
+
+# The mediasoup worker is built from source against Debian's libraries (native/README.md);
+# npm must not try to download or build it itself.
+if [ -x native/mediasoup/build.sh ]; then
+  MEDIASOUP_WORKER_BIN="$(bash native/mediasoup/build.sh | tail -n 1)"
+  export MEDIASOUP_WORKER_BIN
+  echo "setup: mediasoup worker at $MEDIASOUP_WORKER_BIN"
+fi
+
+stamp="node_modules/.showcase-lock-hash"
+hash="$(sha256sum package-lock.json | cut -d' ' -f1)-$(node --version)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
+  echo "setup: npm dependencies up to date"
+else
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$hash" > "$stamp"
+fi
+
+echo "setup: building TypeScript"
+npx tsc -p tsconfig.json
+echo "setup: done"

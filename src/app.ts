@@ -1,0 +1,212 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { loadConfig, type ConfigOverrides } from './config/load-config.js';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { StreamRegistry } from './core/stream-registry.js';
+import type { LiveStream, PublisherHandle } from './core/live-stream.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/types.js';
+import { HlsOrigin } from './hls/hls-origin.js';
+import { Transcoder } from './transcode/transcoder.js';
+import { RtmpServer, type RtmpPublishDecision, type RtmpPublishRequest } from './ingest/rtmp/rtmp-server.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { hlsRoutes } from './http/hls-routes.js';
+import { streamsRoutes } from './http/streams-routes.js';
+import { Authenticator } from './http/auth.js';
+
+export interface AppOptions {
+  overrides?: ConfigOverrides;
+  env?: NodeJS.ProcessEnv;
+  configFile?: string;
+  /** Where pino writes (tests pass a sink); stdout by default. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+/**
+ * Wires the parts in dependency order and stops them in reverse: store -> registry -> HLS origin ->
+ * transcoders (per stream, on go-live) -> RTMP ingest -> HTTP.
+ */
+export class ShowcaseApp {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly registry: StreamRegistry;
+  readonly origin: HlsOrigin;
+  readonly rtmp: RtmpServer;
+  readonly http: FastifyInstance;
+  readonly transcoders = new Map<string, Transcoder>();
+  readonly adminToken: string;
+  readonly #socketDir: string;
+  httpPort = 0;
+  rtmpPort = 0;
+  #stopped = false;
+
+  private constructor(config: Readonly<Config>, log: Logger) {
+    this.config = config;
+    this.log = log;
+    const dataDir = resolve(config.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    this.adminToken = config.adminToken || ShowcaseApp.#ensureAdminToken(dataDir, log);
+    this.store = openSqliteStore({ file: join(dataDir, 'showcase.db'), logger: log });
+    this.registry = new StreamRegistry({ store: this.store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs });
+    this.origin = new HlsOrigin({
+      timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds },
+      windowSegments: config.hls.windowSegments,
+      retainExtraSegments: config.hls.retainExtraSegments,
+      maxBlockingRequests: config.hls.maxBlockingRequests,
+      endedRetainSeconds: config.hls.endedRetainSeconds,
+    });
+    // unix socket paths must stay under ~100 bytes: a short private directory in the temp dir.
+    this.#socketDir = mkdtempSync(join(tmpdir(), 'showcase-'));
+    this.registry.on('stream', (s) => this.#attachOutputs(s));
+    this.registry.recoverInterrupted();
+    this.rtmp = new RtmpServer({
+      host: config.rtmp.host,
+      port: config.rtmp.port,
+      app: config.rtmp.app,
+      logger: log.child({ component: 'rtmp' }),
+      limits: {
+        maxConnections: config.rtmp.maxConnections,
+        maxConnectionsPerIp: config.rtmp.maxConnectionsPerIp,
+        handshakeTimeoutMs: config.rtmp.handshakeTimeoutMs,
+        idleTimeoutMs: config.rtmp.idleTimeoutMs,
+        maxChunkSize: config.rtmp.maxChunkSize,
+        maxMessageSize: config.rtmp.maxMessageSize,
+        maxBufferedBytes: config.rtmp.maxBufferedBytes,
+        maxChunkStreams: config.rtmp.maxChunkStreams,
+      },
+      onPublish: (req) => this.#onRtmpPublish(req),
+    });
+    this.http = Fastify({ loggerInstance: log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, disableRequestLogging: true, trustProxy: false });
+  }
+
+  /** Loads config, opens the store, starts RTMP and HTTP listeners; resolves once both listen. */
+  static async start(opts: AppOptions = {}): Promise<ShowcaseApp> {
+    const config = loadConfig({ overrides: opts.overrides, env: opts.env, file: opts.configFile });
+    const log = createLogger(config.logLevel, opts.logDestination);
+    const app = new ShowcaseApp(config, log);
+    try {
+      await app.#listen();
+    } catch (err) {
+      await app.stop();
+      throw err;
+    }
+    return app;
+  }
+
+  /** Generates (once) and reads the operator token kept in the data dir when none is configured. */
+  static #ensureAdminToken(dataDir: string, log: Logger): string {
+    const file = join(dataDir, 'admin-token');
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    const token = `op_${randomBytes(24).toString('base64url')}`;
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    log.warn({ file }, 'no adminToken configured: generated one and stored it in the data dir (set SHOWCASE_ADMIN_TOKEN to choose your own)');
+    return token;
+  }
+
+  async #listen(): Promise<void> {
+    const c = this.config;
+    installErrorHandling(this.http);
+    const auth = new Authenticator(this.adminToken, this.store);
+    this.http.get('/healthz', async () => ({ ok: true, streamsLive: this.registry.liveCount() }));
+    await this.http.register(hlsRoutes, { origin: this.origin, corsOrigin: c.http.corsOrigin });
+    await this.http.register(streamsRoutes, {
+      store: this.store,
+      auth,
+      registry: this.registry,
+      publicBaseUrl: c.publicBaseUrl,
+      rtmpPublicHost: c.rtmpPublicHost,
+      rtmpPort: () => this.rtmpPort,
+      rtmpApp: c.rtmp.app,
+      liveDetails: (id) => this.#liveDetails(id),
+    });
+    const rtmpAddr = await this.rtmp.listen();
+    this.rtmpPort = rtmpAddr.port;
+    await this.http.listen({ host: c.http.host, port: c.http.port });
+    const addr = this.http.server.address();
+    this.httpPort = typeof addr === 'object' && addr ? addr.port : c.http.port;
+    this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir) }, 'showcase listening');
+  }
+
+  #liveDetails(id: string): Record<string, unknown> | undefined {
+    const t = this.transcoders.get(id);
+    const s = this.registry.get(id);
+    if (!t && !s) return undefined;
+    return {
+      transcoder: t?.state ?? 'idle',
+      transcoderRestarts: t?.restarts ?? 0,
+      renditions: t?.renditions?.map((r) => r.name) ?? [],
+      publisher: s?.publisher ? { protocol: s.publisher.protocol } : null,
+      reconnecting: s?.reconnectDeadline ? new Date(s.reconnectDeadline).toISOString() : null,
+    };
+  }
+
+  #attachOutputs(stream: LiveStream): void {
+    const t = new Transcoder({ stream, transcode: this.config.transcode, hls: this.config.hls, origin: this.origin, socketDir: this.#socketDir, logger: this.log });
+    this.transcoders.set(stream.id, t);
+    stream.addReader(t);
+    stream.on('state', (state) => {
+      if (state === 'ended') {
+        // Keep the transcoder object a moment for its final flush, then forget the stream.
+        t.once('state', () => {
+          this.transcoders.delete(stream.id);
+          this.registry.forget(stream.id);
+        });
+      }
+    });
+  }
+
+  #onRtmpPublish(req: RtmpPublishRequest): RtmpPublishDecision {
+    if (this.#stopped) return { ok: false, code: 'SHOWCASE_ERR_RTMP_LIMIT', reason: 'server stopping' };
+    const conn = req.connection;
+    const deadMs = this.config.rtmp.deadPublisherMs;
+    const handle: PublisherHandle = {
+      id: conn.id,
+      protocol: 'rtmp',
+      remoteAddress: req.remoteAddress,
+      isAlive: () => !conn.isClosed() && Date.now() - conn.lastReceivedAt() < deadMs,
+      close: (reason) => conn.close(reason),
+    };
+    const decision = this.registry.authorizePublish(req.streamKey, handle, (rec) => {
+      if (!rec.ownerId) return false;
+      return this.store.getCreator(rec.ownerId)?.disabled ?? true;
+    });
+    if (!decision.ok) return decision;
+    const stream = decision.stream;
+    const graceMs = this.config.streams.reconnectGraceMs;
+    return {
+      ok: true,
+      sink: {
+        onMetadata: (info) => stream.setMediaInfo(info),
+        onPacket: (p) => {
+          if (stream.publisher === handle) stream.pushPacket(p);
+        },
+        onClose: (reason) => stream.detachPublisher(handle, reason, isGracefulUnpublish(reason), graceMs),
+      },
+    };
+  }
+
+  /** Stops accepting, ends live streams (playlists get ENDLIST), kills ffmpeg children, closes the store. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.log.info('showcase stopping');
+    await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
+    for (const s of this.registry.all()) s.end('server stopping');
+    await Promise.all([...this.transcoders.values()].map((t) => t.close()));
+    this.origin.close();
+    await this.http.close().catch((err) => this.log.error({ err }, 'http close failed'));
+    this.store.close();
+    rmSync(this.#socketDir, { recursive: true, force: true });
+    this.log.info('showcase stopped');
+  }
+}
+
+/** An explicit unpublish (FCUnpublish / deleteStream / closeStream) ends the stream at once. */
+function isGracefulUnpublish(reason: string): boolean {
+  return /unpublish|deletestream|closestream/i.test(reason);
+}

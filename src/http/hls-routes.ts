@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HlsOrigin } from '../hls/hls-origin.js';
+import type { HlsResponse } from '../hls/types.js';
+import { parseRange } from './range.js';
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const NAME = /^[a-z0-9_-]{1,16}$/;
+const FILE = /^(init\d{1,9}\.mp4|p\d{1,12}\.\d{1,6}\.m4s|s\d{1,12}\.m4s)$/;
+
+export interface HlsRoutesOptions {
+  origin: HlsOrigin;
+  corsOrigin: string;
+  /** Builds the query string each URI in a playlist carries (the viewer session), '' for none. */
+  sessionQuery?: (streamId: string, req: FastifyRequest) => string;
+}
+
+const CACHE: Record<'playlist' | 'immutable' | 'short', string> = {
+  // Live playlists change every part: a CDN may coalesce for a moment, never serve stale for long.
+  playlist: 'public, max-age=1',
+  short: 'public, max-age=2',
+  immutable: 'public, max-age=31536000, immutable',
+};
+
+function notFound(reply: FastifyReply, message: string) {
+  return reply.status(404).send({ error: { code: 'SHOWCASE_ERR_NOT_FOUND', message } });
+}
+
+/**
+ * The LL-HLS origin over HTTP for players and CDNs: /hls/:id/master.m3u8, /hls/:id/:rendition/index.m3u8
+ * and media files. Names are matched against strict patterns, so traversal-shaped paths are 404s.
+ */
+export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): Promise<void> {
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('access-control-allow-origin', opts.corsOrigin);
+    reply.header('access-control-expose-headers', 'content-length, content-range, age, date');
+    reply.header('timing-allow-origin', '*');
+  });
+  app.options('/hls/*', async (_req, reply) => {
+    reply.header('access-control-allow-methods', 'GET, HEAD, OPTIONS');
+    reply.header('access-control-allow-headers', 'range, content-type');
+    reply.header('access-control-max-age', '86400');
+    return reply.status(204).send();
+  });
+
+  const send = (req: FastifyRequest, reply: FastifyReply, r: HlsResponse) => {
+    if (r.status !== 200) {
+      if (r.status === 503) reply.header('retry-after', '1');
+      reply.header('cache-control', 'no-store');
+      return reply.status(r.status).send({ error: { code: r.code, message: r.message } });
+    }
+    reply.header('cache-control', CACHE[r.cache]);
+    reply.header('content-type', r.contentType);
+    if (typeof r.body === 'string') return reply.send(r.body);
+    reply.header('accept-ranges', 'bytes');
+    const range = parseRange(req.headers.range, r.body.length);
+    if (range === 'unsatisfiable') {
+      reply.header('content-range', `bytes */${r.body.length}`);
+      return reply.status(416).send();
+    }
+    if (range) {
+      reply.header('content-range', `bytes ${range.start}-${range.end}/${r.body.length}`);
+      return reply.status(206).send(r.body.subarray(range.start, range.end + 1));
+    }
+    return reply.send(r.body);
+  };
+
+  app.get<{ Params: { id: string } }>('/hls/:id/master.m3u8', async (req, reply) => {
+    const { id } = req.params;
+    const stream = ID.test(id) ? opts.origin.get(id) : undefined;
+    if (!stream) return notFound(reply, 'no live stream with that id');
+    return send(req, reply, await stream.multivariant(opts.sessionQuery?.(id, req) ?? ''));
+  });
+
+  app.get<{ Params: { id: string; rendition: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/index.m3u8', async (req, reply) => {
+    const { id, rendition } = req.params;
+    const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
+    if (!stream) return notFound(reply, 'no live stream with that id');
+    const sid = typeof req.query._sid === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(req.query._sid) ? `?_sid=${req.query._sid}` : '';
+    return send(req, reply, await stream.mediaPlaylist(rendition, req.query, sid));
+  });
+
+  app.get<{ Params: { id: string; rendition: string; file: string } }>('/hls/:id/:rendition/:file', async (req, reply) => {
+    const { id, rendition, file } = req.params;
+    const stream = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.origin.get(id) : undefined;
+    if (!stream) return notFound(reply, 'no such media');
+    return send(req, reply, await stream.media(rendition, file));
+  });
+}

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ShowcaseError } from '../core/errors.js';
+import { generateSecret, hashSecret } from '../store/secrets.js';
+import type { Store, StreamRecord } from '../store/types.js';
+import type { Authenticator, Principal } from './auth.js';
+import type { StreamRegistry } from '../core/stream-registry.js';
+
+export interface StreamsRoutesOptions {
+  store: Store;
+  auth: Authenticator;
+  registry: StreamRegistry;
+  /** Base URL for playback links ('' derives it from the request). */
+  publicBaseUrl: string;
+  rtmpPublicHost: string;
+  rtmpPort: () => number;
+  rtmpApp: string;
+  /** Extra live facts merged into a stream's view for its owner (transcoder state, renditions). */
+  liveDetails?: (id: string) => Record<string, unknown> | undefined;
+}
+
+const CreateStreamBody = Type.Object({
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Type.String({ maxLength: 5000 })),
+  creatorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+}, { additionalProperties: false });
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+
+/** A new public stream id: short, URL-safe, unguessable enough that ids are not enumerable. */
+function newStreamId(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+function baseUrl(req: FastifyRequest, configured: string): string {
+  if (configured) return configured.replace(/\/+$/, '');
+  const host = req.headers.host ?? `localhost`;
+  return `${req.protocol}://${host}`;
+}
+
+function canSeeSecrets(p: Principal, rec: StreamRecord): boolean {
+  return p.role === 'operator' || (p.role === 'creator' && rec.ownerId === p.creator.id);
+}
+
+/** /v1/streams: operators and creators create streams; anyone reads the public view of one. */
+export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOptions): Promise<void> {
+  const rtmpUrl = (req: FastifyRequest): string => {
+    const host = o.rtmpPublicHost || (req.headers.host ?? 'localhost').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    return `rtmp://${host}:${o.rtmpPort()}/${o.rtmpApp}`;
+  };
+
+  const view = (req: FastifyRequest, rec: StreamRecord, p: Principal, streamKey?: string): Record<string, unknown> => {
+    const base = baseUrl(req, o.publicBaseUrl);
+    const out: Record<string, unknown> = {
+      id: rec.id,
+      title: rec.title,
+      description: rec.description,
+      state: rec.state,
+      creatorId: rec.ownerId,
+      createdAt: new Date(rec.createdAt).toISOString(),
+      startedAt: rec.startedAt ? new Date(rec.startedAt).toISOString() : null,
+      endedAt: rec.endedAt ? new Date(rec.endedAt).toISOString() : null,
+      endReason: rec.endReason,
+      playback: { hls: `${base}/hls/${rec.id}/master.m3u8` },
+    };
+    if (canSeeSecrets(p, rec)) {
+      out.ingest = { rtmpUrl: rtmpUrl(req), streamKeyPrefix: rec.streamKeyPrefix, ...(streamKey ? { streamKey } : {}) };
+      if (streamKey) out.streamKey = streamKey;
+      const live = o.liveDetails?.(rec.id);
+      if (live) out.live = live;
+    }
+    return out;
+  };
+
+  app.post<{ Body: Static<typeof CreateStreamBody> }>('/v1/streams', { schema: { body: CreateStreamBody } }, async (req, reply) => {
+    const p = o.auth.requireAuthenticated(req);
+    let ownerId: string | null = null;
+    if (p.role === 'creator') {
+      if (req.body.creatorId && req.body.creatorId !== p.creator.id) throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'creators create streams for themselves only');
+      ownerId = p.creator.id;
+    } else if (req.body.creatorId) {
+      const c = o.store.getCreator(req.body.creatorId);
+      if (!c) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'no creator with that id', { fields: [{ field: '/creatorId', message: 'unknown creator' }] });
+      ownerId = c.id;
+    }
+    const streamKey = generateSecret('sk_', 24);
+    const rec = o.store.createStream({
+      id: newStreamId(),
+      ownerId,
+      title: req.body.title,
+      description: req.body.description ?? '',
+      streamKeyHash: hashSecret(streamKey),
+      streamKeyPrefix: streamKey.slice(0, 7),
+      state: 'idle',
+      createdAt: Date.now(),
+      startedAt: null,
+      endedAt: null,
+      endReason: null,
+      extra: {},
+    });
+    reply.header('location', `/v1/streams/${rec.id}`);
+    return reply.status(201).send(view(req, rec, p, streamKey));
+  });
+
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req) => {
+    const p = o.auth.resolve(req);
+    const rec = o.store.getStream(req.params.id);
+    if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
+    return view(req, rec, p);
+  });
+}
