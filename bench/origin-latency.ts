@@ -1,0 +1,140 @@
+/**
+ * Origin latency and CPU split, from one real-time publish on loopback:
+ *  - origin latency = wall time since publish start - media time of the newest part available,
+ *    sampled every 20 ms (p50/p95), and the same at the instant each part appears;
+ *  - CPU seconds of the Node process vs the stream's ffmpeg per second of stream.
+ * Run: node dist/bench/origin-latency.js [--seconds 30] [--height 720] [--preset veryfast]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShowcaseApp } from '../src/app.js';
+
+export interface OriginLatencyResult {
+  partTargetMs: number;
+  sampledP50Ms: number;
+  sampledP95Ms: number;
+  atArrivalP50Ms: number;
+  atArrivalP95Ms: number;
+  nodeCpuPerStreamSecond: number;
+  ffmpegCpuPerStreamSecond: number;
+  nodeToFfmpegCpuRatio: number;
+  renditions: string[];
+  seconds: number;
+  sourceHeight: number;
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+}
+
+/** CPU seconds (user+system) a process has used, from /proc. */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+/** Pre-encodes the source once so the publisher costs almost nothing (-c copy). */
+function sourceFile(height: number, seconds: number): string {
+  const file = join(tmpdir(), `showcase-bench-src-${height}p-${seconds}s.flv`);
+  if (!existsSync(file)) {
+    const width = Math.round((height * 16) / 9 / 2) * 2;
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-b:v', '3000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file]);
+  }
+  return file;
+}
+
+/** Runs the benchmark and returns its figures. */
+export async function runOriginLatencyBench(opts: { seconds?: number; height?: number; preset?: string } = {}): Promise<OriginLatencyResult> {
+  const seconds = opts.seconds ?? 30;
+  const height = opts.height ?? 720;
+  const src = sourceFile(height, seconds + 5);
+  const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-'));
+  const app = await ShowcaseApp.start({
+    env: {},
+    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' } },
+    logDestination: process.stderr,
+  });
+  try {
+    const res = await fetch(`http://127.0.0.1:${app.httpPort}/v1/streams`, { method: 'POST', headers: { authorization: 'Bearer bench', 'content-type': 'application/json' }, body: JSON.stringify({ title: 'bench' }) });
+    const s = (await res.json()) as { id: string; streamKey: string };
+    const pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', src, '-t', String(seconds), '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`], { stdio: 'ignore' });
+    const pubDone = new Promise((r) => pub.on('exit', r));
+    // Wait for the first part, then measure over the stream's remaining life (minus a warm-up).
+    let stream;
+    for (let i = 0; i < 300 && !(stream = app.origin.get(s.id))?.ready(); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!stream) throw new Error('stream never became ready');
+    const live = app.registry.get(s.id)!;
+    const tc = app.transcoders.get(s.id)!;
+    const top = [...stream.timelines.values()][0]!;
+    const publishStart = live.clock!.wallAtFirstMs;
+    await new Promise((r) => setTimeout(r, 3000));
+    const cpu0 = process.cpuUsage();
+    const ff0 = procCpuSeconds(tc.pid!);
+    const w0 = Date.now();
+    const sampled: number[] = [];
+    const arrival: number[] = [];
+    const seenParts = new Set<string>();
+    const end = w0 + (seconds - 8) * 1000;
+    while (Date.now() < end && tc.pid) {
+      const seg = top.segments[top.segments.length - 1];
+      const part = seg?.parts[seg.parts.length - 1];
+      if (part) {
+        sampled.push(Date.now() - publishStart - part.mediaEnd * 1000);
+        const key = `${part.msn}.${part.index}`;
+        if (!seenParts.has(key)) {
+          seenParts.add(key);
+          arrival.push(part.availableAt - publishStart - part.mediaEnd * 1000);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const wall = (Date.now() - w0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const nodeCpu = (cpu.user + cpu.system) / 1e6 / wall;
+    const ffCpu = (procCpuSeconds(tc.pid!) - ff0) / wall;
+    pub.kill('SIGINT');
+    await pubDone;
+    return {
+      partTargetMs: app.config.hls.partSeconds * 1000,
+      sampledP50Ms: Math.round(pct(sampled, 50)),
+      sampledP95Ms: Math.round(pct(sampled, 95)),
+      atArrivalP50Ms: Math.round(pct(arrival, 50)),
+      atArrivalP95Ms: Math.round(pct(arrival, 95)),
+      nodeCpuPerStreamSecond: Number(nodeCpu.toFixed(4)),
+      ffmpegCpuPerStreamSecond: Number(ffCpu.toFixed(4)),
+      nodeToFfmpegCpuRatio: Number((nodeCpu / ffCpu).toFixed(4)),
+      renditions: tc.renditions?.map((r) => r.name) ?? [],
+      seconds: wall,
+      sourceHeight: height,
+    };
+  } finally {
+    await app.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await runOriginLatencyBench({ seconds: Number(arg('seconds') ?? 30), height: Number(arg('height') ?? 720), preset: arg('preset') });
+  console.table({
+    'part target (ms)': r.partTargetMs,
+    'origin latency sampled p50 / p95 (ms)': `${r.sampledP50Ms} / ${r.sampledP95Ms}`,
+    'origin latency at part arrival p50 / p95 (ms)': `${r.atArrivalP50Ms} / ${r.atArrivalP95Ms}`,
+    'target: latency <= part target + 300 ms': r.sampledP50Ms <= r.partTargetMs + 300 ? 'met (p50)' : 'missed (p50)',
+    'Node CPU s per stream s': r.nodeCpuPerStreamSecond,
+    'ffmpeg CPU s per stream s': r.ffmpegCpuPerStreamSecond,
+    'Node / ffmpeg CPU': `${(r.nodeToFfmpegCpuRatio * 100).toFixed(2)} % (target <= 5 %)`,
+    renditions: r.renditions.join(','),
+    'source height': r.sourceHeight,
+  });
+}

@@ -1,0 +1,113 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, waitFor, getText, ADMIN } from '../helpers/server.js';
+import { publishRtmp } from '../helpers/ffmpeg.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test('ffmpeg killed mid-stream is restarted; playlists carry a discontinuity and go on', async (t) => {
+  const srv = await startServer({ transcode: { maxRestarts: 2, restartWindowMs: 60000, restartBackoffMs: 200 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream();
+  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  t.teardown(() => pub.kill('SIGKILL'));
+  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
+  const tc = srv.app.transcoders.get(id)!;
+  const firstPid = tc.pid!;
+  t.ok(firstPid, 'ffmpeg running');
+  const restarted = new Promise<number>((resolve) => tc.on('run', (r) => r.restart && resolve(Date.now())));
+  const killedAt = Date.now();
+  process.kill(firstPid, 'SIGKILL');
+  const at = await restarted;
+  t.ok(at - killedAt < 3000, `restarted within ${at - killedAt} ms`);
+  t.not(tc.pid, firstPid, 'a new ffmpeg');
+  const pl = await waitFor(async () => {
+    const r = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init2\.mp4"[\s\S]*#EXT-X-PART:[^\n]*URI="p\d+\.1\.m4s"/.test(r.text) ? r.text : undefined;
+  }, 'discontinuity then new parts', 10000);
+  t.notMatch(pl, /ENDLIST/);
+  t.equal((await srv.api('GET', `/v1/streams/${id}`)).json.state, 'live', 'stream still live');
+
+  // Repeated crashes back off and then report an error state.
+  for (let i = 0; i < 2; i++) {
+    const pid = await waitFor(() => (tc.state === 'running' && tc.pid !== undefined ? tc.pid : undefined), 'running ffmpeg', 10000, 50);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => tc.pid !== pid || tc.state === 'failed', 'ffmpeg gone', 10000, 50);
+  }
+  await waitFor(() => tc.state === 'failed', 'failed state', 10000, 50);
+  const view = await srv.api('GET', `/v1/streams/${id}`);
+  t.equal(view.json.live.transcoder, 'failed', 'the stream reports the transcoder failure');
+  t.ok(srv.logs.find((l) => l.code === 'SHOWCASE_ERR_TRANSCODER_FAILED'), 'logged with its code');
+});
+
+t.test('OBS drops and reconnects within the grace period: the same stream continues', async (t) => {
+  const srv = await startServer({ streams: { reconnectGraceMs: 8000 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream();
+  const first = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
+  // A second publisher on the live key is refused.
+  const second = publishRtmp(`${srv.rtmp}/${streamKey}`, 3);
+  t.not(await second.done, 0, 'second publisher refused');
+  t.ok(srv.logs.find((l) => l.code === 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING'), 'refusal logged');
+  // The first one dies without unpublishing (network drop).
+  first.kill('SIGKILL');
+  await first.done;
+  await waitFor(() => srv.app.registry.get(id)?.publisher === undefined, 'publisher detached');
+  t.equal((await srv.api('GET', `/v1/streams/${id}`)).json.state, 'live', 'still live during the grace period');
+  const again = publishRtmp(`${srv.rtmp}/${streamKey}`, 5);
+  const pl = await waitFor(async () => {
+    const r = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init2\.mp4"/.test(r.text) ? r.text : undefined;
+  }, 'continued with a discontinuity', 15000);
+  t.notMatch(pl, /ENDLIST/);
+  t.equal(await again.done, 0);
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'ended', 'ended after the clean stop');
+  const fin = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+  t.match(fin.text, /#EXT-X-ENDLIST/);
+});
+
+t.test('SIGTERM kills ffmpeg children, ends playlists and exits cleanly', { skip: !existsSync('dist/src/main.js') && 'run npm run build first' }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'showcase-sigterm-'));
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { ...process.env, SHOWCASE_HTTP_PORT: '0', SHOWCASE_RTMP_PORT: '0', SHOWCASE_DATA_DIR: dataDir, SHOWCASE_ADMIN_TOKEN: ADMIN, SHOWCASE_HTTP_HOST: '127.0.0.1', SHOWCASE_RTMP_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const ports = await waitFor(() => {
+    const m = /"httpPort":(\d+),"rtmpPort":(\d+)/.exec(out);
+    return m ? { http: Number(m[1]), rtmp: Number(m[2]) } : undefined;
+  }, 'server listening');
+  const base = `http://127.0.0.1:${ports.http}`;
+  const created = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'sigterm' }) }).then((r) => r.json());
+  // The default ladder on a 180p source: one rendition at the source height.
+  const pub = publishRtmp(`rtmp://127.0.0.1:${ports.rtmp}/live/${created.streamKey}`, 30);
+  t.teardown(() => pub.kill('SIGKILL'));
+  const master = await waitFor(async () => {
+    const r = await getText(`${base}/hls/${created.id}/master.m3u8`);
+    return r.status === 200 ? r.text : undefined;
+  }, 'master');
+  t.match(master, /RESOLUTION=320x180/);
+  const ffmpegPids = await waitFor(async () => {
+    const { execFileSync } = await import('node:child_process');
+    const pids = execFileSync('pgrep', ['-P', String(child.pid), 'ffmpeg']).toString().trim().split('\n').map(Number).filter(Boolean);
+    return pids.length ? pids : undefined;
+  }, 'ffmpeg child');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit code 0');
+  for (const pid of ffmpegPids) t.notOk(alive(pid), `ffmpeg ${pid} is gone`);
+  t.match(out, /"state":"ended"/, 'the stream ended');
+  t.match(out, /showcase stopped/);
+});
