@@ -16,6 +16,7 @@ import { RtmpServer, type RtmpPublishDecision, type RtmpPublishRequest } from '.
 import { installErrorHandling } from './http/error-handler.js';
 import { hlsRoutes } from './http/hls-routes.js';
 import { streamsRoutes } from './http/streams-routes.js';
+import { creatorsRoutes } from './http/creators-routes.js';
 import { Authenticator } from './http/auth.js';
 
 export interface AppOptions {
@@ -123,6 +124,16 @@ export class ShowcaseApp {
       rtmpPort: () => this.rtmpPort,
       rtmpApp: c.rtmp.app,
       liveDetails: (id) => this.#liveDetails(id),
+      endStream: (id, reason) => this.#endStream(id, reason),
+    });
+    await this.http.register(creatorsRoutes, {
+      store: this.store,
+      auth,
+      onCreatorDisabled: (creatorId) => {
+        for (const s of this.registry.all()) {
+          if (s.state !== 'ended' && this.store.getStream(s.id)?.ownerId === creatorId) this.#endStream(s.id, 'creator disabled');
+        }
+      },
     });
     const rtmpAddr = await this.rtmp.listen();
     this.rtmpPort = rtmpAddr.port;
@@ -130,6 +141,11 @@ export class ShowcaseApp {
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : c.http.port;
     this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir) }, 'showcase listening');
+  }
+
+  /** Ends a stream now: its publisher is disconnected and its playlists end. */
+  #endStream(id: string, reason: string): void {
+    this.registry.end(id, reason);
   }
 
   #liveDetails(id: string): Record<string, unknown> | undefined {

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 import { hashSecret, secretsEqual } from '../store/secrets.js';
 import type { CreatorRecord, Store } from '../store/types.js';
+import { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 /** Who is calling: the operator, a creator, or nobody (anonymous viewer). */
 export type Principal = { role: 'operator' } | { role: 'creator'; creator: CreatorRecord } | { role: 'anonymous' };
@@ -19,17 +20,23 @@ export function bearerToken(req: FastifyRequest): string | undefined {
  * creator token looked up by its hash. A token that matches nothing is a 401, never anonymous.
  */
 export class Authenticator {
-  constructor(private readonly adminToken: string, private readonly store: Store) {}
+  readonly limiter: AuthFailureLimiter;
 
-  /** The caller, or a 401 ShowcaseError for a token that is present but invalid. */
+  constructor(private readonly adminToken: string, private readonly store: Store, limiter?: AuthFailureLimiter) {
+    this.limiter = limiter ?? new AuthFailureLimiter();
+  }
+
+  /** The caller, or a 401 ShowcaseError for a token that is present but invalid (429 after many). */
   resolve(req: FastifyRequest): Principal {
     const token = bearerToken(req);
     if (token === undefined) return { role: 'anonymous' };
+    this.limiter.check(req.ip);
     if (token && secretsEqual(token, this.adminToken)) return { role: 'operator' };
     if (token) {
       const creator = this.store.getCreatorByTokenHash(hashSecret(token));
       if (creator && !creator.disabled) return { role: 'creator', creator };
     }
+    this.limiter.fail(req.ip);
     throw new ShowcaseError('SHOWCASE_ERR_UNAUTHORIZED', 'invalid token');
   }
 

@@ -16,6 +16,8 @@ export interface StreamsRoutesOptions {
   rtmpPublicHost: string;
   rtmpPort: () => number;
   rtmpApp: string;
+  /** Ends a live stream now (deleted). */
+  endStream?: (id: string, reason: string) => void;
   /** Extra live facts merged into a stream's view for its owner (transcoder state, renditions). */
   liveDetails?: (id: string) => Record<string, unknown> | undefined;
 }
@@ -26,7 +28,17 @@ const CreateStreamBody = Type.Object({
   creatorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
 }, { additionalProperties: false });
 
-const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
+
+const PatchStreamBody = Type.Object({
+  title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  description: Type.Optional(Type.String({ maxLength: 5000 })),
+}, { additionalProperties: false, minProperties: 1 });
+
+const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
 
 /** A new public stream id: short, URL-safe, unguessable enough that ids are not enumerable. */
 function newStreamId(): string {
@@ -41,6 +53,13 @@ function baseUrl(req: FastifyRequest, configured: string): string {
 
 function canSeeSecrets(p: Principal, rec: StreamRecord): boolean {
   return p.role === 'operator' || (p.role === 'creator' && rec.ownerId === p.creator.id);
+}
+
+/** The stream if the caller may manage it; another creator's stream is a 404, so ids cannot be probed. */
+function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): StreamRecord {
+  const rec = store.getStream(id);
+  if (!rec || !canSeeSecrets(p, rec)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
+  return rec;
 }
 
 /** /v1/streams: operators and creators create streams; anyone reads the public view of one. */
@@ -108,5 +127,34 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
     const rec = o.store.getStream(req.params.id);
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     return view(req, rec, p);
+  });
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/streams', { schema: { querystring: ListQuery } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const page = o.store.listStreams({ ownerId: p.role === 'creator' ? p.creator.id : undefined, limit: req.query.limit ?? 20, cursor: req.query.cursor ?? null });
+    return { items: page.items.map((rec) => view(req, rec, p)), nextCursor: page.nextCursor };
+  });
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchStreamBody> }>('/v1/streams/:id', { schema: { params: IdParams, body: PatchStreamBody } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const rec = owned(o.store, p, req.params.id);
+    const updated = o.store.updateStream(rec.id, req.body)!;
+    return view(req, updated, p);
+  });
+
+  app.delete<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    const p = o.auth.requireAuthenticated(req);
+    const rec = owned(o.store, p, req.params.id);
+    o.endStream?.(rec.id, 'deleted');
+    o.store.deleteStream(rec.id);
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/key', { schema: { params: IdParams } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const rec = owned(o.store, p, req.params.id);
+    const streamKey = generateSecret('sk_', 24);
+    const updated = o.store.updateStream(rec.id, { streamKeyHash: hashSecret(streamKey), streamKeyPrefix: streamKey.slice(0, 7) })!;
+    return view(req, updated, p, streamKey);
   });
 }

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ShowcaseError } from '../core/errors.js';
+import { generateSecret, hashSecret } from '../store/secrets.js';
+import type { CreatorRecord, Store } from '../store/types.js';
+import type { Authenticator, Principal } from './auth.js';
+
+export interface CreatorsRoutesOptions {
+  store: Store;
+  auth: Authenticator;
+  /** Called when a creator is disabled: its live streams end. */
+  onCreatorDisabled?: (creatorId: string) => void;
+}
+
+const CreateCreatorBody = Type.Object({
+  handle: Type.String({ pattern: '^[a-z0-9_]{3,32}$' }),
+  displayName: Type.String({ minLength: 1, maxLength: 100 }),
+}, { additionalProperties: false });
+
+const PatchCreatorBody = Type.Object({
+  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  disabled: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false, minProperties: 1 });
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
+
+function creatorView(c: CreatorRecord): Record<string, unknown> {
+  return { id: c.id, handle: c.handle, displayName: c.displayName, disabled: c.disabled, createdAt: new Date(c.createdAt).toISOString() };
+}
+
+/** The creator the caller may manage (operator: any; a creator: itself), else 404 so ids cannot be probed. */
+function manageable(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): CreatorRecord {
+  const c = store.getCreator(id);
+  if (!c || (p.role === 'creator' && p.creator.id !== id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no creator with that id');
+  return c;
+}
+
+/** /v1/creators: the operator creates and disables creators; creators rotate their own token. */
+export async function creatorsRoutes(app: FastifyInstance, o: CreatorsRoutesOptions): Promise<void> {
+  app.post<{ Body: Static<typeof CreateCreatorBody> }>('/v1/creators', { schema: { body: CreateCreatorBody } }, async (req, reply) => {
+    const p = o.auth.requireAuthenticated(req);
+    if (p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator creates creators');
+    if (o.store.getCreatorByHandle(req.body.handle)) throw new ShowcaseError('SHOWCASE_ERR_CONFLICT', 'that handle is taken', { fields: [{ field: '/handle', message: 'taken' }] });
+    const token = generateSecret('ct_', 32);
+    const c = o.store.createCreator({
+      id: `cr_${randomBytes(9).toString('base64url')}`,
+      handle: req.body.handle,
+      displayName: req.body.displayName,
+      tokenHash: hashSecret(token),
+      disabled: false,
+      createdAt: Date.now(),
+    });
+    reply.header('location', `/v1/creators/${c.id}`);
+    return reply.status(201).send({ ...creatorView(c), token });
+  });
+
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/creators/:id', { schema: { params: IdParams } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    return creatorView(manageable(o.store, p, req.params.id));
+  });
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchCreatorBody> }>('/v1/creators/:id', { schema: { params: IdParams, body: PatchCreatorBody } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const c = manageable(o.store, p, req.params.id);
+    if (req.body.disabled !== undefined && p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator disables creators');
+    const updated = o.store.updateCreator(c.id, req.body)!;
+    if (req.body.disabled === true && !c.disabled) o.onCreatorDisabled?.(c.id);
+    return creatorView(updated);
+  });
+
+  app.post<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/token', { schema: { params: IdParams } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const c = manageable(o.store, p, req.params.id);
+    const token = generateSecret('ct_', 32);
+    o.store.updateCreator(c.id, { tokenHash: hashSecret(token) });
+    return { ...creatorView(c), token };
+  });
+}
