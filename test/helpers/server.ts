@@ -40,12 +40,13 @@ export interface TestServer {
   dataDir: string;
   api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; json: any; headers: Headers }>;
   createStream(title?: string): Promise<{ id: string; streamKey: string; json: any }>;
-  close(): Promise<void>;
+  /** Stops the server; keepData leaves the data dir for a restart on it. */
+  close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 /** Starts the whole server in-process on free ports with a temp data dir. */
 export async function startServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'showcase-e2e-'));
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'showcase-e2e-'));
   const logs = new LogSink();
   const app = await ShowcaseApp.start({
     env: {},
@@ -87,9 +88,9 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
       if (r.status !== 201) throw new Error(`create stream: ${r.status} ${JSON.stringify(r.json)}`);
       return { id: r.json.id, streamKey: r.json.streamKey, json: r.json };
     },
-    async close() {
+    async close(opts = {}) {
       await app.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
