@@ -1,5 +1,18 @@
 import { parseFragment, parseInit, type InitInfo, type TrackInfo } from './fmp4.js';
 import type { Part, Segment } from './types.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+
+/** What a timeline tells its subscribers (the recorder, metrics), in order of production. */
+export type RenditionTimelineEvents = {
+  /** A transcoder run began with this init segment; what follows is a discontinuity if media came before. */
+  init: [runId: number, init: Buffer, discontinuity: boolean];
+  /** A part was appended to a segment. */
+  part: [part: Part, segment: Segment];
+  /** A segment is complete (its EXTINF is known). */
+  segment: [segment: Segment];
+  /** The rendition ended (ENDLIST). */
+  end: [];
+};
 
 export interface RenditionTimelineOptions {
   name: string;
@@ -39,7 +52,7 @@ export interface RenditionStats {
  * bookkeeping (media sequence, discontinuity sequence, which init applies) and bounded memory.
  * Pure logic: no timers, no I/O. Listeners learn about every change through onChange.
  */
-export class RenditionTimeline {
+export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
   readonly name: string;
   readonly segments: Segment[] = [];
   readonly runs = new Map<number, Run>();
@@ -60,6 +73,7 @@ export class RenditionTimeline {
   #secondsSum = 0;
 
   constructor(opts: RenditionTimelineOptions) {
+    super();
     this.name = opts.name;
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
@@ -74,6 +88,7 @@ export class RenditionTimeline {
     if (this.segments.length > 0) this.#pendingDiscontinuity = true;
     this.#run = { id: runId, init, info, primary, wallEpochMs, streamOffset: this.#mediaClock };
     this.runs.set(runId, this.#run);
+    this.safeEmit('init', runId, init, this.#pendingDiscontinuity);
   }
 
   /** Adds one moof+mdat fragment of the current run as a part, opening a segment on keyframes. */
@@ -125,6 +140,7 @@ export class RenditionTimeline {
     seg.parts.push(part);
     seg.duration += duration;
     seg.bytes += data.length;
+    this.safeEmit('part', part, seg);
     this.onChange();
     return part;
   }
@@ -134,6 +150,7 @@ export class RenditionTimeline {
     if (this.ended) return;
     this.#closeOpenSegment();
     this.ended = true;
+    this.safeEmit('end');
     this.onChange();
   }
 
@@ -237,6 +254,7 @@ export class RenditionTimeline {
 
   #completeSegment(seg: Segment): void {
     seg.complete = true;
+    this.safeEmit('segment', seg);
     if (seg.duration > 0) {
       const bits = seg.bytes * 8;
       this.#peakBitrate = Math.max(this.#peakBitrate, bits / Math.max(seg.duration, this.#opts.segmentSeconds * 0.5));
