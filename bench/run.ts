@@ -1,0 +1,59 @@
+/**
+ * Runs every benchmark in one process, one after another, and prints their figures side by side
+ * with the targets. Run: npm run build && node dist/bench/run.js [--only name,name] [--quick]
+ * Each benchmark is also runnable alone (node dist/bench/<name>.js).
+ */
+interface Row { bench: string; figure: string; value: string; target: string }
+
+const only = (() => {
+  const i = process.argv.indexOf('--only');
+  return i > 0 ? new Set(process.argv[i + 1]!.split(',')) : undefined;
+})();
+const quick = process.argv.includes('--quick');
+const rows: Row[] = [];
+
+async function section(name: string, fn: () => Promise<void>): Promise<void> {
+  if (only && !only.has(name)) return;
+  const t0 = Date.now();
+  try {
+    await fn();
+  } catch (err) {
+    rows.push({ bench: name, figure: 'error', value: String((err as Error).message).slice(0, 120), target: '' });
+  }
+  process.stderr.write(`bench ${name} took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+await section('origin-latency', async () => {
+  const { runOriginLatencyBench } = await import('./origin-latency.js');
+  const r = await runOriginLatencyBench({ seconds: quick ? 20 : 40, height: 720 });
+  rows.push(
+    { bench: 'origin-latency', figure: 'part target', value: `${r.partTargetMs} ms`, target: '' },
+    { bench: 'origin-latency', figure: 'origin latency p50 / p95 (sampled)', value: `${r.sampledP50Ms} / ${r.sampledP95Ms} ms`, target: `<= ${r.partTargetMs + 300} ms` },
+    { bench: 'origin-latency', figure: 'origin latency at part arrival p50 / p95', value: `${r.atArrivalP50Ms} / ${r.atArrivalP95Ms} ms`, target: '' },
+    { bench: 'origin-latency', figure: 'Node CPU / ffmpeg CPU', value: `${(r.nodeToFfmpegCpuRatio * 100).toFixed(2)} % (${r.nodeCpuPerStreamSecond} vs ${r.ffmpegCpuPerStreamSecond} CPU-s per s)`, target: '<= 5 %' },
+    { bench: 'origin-latency', figure: 'ladder', value: `${r.renditions.join(',')} from ${r.sourceHeight}p`, target: '' },
+  );
+});
+
+for (const [name, file, fn] of [
+  ['rtmp-ingest', './rtmp-ingest.js', 'runRtmpIngestBench'],
+  ['metrics-watch', './metrics-watch.js', 'runMetricsBench'],
+  ['recording-finalize', './recording-finalize.js', 'runRecordingFinalizeBench'],
+  ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
+] as const) {
+  await section(name, async () => {
+    let mod: Record<string, unknown>;
+    try {
+      mod = await import(file);
+    } catch {
+      rows.push({ bench: name, figure: 'not built', value: '-', target: '' });
+      return;
+    }
+    const run = mod[fn] as (o?: Record<string, unknown>) => Promise<Record<string, unknown>>;
+    const r = await run(quick ? { quick: true, seconds: 10, streams: 5 } : {});
+    for (const [k, v] of Object.entries(r)) rows.push({ bench: name, figure: k, value: typeof v === 'number' ? String(Number(v.toFixed?.(3) ?? v)) : JSON.stringify(v), target: '' });
+  });
+}
+
+console.table(rows);
+process.exit(0);
