@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ViewerSessionTable } from '../../src/metrics/session-table.js';
+import { BUCKET_KEYS, bucketOf, ViewerSessionTable } from '../../src/metrics/session-table.js';
 import { SESSION_ID_LENGTH } from '../../src/metrics/session-id.js';
 
 const ID = /^[A-Za-z0-9_-]{20}$/;
@@ -19,6 +19,7 @@ t.test('issue hands out short URL-safe ids that touch and lookup accept', async 
   t.equal(table.touch(id, 2000, 's1'), true, 'a heartbeat names its stream');
   t.same(table.lookup(id, 2000), { streamId: 's1', protocol: 'hls', mode: 'live', open: false, lastSeenMs: 2000 });
   t.equal(table.size, 1);
+  t.same(BUCKET_KEYS.map(([protocol, mode]) => bucketOf(protocol, mode)), [0, 1, 2, 3], 'bucket order');
   const ids = new Set(Array.from({ length: 2000 }, () => table.issue('s1', 'hls', 'replay', { nowMs: 0 })));
   t.equal(ids.size, 2000, 'ids are distinct');
 });
