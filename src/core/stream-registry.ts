@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { TypedEmitter } from './typed-emitter.js';
 import { LiveStream, type PublisherHandle } from './live-stream.js';
 import type { Logger } from './logger.js';
 import { secretPrefix } from './logger.js';
 import type { Store, StreamRecord } from '../store/types.js';
+import { hashSecret } from '../store/secrets.js';
 
 export type PublishDecision =
   | { ok: true; stream: LiveStream }
@@ -13,11 +13,6 @@ export type StreamRegistryEvents = {
   /** A LiveStream object was created (first publish since start-up): attach outputs now. */
   stream: [stream: LiveStream];
 };
-
-/** sha256 hex of a stream key, the form in which keys are stored and looked up. */
-export function hashStreamKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
 
 /**
  * One LiveStream per stream, keyed by id; decides who may publish (key lookup by hash, one live
@@ -67,7 +62,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
 
   /** Decides a publish attempt for a stream key and, when accepted, attaches the publisher. */
   authorizePublish(streamKey: string, publisher: PublisherHandle, isOwnerDisabled: (rec: StreamRecord) => boolean = () => false): PublishDecision {
-    const rec = this.#store.getStreamByKeyHash(hashStreamKey(streamKey));
+    const rec = this.#store.getStreamByKeyHash(hashSecret(streamKey));
     const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: publisher.remoteAddress, protocol: publisher.protocol };
     if (!rec || isOwnerDisabled(rec)) {
       this.#log.warn({ ...keyLog, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: unknown stream key');
