@@ -68,6 +68,18 @@ export const ConfigSchema = Type.Object({
     /** Bytes queued on ffmpeg's stdin before the transcoder drops video until the next keyframe. */
     maxQueuedBytes: Type.Integer({ minimum: 65536, default: 8 * 1024 * 1024 }),
   }, { additionalProperties: false, default: {} }),
+  metrics: Type.Object({
+    /** An HLS viewer counts while it fetched within this many ms (a few target durations). */
+    sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 6000 }),
+    /** Viewer sessions held at once; past it the least recently seen is evicted (and counted). */
+    sessionCapacity: Type.Integer({ minimum: 100, maximum: 5_000_000, default: 200_000 }),
+    /** Streams with per-stream series at once. */
+    maxStreams: Type.Integer({ minimum: 1, maximum: 100_000, default: 4096 }),
+    /** An ended stream's series stay this long, then its totals go to the analytics store. */
+    endedSeriesGraceMs: Type.Integer({ minimum: 0, default: 300_000 }),
+    /** Heartbeats accepted per client address per minute. */
+    heartbeatsPerMinute: Type.Integer({ minimum: 1, default: 120 }),
+  }, { additionalProperties: false, default: {} }),
   hls: Type.Object({
     /** Segment target duration in seconds: the keyframe interval of every rendition. */
     segmentSeconds: Type.Number({ minimum: 1, maximum: 10, default: 2 }),

@@ -55,6 +55,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   endedAt: number | null = null;
   /** Set while the publisher is gone but may come back within the grace period. */
   reconnectDeadline: number | null = null;
+  /** Ingest counters for metrics: bytes and video frames since start, keyframe spacing. */
+  readonly ingest = { bytes: 0, videoFrames: 0, keyframes: 0, lastKeyframeTs: -1, keyframeIntervalMs: 0, window: new IngestWindow() };
   readonly #readers = new Map<string, StreamReader>();
   #graceTimer?: NodeJS.Timeout;
 
@@ -100,7 +102,20 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   /** Hands a packet to every reader; keeps codec configuration for late or restarting readers. */
   pushPacket(p: MediaPacket): void {
-    if (!this.clock) this.clock = { wallAtFirstMs: Date.now(), firstTimestamp: p.timestamp };
+    const now = Date.now();
+    if (!this.clock) this.clock = { wallAtFirstMs: now, firstTimestamp: p.timestamp };
+    const ing = this.ingest;
+    ing.bytes += p.payload.length;
+    const isFrame = p.kind === 'video' && !p.sequenceHeader;
+    if (isFrame) {
+      ing.videoFrames++;
+      if (p.keyframe) {
+        if (ing.lastKeyframeTs >= 0) ing.keyframeIntervalMs = p.timestamp - ing.lastKeyframeTs;
+        ing.lastKeyframeTs = p.timestamp;
+        ing.keyframes++;
+      }
+    }
+    ing.window.add(now, p.payload.length, isFrame ? 1 : 0);
     if (p.sequenceHeader) {
       if (p.kind === 'video') this.videoConfig = p;
       else this.audioConfig = p;
@@ -159,5 +174,51 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     } catch (error) {
       this.onListenerError(`reader:${r.name}`, error);
     }
+  }
+}
+
+/**
+ * Bytes and frames received over the last few seconds, in one-second buckets: ingest bitrate and
+ * frame rate for /metrics without a timer or an unbounded list.
+ */
+export class IngestWindow {
+  static readonly SECONDS = 5;
+  readonly #bytes = new Float64Array(IngestWindow.SECONDS);
+  readonly #frames = new Float64Array(IngestWindow.SECONDS);
+  #second = 0;
+
+  /** Counts bytes and frames received at time nowMs. */
+  add(nowMs: number, bytes: number, frames: number): void {
+    this.#advance(Math.floor(nowMs / 1000));
+    const i = this.#second % IngestWindow.SECONDS;
+    this.#bytes[i]! += bytes;
+    this.#frames[i]! += frames;
+  }
+
+  /** Bits per second and frames per second over the complete seconds of the window. */
+  rates(nowMs: number): { bitsPerSecond: number; framesPerSecond: number } {
+    const now = Math.floor(nowMs / 1000);
+    this.#advance(now);
+    let b = 0;
+    let f = 0;
+    // The current second is incomplete: average the SECONDS-1 seconds before it.
+    for (let k = 1; k < IngestWindow.SECONDS; k++) {
+      const i = (now - k) % IngestWindow.SECONDS;
+      b += this.#bytes[i]!;
+      f += this.#frames[i]!;
+    }
+    const n = IngestWindow.SECONDS - 1;
+    return { bitsPerSecond: (b * 8) / n, framesPerSecond: f / n };
+  }
+
+  #advance(second: number): void {
+    if (second <= this.#second) return;
+    const steps = Math.min(second - this.#second, IngestWindow.SECONDS);
+    for (let k = 1; k <= steps; k++) {
+      const i = (this.#second + k) % IngestWindow.SECONDS;
+      this.#bytes[i] = 0;
+      this.#frames[i] = 0;
+    }
+    this.#second = second;
   }
 }

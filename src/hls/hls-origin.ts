@@ -1,12 +1,20 @@
 import { HlsStream, type HlsStreamOptions } from './hls-stream.js';
 import { BlockingBudget } from './blocking-waiter.js';
 import type { PlaylistTiming } from './playlist-writer.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
+
+export type HlsOriginEvents = {
+  /** A stream's origin was created (its first transcoder run): subscribe to its timelines here. */
+  stream: [stream: HlsStream];
+  /** A stream's origin was dropped from memory. */
+  dropped: [streamId: string];
+};
 
 /**
  * Every stream's in-memory LL-HLS origin. Ended streams stay (playlists with ENDLIST) for a
  * retention period, then are dropped; the memory held is bounded by streams x window.
  */
-export class HlsOrigin {
+export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
   readonly budget: BlockingBudget;
   readonly #streams = new Map<string, HlsStream>();
   readonly #dropTimers = new Map<string, NodeJS.Timeout>();
@@ -16,6 +24,7 @@ export class HlsOrigin {
   readonly #endedRetainMs: number;
 
   constructor(opts: { timing: PlaylistTiming; windowSegments: number; retainExtraSegments: number; maxBlockingRequests: number; endedRetainSeconds: number }) {
+    super();
     this.budget = new BlockingBudget(opts.maxBlockingRequests);
     this.#timing = opts.timing;
     this.#windowSegments = opts.windowSegments;
@@ -29,6 +38,7 @@ export class HlsOrigin {
     if (!s) {
       s = new HlsStream({ streamId, renditions, timing: this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget });
       this.#streams.set(streamId, s);
+      this.safeEmit('stream', s);
     }
     return s;
   }
@@ -59,8 +69,11 @@ export class HlsOrigin {
     const t = this.#dropTimers.get(streamId);
     if (t) clearTimeout(t);
     this.#dropTimers.delete(streamId);
-    this.#streams.get(streamId)?.close();
+    const s = this.#streams.get(streamId);
+    if (!s) return;
+    s.close();
     this.#streams.delete(streamId);
+    this.safeEmit('dropped', streamId);
   }
 
   /** Drops everything (server shutdown). */

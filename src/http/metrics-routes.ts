@@ -1,0 +1,117 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ShowcaseError } from '../core/errors.js';
+import type { Store, StreamRecord } from '../store/types.js';
+import type { Authenticator, Principal } from './auth.js';
+import type { ShowcaseMetrics } from '../metrics/metrics-registry.js';
+import type { ViewerSessionTable } from '../metrics/session-table.js';
+import type { WatchTicker } from '../metrics/watch-ticker.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+
+export interface MetricsRoutesOptions {
+  store: Store;
+  auth: Authenticator;
+  metrics: ShowcaseMetrics;
+  table: ViewerSessionTable;
+  ticker: WatchTicker;
+  /** Per-address budget for heartbeats (a FixedWindow limiter: one hit per heartbeat). */
+  heartbeatLimiter: AuthFailureLimiter;
+}
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
+const HeartbeatBody = Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+/** Persisted analytics of a stream (in StreamRecord.extra.analytics), written every minute and at the end. */
+export interface StoredAnalytics {
+  watchSecondsLive: number;
+  watchSecondsReplay: number;
+  watchSecondsByProtocol: { hls: number; webrtc: number };
+  uniqueViewers: number;
+  peakViewers: number;
+  timeline: Array<{ startMs: number; viewersAvg: number; viewersPeak: number; watchSeconds: number; ingestBitsPerSecond?: number }>;
+  updatedAt: number;
+}
+
+function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): StreamRecord {
+  const rec = store.getStream(id);
+  const ok = rec && (p.role === 'operator' || (p.role === 'creator' && rec.ownerId === p.creator.id));
+  if (!ok) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
+  return rec!;
+}
+
+/** Minutes streamed per calendar month (UTC), splitting streams that cross a month boundary. */
+export function minutesByMonth(streams: Array<{ startedAt: number | null; endedAt: number | null }>, now: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of streams) {
+    if (!s.startedAt) continue;
+    let from = s.startedAt;
+    const to = s.endedAt ?? now;
+    while (from < to) {
+      const d = new Date(from);
+      const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      const until = Math.min(to, monthEnd);
+      const key = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+      out[key] = (out[key] ?? 0) + (until - from) / 60000;
+      from = until;
+    }
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 100) / 100;
+  return out;
+}
+
+/** /metrics for Prometheus, the viewer heartbeat, per-stream analytics and creator stats. */
+export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOptions): Promise<void> {
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', o.metrics.contentType);
+    reply.header('cache-control', 'no-store');
+    return o.metrics.metrics();
+  });
+
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof HeartbeatBody> }>('/v1/streams/:id/heartbeat', { schema: { params: IdParams, body: HeartbeatBody } }, async (req, reply) => {
+    o.heartbeatLimiter.check(req.ip);
+    o.heartbeatLimiter.fail(req.ip);
+    if (!o.store.getStream(req.params.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
+    if (!o.table.touch(req.body.sessionId, undefined, req.params.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'unknown or expired session');
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/analytics', { schema: { params: IdParams } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const rec = owned(o.store, p, req.params.id);
+    const live = o.ticker.snapshot(rec.id);
+    const stored = (rec.extra.analytics as StoredAnalytics | undefined);
+    const now = Date.now();
+    const streamedMs = rec.startedAt ? (rec.endedAt ?? now) - rec.startedAt : 0;
+    // Live figures win while the ticker tracks the stream; the stored ones survive restarts.
+    const watchLive = live ? live.watchSeconds.hls.live + live.watchSeconds.webrtc.live : stored?.watchSecondsLive ?? 0;
+    const watchReplay = live ? live.watchSeconds.hls.replay + live.watchSeconds.webrtc.replay : stored?.watchSecondsReplay ?? 0;
+    const timeline = live ? o.ticker.timeline(rec.id) ?? [] : stored?.timeline ?? [];
+    return {
+      streamId: rec.id,
+      state: rec.state,
+      minutesStreamed: Math.round((streamedMs / 60000) * 100) / 100,
+      peakConcurrentViewers: live?.peakViewers ?? stored?.peakViewers ?? 0,
+      averageConcurrentViewers: streamedMs > 0 ? Math.round((watchLive / (streamedMs / 1000)) * 100) / 100 : 0,
+      watchMinutes: { live: Math.round((watchLive / 60) * 100) / 100, replay: Math.round((watchReplay / 60) * 100) / 100 },
+      uniqueViewers: live?.uniqueViewers ?? stored?.uniqueViewers ?? 0,
+      uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error)',
+      currentViewers: live?.viewersTotal ?? 0,
+      timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ...('ingestBitsPerSecond' in b ? { ingestBitsPerSecond: (b as { ingestBitsPerSecond?: number }).ingestBitsPerSecond } : {}) })),
+    };
+  });
+
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/stats', { schema: { params: IdParams } }, async (req) => {
+    const p = o.auth.requireAuthenticated(req);
+    const c = o.store.getCreator(req.params.id);
+    if (!c || (p.role === 'creator' && p.creator.id !== c.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no creator with that id');
+    const streams: StreamRecord[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 1000; i++) {
+      const page = o.store.listStreams({ ownerId: c.id, limit: 1000, cursor });
+      streams.push(...page.items);
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return { creatorId: c.id, minutesStreamedByMonth: minutesByMonth(streams, Date.now()), streams: streams.length };
+  });
+}
