@@ -18,6 +18,14 @@ import { hlsRoutes } from './http/hls-routes.js';
 import { streamsRoutes } from './http/streams-routes.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 import { Authenticator } from './http/auth.js';
+import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
+import { metricsRoutes, type StoredAnalytics } from './http/metrics-routes.js';
+import { ViewerSessionTable } from './metrics/session-table.js';
+import { WatchTicker } from './metrics/watch-ticker.js';
+import { createMetricsRegistry, type ShowcaseMetrics } from './metrics/metrics-registry.js';
+import { registerAppCollectors, type AppMetrics, type StreamMetricsView } from './metrics/app-collectors.js';
+import type { StreamWatchTotals } from './metrics/stream-watch-stats.js';
+import type { HlsStream } from './hls/hls-stream.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -41,7 +49,13 @@ export class ShowcaseApp {
   readonly http: FastifyInstance;
   readonly transcoders = new Map<string, Transcoder>();
   readonly adminToken: string;
+  readonly sessions: ViewerSessionTable;
+  readonly ticker: WatchTicker;
+  readonly metrics: ShowcaseMetrics;
+  readonly appMetrics: AppMetrics;
+  readonly auth: Authenticator;
   readonly #socketDir: string;
+  #analyticsTimer?: NodeJS.Timeout;
   httpPort = 0;
   rtmpPort = 0;
   #stopped = false;
@@ -61,9 +75,29 @@ export class ShowcaseApp {
       maxBlockingRequests: config.hls.maxBlockingRequests,
       endedRetainSeconds: config.hls.endedRetainSeconds,
     });
+    this.origin.on('stream', (s) => this.#observeParts(s));
+    this.origin.on('dropped', (id) => this.appMetrics.dropStream(id));
     // unix socket paths must stay under ~100 bytes: a short private directory in the temp dir.
     this.#socketDir = mkdtempSync(join(tmpdir(), 'showcase-'));
     this.registry.on('stream', (s) => this.#attachOutputs(s));
+    this.auth = new Authenticator(this.adminToken, this.store);
+    this.sessions = new ViewerSessionTable({ capacity: config.metrics.sessionCapacity, timeoutMs: config.metrics.sessionTimeoutMs, maxStreams: config.metrics.maxStreams });
+    this.ticker = new WatchTicker({
+      table: this.sessions,
+      graceMs: config.metrics.endedSeriesGraceMs,
+      onStreamDropped: (totals) => this.#persistAnalytics(totals.streamId, totals),
+      logger: log.child({ component: 'watch-ticker' }),
+    });
+    this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions });
+    this.appMetrics = registerAppCollectors(this.metrics.registry, {
+      streamsLive: () => this.registry.liveCount(),
+      streams: () => this.#streamMetrics(),
+      blockingRequests: () => this.origin.budget.inFlight,
+      blockingRejected: () => this.origin.budget.rejected,
+      hlsBytesHeld: () => this.origin.all().reduce((n, s) => n + s.bytesHeld(), 0),
+      rtmp: () => this.rtmp.stats(),
+      auth: () => ({ failures: this.auth.limiter.failures, limited: this.auth.limiter.limited }),
+    });
     this.registry.recoverInterrupted();
     this.rtmp = new RtmpServer({
       host: config.rtmp.host,
@@ -112,9 +146,29 @@ export class ShowcaseApp {
   async #listen(): Promise<void> {
     const c = this.config;
     installErrorHandling(this.http);
-    const auth = new Authenticator(this.adminToken, this.store);
+    const auth = this.auth;
+    this.http.addHook('onResponse', async (req, reply) => {
+      this.appMetrics.observeHttp(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+    });
+    await this.http.register(metricsRoutes, {
+      store: this.store,
+      auth,
+      metrics: this.metrics,
+      table: this.sessions,
+      ticker: this.ticker,
+      heartbeatLimiter: new AuthFailureLimiter(c.metrics.heartbeatsPerMinute, 60_000),
+    });
     this.http.get('/healthz', async () => ({ ok: true, streamsLive: this.registry.liveCount() }));
-    await this.http.register(hlsRoutes, { origin: this.origin, corsOrigin: c.http.corsOrigin });
+    await this.http.register(hlsRoutes, {
+      origin: this.origin,
+      corsOrigin: c.http.corsOrigin,
+      sessionQuery: (id) => {
+        const live = this.registry.get(id)?.state === 'live';
+        const sid = this.sessions.issue(id, 'hls', live ? 'live' : 'replay');
+        return sid ? `?_sid=${sid}` : '';
+      },
+      touchSession: (id, sid) => this.sessions.touch(sid, undefined, id),
+    });
     await this.http.register(streamsRoutes, {
       store: this.store,
       auth,
@@ -140,7 +194,70 @@ export class ShowcaseApp {
     await this.http.listen({ host: c.http.host, port: c.http.port });
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : c.http.port;
+    this.ticker.start();
+    this.#analyticsTimer = setInterval(() => this.#persistLiveAnalytics(), 60_000);
+    this.#analyticsTimer.unref();
     this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir) }, 'showcase listening');
+  }
+
+  #streamMetrics(): StreamMetricsView[] {
+    const now = Date.now();
+    const out: StreamMetricsView[] = [];
+    for (const s of this.registry.all()) {
+      const t = this.transcoders.get(s.id);
+      const hls = this.origin.get(s.id);
+      const rates = s.ingest.window.rates(now);
+      out.push({
+        id: s.id,
+        ingestBitsPerSecond: rates.bitsPerSecond,
+        ingestFramesPerSecond: rates.framesPerSecond,
+        keyframeIntervalSeconds: s.ingest.keyframeIntervalMs / 1000,
+        transcoderState: t?.state ?? 'idle',
+        transcoderRestarts: t?.restarts ?? 0,
+        transcoderSpeed: hls ? transcoderSpeed(hls, now) : 0,
+        droppedPackets: t?.droppedPackets ?? 0,
+        blockingRequests: hls?.blockedRequests ?? 0,
+        recordingState: (this.store.getStream(s.id)?.extra.recording as { state?: string } | undefined)?.state,
+      });
+    }
+    return out;
+  }
+
+  /** Observes each part's publish latency: from its last frame's ingest wall clock to availability. */
+  #observeParts(hls: HlsStream): void {
+    const first = [...hls.timelines.values()][0];
+    if (!first) return;
+    let segStart = 0;
+    first.on('part', (part, seg) => {
+      if (part.index === 0) segStart = 0;
+      segStart += part.duration;
+      const endWall = seg.programDateTimeMs + segStart * 1000;
+      this.appMetrics.observePartLatency(hls.streamId, (part.availableAt - endWall) / 1000);
+    });
+  }
+
+  /** Saves a stream's watch totals and timeline in its record (survives restarts). */
+  #persistAnalytics(streamId: string, totals: Pick<StreamWatchTotals, 'watchSeconds' | 'uniqueViewers' | 'peakViewers' | 'timeline'>): void {
+    if (!this.store.getStream(streamId)) return;
+    const w = totals.watchSeconds;
+    const analytics: StoredAnalytics = {
+      watchSecondsLive: w.hls.live + w.webrtc.live,
+      watchSecondsReplay: w.hls.replay + w.webrtc.replay,
+      watchSecondsByProtocol: { hls: w.hls.live + w.hls.replay, webrtc: w.webrtc.live + w.webrtc.replay },
+      uniqueViewers: totals.uniqueViewers,
+      peakViewers: totals.peakViewers,
+      timeline: totals.timeline.map((b) => ({ startMs: b.startMs, viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds })),
+      updatedAt: Date.now(),
+    };
+    this.store.updateStream(streamId, { extra: { analytics } });
+  }
+
+  /** Every minute: persist what the ticker holds, so a crash loses at most a minute of analytics. */
+  #persistLiveAnalytics(): void {
+    for (const id of this.ticker.trackedStreams()) {
+      const snap = this.ticker.snapshot(id);
+      if (snap) this.#persistAnalytics(id, { ...snap, timeline: this.ticker.timeline(id) ?? [] });
+    }
   }
 
   /** Ends a stream now: its publisher is disconnected and its playlists end. */
@@ -165,8 +282,11 @@ export class ShowcaseApp {
     const t = new Transcoder({ stream, transcode: this.config.transcode, hls: this.config.hls, origin: this.origin, socketDir: this.#socketDir, logger: this.log });
     this.transcoders.set(stream.id, t);
     stream.addReader(t);
+    if (stream.state === 'live') this.ticker.markLive(stream.id);
     stream.on('state', (state) => {
+      if (state === 'live') this.ticker.markLive(stream.id);
       if (state === 'ended') {
+        this.ticker.markEnded(stream.id);
         // Keep the transcoder object a moment for its final flush, then forget the stream.
         t.once('state', () => {
           this.transcoders.delete(stream.id);
@@ -214,12 +334,33 @@ export class ShowcaseApp {
     await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
     for (const s of this.registry.all()) s.end('server stopping');
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));
+    if (this.#analyticsTimer) clearInterval(this.#analyticsTimer);
+    this.#persistLiveAnalytics();
+    this.ticker.close();
+    this.metrics.close();
     this.origin.close();
     await this.http.close().catch((err) => this.log.error({ err }, 'http close failed'));
     this.store.close();
     rmSync(this.#socketDir, { recursive: true, force: true });
     this.log.info('showcase stopped');
   }
+}
+
+/** Media seconds the top rendition produced over the last 5 s per wall second (1 = real time). */
+function transcoderSpeed(hls: HlsStream, now: number): number {
+  const tl = [...hls.timelines.values()][0];
+  if (!tl || tl.ended) return 0;
+  let media = 0;
+  for (let i = tl.segments.length - 1; i >= 0; i--) {
+    const parts = tl.segments[i]!.parts;
+    let older = false;
+    for (let j = parts.length - 1; j >= 0; j--) {
+      if (now - parts[j]!.availableAt > 5000) { older = true; break; }
+      media += parts[j]!.duration;
+    }
+    if (older) break;
+  }
+  return Math.round((media / 5) * 1000) / 1000;
 }
 
 /** An explicit unpublish (FCUnpublish / deleteStream / closeStream) ends the stream at once. */

@@ -12,7 +12,11 @@ export interface HlsRoutesOptions {
   corsOrigin: string;
   /** Builds the query string each URI in a playlist carries (the viewer session), '' for none. */
   sessionQuery?: (streamId: string, req: FastifyRequest) => string;
+  /** Marks a viewer session active (each playlist or media request that carries _sid). */
+  touchSession?: (streamId: string, sessionId: string) => void;
 }
+
+const SID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const CACHE: Record<'playlist' | 'immutable' | 'short', string> = {
   // Live playlists change every part: a CDN may coalesce for a moment, never serve stale for long.
@@ -75,14 +79,18 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     const { id, rendition } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
     if (!stream) return notFound(reply, 'no live stream with that id');
-    const sid = typeof req.query._sid === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(req.query._sid) ? `?_sid=${req.query._sid}` : '';
+    const rawSid = req.query._sid;
+    const sid = typeof rawSid === 'string' && SID.test(rawSid) ? `?_sid=${rawSid}` : '';
+    if (sid) opts.touchSession?.(id, rawSid as string);
     return send(req, reply, await stream.mediaPlaylist(rendition, req.query, sid));
   });
 
-  app.get<{ Params: { id: string; rendition: string; file: string } }>('/hls/:id/:rendition/:file', async (req, reply) => {
+  app.get<{ Params: { id: string; rendition: string; file: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/:file', async (req, reply) => {
     const { id, rendition, file } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.origin.get(id) : undefined;
     if (!stream) return notFound(reply, 'no such media');
+    const rawSid = req.query._sid;
+    if (typeof rawSid === 'string' && SID.test(rawSid)) opts.touchSession?.(id, rawSid);
     return send(req, reply, await stream.media(rendition, file));
   });
 }
