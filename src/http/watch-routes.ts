@@ -1,0 +1,337 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ShowcaseError } from '../core/errors.js';
+import type { LiveStream } from '../core/live-stream.js';
+import type { StreamRegistry } from '../core/stream-registry.js';
+import type { Logger } from '../core/logger.js';
+import type { Store, StreamRecord, StreamState } from '../store/types.js';
+
+/** What the watch page and its live-state feed need from the rest of the server. */
+export interface WatchRoutesOptions {
+  store: Store;
+  registry: StreamRegistry;
+  /** Where scripts/build-web.mjs wrote the page (manifest.json, watch.html, hashed JS/CSS). */
+  assetsDir: string;
+  /** Base URL for playback links ('' = same origin as the page). */
+  publicBaseUrl: string;
+  /** Open event-stream connections allowed per stream (default 2000). */
+  maxSsePerStream?: number;
+  /** Open event-stream connections allowed on this server (default 20000). */
+  maxSseTotal?: number;
+  /** Interval of the keep-alive comment on event streams (default 15 s). */
+  heartbeatMs?: number;
+}
+
+/** The public live state of a stream, as sent in 'state' events (never a secret). */
+export interface PublicStreamState {
+  state: StreamState;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+// A slow event-stream reader is cut rather than buffered for: events are tiny, so this is many.
+const MAX_SSE_BUFFERED_BYTES = 64 * 1024;
+
+/** dist/web under the project root, whether this module runs from src/ (tap) or dist/src/ (built). */
+export function defaultWebAssetsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'web');
+    dir = dirname(dir);
+  }
+  return join(process.cwd(), 'dist', 'web');
+}
+
+function iso(ms: number | null | undefined): string | null {
+  return ms ? new Date(ms).toISOString() : null;
+}
+
+/** The public state of a stream from its persisted record (and the in-memory stream when newer). */
+function publicState(rec: StreamRecord | undefined, live: LiveStream | undefined): PublicStreamState | undefined {
+  if (!rec && !live) return undefined;
+  return {
+    state: live?.state ?? rec!.state,
+    startedAt: iso(rec?.startedAt ?? live?.startedAt),
+    endedAt: iso(rec?.endedAt ?? live?.endedAt),
+  };
+}
+
+interface SseClient {
+  streamId: string;
+  res: ServerResponse;
+}
+
+/**
+ * Server-sent 'state' events for watch pages: one set of open responses per stream, fed by the
+ * registry's LiveStream 'state' events. Bounded per stream and server-wide; a client that stops
+ * reading is dropped; one shared heartbeat timer runs only while a client is connected.
+ */
+export class StreamStateHub {
+  readonly #byStream = new Map<string, Set<SseClient>>();
+  readonly #opts: { maxPerStream: number; maxTotal: number; heartbeatMs: number };
+  readonly #state: (id: string) => PublicStreamState | undefined;
+  readonly #log: Logger;
+  #total = 0;
+  #heartbeat?: NodeJS.Timeout;
+  #closed = false;
+  readonly #detach: () => void;
+
+  constructor(opts: { registry: StreamRegistry; state: (id: string) => PublicStreamState | undefined; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number }) {
+    this.#opts = { maxPerStream: opts.maxPerStream, maxTotal: opts.maxTotal, heartbeatMs: opts.heartbeatMs };
+    this.#state = opts.state;
+    this.#log = opts.logger;
+    const watch = (s: LiveStream): void => {
+      s.on('state', () => this.publish(s.id));
+    };
+    for (const s of opts.registry.all()) watch(s);
+    opts.registry.on('stream', watch);
+    this.#detach = () => opts.registry.off('stream', watch);
+  }
+
+  /** Open connections, all streams together. */
+  get size(): number {
+    return this.#total;
+  }
+
+  /** Open connections for one stream. */
+  count(streamId: string): number {
+    return this.#byStream.get(streamId)?.size ?? 0;
+  }
+
+  /** Why a new connection for streamId would be refused, or undefined if it may open. */
+  refusal(streamId: string): string | undefined {
+    if (this.#closed) return 'server stopping';
+    if (this.#total >= this.#opts.maxTotal) return 'too many live event connections on this server';
+    if (this.count(streamId) >= this.#opts.maxPerStream) return 'too many live event connections for this stream';
+    return undefined;
+  }
+
+  /** Takes over a response: writes the event-stream head and the current state, and keeps it until it closes. */
+  add(streamId: string, req: IncomingMessage, res: ServerResponse, initial: PublicStreamState): void {
+    const client: SseClient = { streamId, res };
+    let set = this.#byStream.get(streamId);
+    if (!set) this.#byStream.set(streamId, (set = new Set()));
+    set.add(client);
+    this.#total++;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      // Proxies such as nginx would otherwise hold events back in their buffers.
+      'x-accel-buffering': 'no',
+      'access-control-allow-origin': '*',
+    });
+    res.socket?.setNoDelay(true);
+    this.#write(client, `retry: 3000\n\n${stateEvent(initial)}`);
+    const drop = (): void => this.#remove(client);
+    req.on('close', drop);
+    res.on('close', drop);
+    res.on('error', drop);
+    this.#ensureHeartbeat();
+  }
+
+  /** Sends a stream's current state to every page watching it. */
+  publish(streamId: string): void {
+    const set = this.#byStream.get(streamId);
+    if (!set?.size) return;
+    const s = this.#state(streamId);
+    if (!s) return;
+    const msg = stateEvent(s);
+    for (const c of [...set]) this.#write(c, msg);
+  }
+
+  /** Ends every open event stream (server stopping); new ones are refused from now on. */
+  close(): void {
+    this.#closed = true;
+    this.#detach();
+    for (const set of [...this.#byStream.values()]) for (const c of [...set]) c.res.end();
+    this.#byStream.clear();
+    this.#total = 0;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  #write(c: SseClient, text: string): void {
+    if (c.res.writableEnded || c.res.destroyed) return this.#remove(c);
+    if (c.res.writableLength > MAX_SSE_BUFFERED_BYTES) {
+      this.#log.warn({ streamId: c.streamId }, 'event-stream client not reading: dropped');
+      c.res.destroy();
+      return this.#remove(c);
+    }
+    c.res.write(text);
+  }
+
+  #remove(c: SseClient): void {
+    const set = this.#byStream.get(c.streamId);
+    if (!set?.delete(c)) return;
+    this.#total--;
+    if (!set.size) this.#byStream.delete(c.streamId);
+    if (!this.#total && this.#heartbeat) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+  }
+
+  #ensureHeartbeat(): void {
+    if (this.#heartbeat) return;
+    this.#heartbeat = setInterval(() => {
+      const line = `: keep-alive ${Date.now()}\n\n`;
+      for (const set of [...this.#byStream.values()]) for (const c of [...set]) this.#write(c, line);
+    }, this.#opts.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+}
+
+function stateEvent(s: PublicStreamState): string {
+  return `event: state\ndata: ${JSON.stringify(s)}\n\n`;
+}
+
+/** What scripts/build-web.mjs writes next to the bundle: hashed file names and the page template. */
+interface WebManifest {
+  js: string;
+  css: string;
+  html: string;
+  files: string[];
+}
+
+interface LoadedAssets {
+  manifest: WebManifest;
+  template: string;
+  files: Map<string, { body: Buffer; gzip?: Buffer; br?: Buffer; type: string }>;
+}
+
+const TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  map: 'application/json; charset=utf-8',
+};
+
+/** Reads the built page into memory once: only names the manifest lists are ever served. */
+function loadAssets(dir: string): LoadedAssets | undefined {
+  const manifestFile = join(dir, 'manifest.json');
+  if (!existsSync(manifestFile)) return undefined;
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as WebManifest;
+  const files = new Map<string, { body: Buffer; gzip?: Buffer; br?: Buffer; type: string }>();
+  for (const name of manifest.files) {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(name) || name.startsWith('.')) continue;
+    const ext = name.slice(name.lastIndexOf('.') + 1);
+    const type = TYPES[ext];
+    if (!type) continue;
+    const path = join(dir, name);
+    const read = (p: string): Buffer | undefined => (existsSync(p) ? readFileSync(p) : undefined);
+    files.set(name, { body: readFileSync(path), gzip: read(`${path}.gz`), br: read(`${path}.br`), type });
+  }
+  return { manifest, template: readFileSync(join(dir, manifest.html), 'utf8'), files };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** JSON that is safe inside a <script type="application/json"> element. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+function render(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
+}
+
+function notFoundPage(reply: FastifyReply): FastifyReply {
+  reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
+  return reply.status(404).send('<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Not found</title><p style="font-family:system-ui;padding:2rem">This stream does not exist (or was deleted).</p>');
+}
+
+/**
+ * The shopper's watch page: GET /watch/:id (HTML), its bundled script and styles under
+ * /assets/watch/*, and GET /v1/streams/:id/events (server-sent 'state' events).
+ */
+export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions): Promise<void> {
+  const log = app.log as unknown as Logger;
+  const base = opts.publicBaseUrl.replace(/\/+$/, '');
+  const stateOf = (id: string): PublicStreamState | undefined => publicState(opts.store.getStream(id), opts.registry.get(id));
+  const hub = new StreamStateHub({
+    registry: opts.registry,
+    state: stateOf,
+    logger: log,
+    maxPerStream: opts.maxSsePerStream ?? 2000,
+    maxTotal: opts.maxSseTotal ?? 20000,
+    heartbeatMs: opts.heartbeatMs ?? 15000,
+  });
+  app.addHook('preClose', async () => hub.close());
+
+  let assets: LoadedAssets | undefined;
+  let warned = false;
+  const getAssets = (): LoadedAssets => {
+    assets ??= loadAssets(opts.assetsDir);
+    if (!assets) {
+      if (!warned) log.warn({ assetsDir: opts.assetsDir }, 'watch page not built: run node scripts/build-web.mjs');
+      warned = true;
+      throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'the watch page is not built on this server');
+    }
+    return assets;
+  };
+
+  app.get<{ Params: { id: string } }>('/watch/:id', async (req, reply) => {
+    const { id } = req.params;
+    const rec = ID.test(id) ? opts.store.getStream(id) : undefined;
+    if (!rec) return notFoundPage(reply);
+    const a = getAssets();
+    const creator = rec.ownerId ? opts.store.getCreator(rec.ownerId) : undefined;
+    const hlsBase = base || '';
+    const config = {
+      id: rec.id,
+      title: rec.title,
+      creator: creator ? { displayName: creator.displayName, handle: creator.handle } : null,
+      ...stateOf(id)!,
+      hls: `${hlsBase}/hls/${rec.id}/master.m3u8`,
+      events: `/v1/streams/${rec.id}/events`,
+      api: `/v1/streams/${rec.id}`,
+    };
+    const mediaOrigin = base ? ` ${new URL(base).origin}` : '';
+    reply.header('content-type', 'text/html; charset=utf-8');
+    reply.header('cache-control', 'no-cache');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'strict-origin-when-cross-origin');
+    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
+    return reply.send(render(a.template, {
+      title: escapeHtml(rec.title),
+      creator: escapeHtml(creator?.displayName ?? ''),
+      js: `/assets/watch/${a.manifest.js}`,
+      css: `/assets/watch/${a.manifest.css}`,
+      config: scriptJson(config),
+    }));
+  });
+
+  app.get<{ Params: { file: string } }>('/assets/watch/:file', async (req: FastifyRequest<{ Params: { file: string } }>, reply) => {
+    const f = getAssets().files.get(req.params.file);
+    if (!f) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such asset');
+    const accept = String(req.headers['accept-encoding'] ?? '');
+    reply.header('content-type', f.type);
+    // Names carry a content hash: a new build gets new names, so these never go stale.
+    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    reply.header('vary', 'accept-encoding');
+    reply.header('x-content-type-options', 'nosniff');
+    if (f.br && /\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(f.br);
+    if (f.gzip && /\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(f.gzip);
+    return reply.send(f.body);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/streams/:id/events', async (req, reply) => {
+    const { id } = req.params;
+    const initial = ID.test(id) ? stateOf(id) : undefined;
+    if (!initial) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
+    const why = hub.refusal(id);
+    if (why) {
+      reply.header('retry-after', '10');
+      throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', why);
+    }
+    reply.hijack();
+    hub.add(id, req.raw, reply.raw, initial);
+    return reply;
+  });
+}
