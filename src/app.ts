@@ -17,6 +17,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { hlsRoutes } from './http/hls-routes.js';
 import { streamsRoutes } from './http/streams-routes.js';
 import { creatorsRoutes } from './http/creators-routes.js';
+import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
 import { Authenticator } from './http/auth.js';
 import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
 import { metricsRoutes, type StoredAnalytics } from './http/metrics-routes.js';
@@ -180,6 +181,7 @@ export class ShowcaseApp {
       liveDetails: (id) => this.#liveDetails(id),
       endStream: (id, reason) => this.#endStream(id, reason),
     });
+    await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
     await this.http.register(creatorsRoutes, {
       store: this.store,
       auth,
