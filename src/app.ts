@@ -117,7 +117,11 @@ export class ShowcaseApp {
       },
       onPublish: (req) => this.#onRtmpPublish(req),
     });
-    this.http = Fastify({ loggerInstance: log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, disableRequestLogging: true, trustProxy: false });
+    this.http = Fastify({ loggerInstance: log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, disableRequestLogging: true,
+      trustProxy: false,
+      // Strict validation: a wrong type or an unknown field is a 400, never silently coerced or dropped.
+      ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    });
   }
 
   /** Loads config, opens the store, starts RTMP and HTTP listeners; resolves once both listen. */

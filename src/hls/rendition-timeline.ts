@@ -68,6 +68,8 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
   #mediaClock = 0;
   #videoSamples = 0;
   #videoSeconds = 0;
+  #firstSamples = 0;
+  #firstSeconds = 0;
   #peakBitrate = 0;
   #bitSum = 0;
   #secondsSum = 0;
@@ -105,9 +107,14 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
     run.firstTime ??= start;
     // The first fragment of a run carries the encoder's start offset in its first sample's duration:
     // leave it out of the frame-rate measurement.
-    if (run.primary.kind === 'video' && !firstOfRun) {
-      this.#videoSamples += t.sampleCount;
-      this.#videoSeconds += duration;
+    if (run.primary.kind === 'video') {
+      if (!firstOfRun) {
+        this.#videoSamples += t.sampleCount;
+        this.#videoSeconds += duration;
+      } else if (this.#firstSeconds === 0) {
+        this.#firstSamples = t.sampleCount;
+        this.#firstSeconds = duration;
+      }
     }
     const independent = run.primary.kind !== 'video' || t.keyframe;
     let seg = this.openSegment();
@@ -233,7 +240,7 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
       codecs,
       width: video?.width,
       height: video?.height,
-      frameRate: this.#videoSeconds > 0 ? this.#videoSamples / this.#videoSeconds : undefined,
+      frameRate: this.#videoSeconds > 0 ? snapFrameRate(this.#videoSamples / this.#videoSeconds) : this.#firstSeconds > 0 ? snapFrameRate(this.#firstSamples / this.#firstSeconds) : undefined,
       peakBitrate: Math.round(this.#peakBitrate),
       averageBitrate: this.#secondsSum > 0 ? Math.round(this.#bitSum / this.#secondsSum) : 0,
     };
@@ -276,4 +283,13 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
     const used = new Set(this.segments.map((s) => s.runId));
     for (const id of this.runs.keys()) if (!used.has(id) && id !== this.#run?.id) this.runs.delete(id);
   }
+}
+
+const STANDARD_RATES = [23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60];
+
+/** A measured frame rate, snapped to the standard rate it is within 2 % of (timestamps jitter). */
+export function snapFrameRate(measured: number): number {
+  let best = STANDARD_RATES[0]!;
+  for (const r of STANDARD_RATES) if (Math.abs(measured - r) < Math.abs(measured - best)) best = r;
+  return Math.abs(measured - best) / best < 0.02 ? best : Math.round(measured * 1000) / 1000;
 }

@@ -36,7 +36,8 @@ const PatchStreamBody = Type.Object({
 }, { additionalProperties: false, minProperties: 1 });
 
 const ListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  // Query strings are text: validated as such (the server does not coerce types).
+  limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })),
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 
@@ -131,7 +132,7 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
 
   app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/streams', { schema: { querystring: ListQuery } }, async (req) => {
     const p = o.auth.requireAuthenticated(req);
-    const page = o.store.listStreams({ ownerId: p.role === 'creator' ? p.creator.id : undefined, limit: req.query.limit ?? 20, cursor: req.query.cursor ?? null });
+    const page = o.store.listStreams({ ownerId: p.role === 'creator' ? p.creator.id : undefined, limit: Number(req.query.limit ?? 20), cursor: req.query.cursor ?? null });
     return { items: page.items.map((rec) => view(req, rec, p)), nextCursor: page.nextCursor };
   });
 
