@@ -73,8 +73,11 @@ t.test('OBS drops and reconnects within the grace period: the same stream contin
   t.notMatch(pl, /ENDLIST/);
   t.equal(await again.done, 0);
   await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'ended', 'ended after the clean stop');
-  const fin = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
-  t.match(fin.text, /#EXT-X-ENDLIST/);
+  const fin = await waitFor(async () => {
+    const r = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return r.text.includes('#EXT-X-ENDLIST') ? r.text : undefined;
+  }, 'ENDLIST after the final flush', 10000);
+  t.match(fin, /#EXT-X-DISCONTINUITY/, 'one playlist across both connections');
 });
 
 t.test('SIGTERM kills ffmpeg children, ends playlists and exits cleanly', { skip: !existsSync('dist/src/main.js') && 'run npm run build first' }, async (t) => {
