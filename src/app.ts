@@ -90,7 +90,7 @@ export class ShowcaseApp {
       logger: log.child({ component: 'watch-ticker' }),
     });
     this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions });
-    this.appMetrics = registerAppCollectors(this.metrics.registry, {
+    this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
       streamsLive: () => this.registry.liveCount(),
       streams: () => this.#streamMetrics(),
       blockingRequests: () => this.origin.budget.inFlight,

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from './metrics-registry.js';
+import type { StreamLabelSet } from './stream-label-set.js';
 
 /** One stream as the collectors see it at scrape time. */
 export interface StreamMetricsView {
@@ -41,7 +42,7 @@ export interface AppMetrics {
  * Registers the server's own metrics: per-stream ingest, transcoder and origin health read from
  * live state at scrape time, plus the few histograms that must be observed as events happen.
  */
-export function registerAppCollectors(registry: Registry, src: AppMetricsSource): AppMetrics {
+export function registerAppCollectors(registry: Registry, streamLabels: StreamLabelSet, src: AppMetricsSource): AppMetrics {
   const registers = [registry];
   const perStream = (name: string, help: string, pick: (s: StreamMetricsView) => number) =>
     new Gauge({
@@ -52,7 +53,7 @@ export function registerAppCollectors(registry: Registry, src: AppMetricsSource)
       },
     });
   new Gauge({ name: `${METRIC_PREFIX}streams_live`, help: 'Streams with a publisher (or within their reconnect grace).', registers, collect() { this.set(src.streamsLive()); } });
-  perStream('stream_ingest_bitrate_bits_per_second', 'Ingest bitrate over the last seconds.', (s) => s.ingestBitsPerSecond);
+  perStream('stream_ingest_bytes_per_second', 'Ingest rate over the last seconds (x8 for the bitrate).', (s) => s.ingestBitsPerSecond / 8);
   perStream('stream_ingest_frame_rate_frames_per_second', 'Ingest video frame rate over the last seconds.', (s) => s.ingestFramesPerSecond);
   perStream('stream_keyframe_interval_seconds', 'Spacing of the last two ingest keyframes.', (s) => s.keyframeIntervalSeconds);
   perStream('transcoder_speed_ratio', 'Media seconds the transcoder produced per wall second (1 = real time).', (s) => s.transcoderSpeed);
@@ -114,7 +115,8 @@ export function registerAppCollectors(registry: Registry, src: AppMetricsSource)
       http.observe({ route, method, status_class: `${Math.floor(status / 100)}xx` }, seconds);
     },
     observePartLatency(streamId, seconds) {
-      partLatency.observe({ stream: streamId }, Math.max(0, seconds));
+      // Through the label set: the series goes with the stream's other series after its grace.
+      streamLabels.labels(partLatency, { stream: streamId }).observe(Math.max(0, seconds));
     },
     dropStream(streamId) {
       partLatency.remove({ stream: streamId });

@@ -30,7 +30,8 @@ t.test('watch seconds from real HTTP viewers are exact; stopped viewers stop cou
   const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 40);
   t.teardown(() => pub.kill('SIGKILL'));
   const master = `${srv.base}/hls/${id}/master.m3u8`;
-  await waitFor(async () => (await getText(master)).status === 200, 'master');
+  // Wait in-process (a GET of the multivariant playlist would itself open a viewer session).
+  await waitFor(() => srv.app.origin.get(id)?.ready(), 'media ready');
   const N = 4;
   const T = 12;
   const stopAt = Date.now() + (T + 6) * 1000;
@@ -73,11 +74,11 @@ t.test('watch seconds from real HTTP viewers are exact; stopped viewers stop cou
   const text = (await getText(`${srv.base}/metrics`)).text;
   const fams = parsePromText(text);
   t.same(lintPromFamilies(fams.values()), [], 'every name follows the conventions');
-  for (const name of ['showcase_stream_viewers', 'showcase_watch_seconds_total', 'showcase_stream_ingest_bitrate_bits_per_second', 'showcase_stream_ingest_frame_rate_frames_per_second', 'showcase_stream_keyframe_interval_seconds', 'showcase_transcoder_speed_ratio', 'showcase_transcoder_restarts_total', 'showcase_hls_part_publish_latency_seconds', 'showcase_hls_blocking_requests_in_flight', 'showcase_streams_live', 'showcase_http_request_duration_seconds', 'showcase_rtmp_connections', 'showcase_rtmp_refusals_total', 'showcase_process_cpu_seconds_total']) {
+  for (const name of ['showcase_stream_viewers', 'showcase_watch_seconds_total', 'showcase_stream_ingest_bytes_per_second', 'showcase_stream_ingest_frame_rate_frames_per_second', 'showcase_stream_keyframe_interval_seconds', 'showcase_transcoder_speed_ratio', 'showcase_transcoder_restarts_total', 'showcase_hls_part_publish_latency_seconds', 'showcase_hls_blocking_requests_in_flight', 'showcase_streams_live', 'showcase_http_request_duration_seconds', 'showcase_rtmp_connections', 'showcase_rtmp_refusals_total', 'showcase_process_cpu_seconds_total']) {
     t.ok(fams.has(name), `${name} exported`);
   }
-  const bitrate = fams.get('showcase_stream_ingest_bitrate_bits_per_second')!.samples.find((s) => s.labels.stream === id);
-  t.ok(bitrate && bitrate.value > 10_000, 'ingest bitrate measured');
+  const bitrate = fams.get('showcase_stream_ingest_bytes_per_second')!.samples.find((s) => s.labels.stream === id);
+  t.ok(bitrate && bitrate.value > 2_000, 'ingest rate measured');
   t.ok(fams.get('showcase_watch_seconds_total')!.samples.some((s) => s.labels.stream === id && s.value > 0), 'watch seconds exported for the stream');
 
   // Analytics API.
