@@ -6,7 +6,10 @@
 
 export type AmfValue = number | boolean | string | null | undefined | Date | AmfValue[] | { [k: string]: AmfValue };
 
-export class AmfError extends Error {}
+/** Malformed or over-limit AMF0 input. */
+export class AmfError extends Error {
+  override name = 'AmfError';
+}
 
 const MAX_DEPTH = 16;
 const MAX_ELEMENTS = 4096;

@@ -22,6 +22,7 @@ export interface ChunkParserLimits {
 
 /** Why the parser gave up on a connection (the server counts refusals by this reason). */
 export class ChunkStreamError extends Error {
+  override name = 'ChunkStreamError';
   constructor(readonly reason: 'protocol-error' | 'message-too-large' | 'buffer-overflow' | 'too-many-chunk-streams', message: string) {
     super(message);
   }
