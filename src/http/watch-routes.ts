@@ -304,6 +304,9 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
       js: `/assets/watch/${a.manifest.js}`,
       css: `/assets/watch/${a.manifest.css}`,
       config: scriptJson(config),
+      // Live: the browser fetches the multivariant playlist while it still parses the script (one
+      // round trip less before the first frame); hls.js's request then takes the preloaded answer.
+      preload: config.state === 'live' ? `<link rel="preload" href="${escapeHtml(config.hls)}" as="fetch" crossorigin="anonymous">` : '',
     }));
   });
 

@@ -1,0 +1,232 @@
+/**
+ * What a shopper sees, from one real-time RTMP publish on loopback watched in Debian Chromium:
+ *  - hls.js live latency (hls.latency: live edge estimate minus playhead) sampled every 250 ms,
+ *    p50/p95, and "behind ingest" (now minus the EXT-X-PROGRAM-DATE-TIME of the frame on screen,
+ *    which adds the transcoder's delay);
+ *  - time to first frame from page open (navigation start to the first video frame callback),
+ *    over several fresh browser contexts while the stream is live;
+ *  - stalls, and the distinct warnings hls.js logged (which playlist rule it trips on, if any).
+ * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
+import { ShowcaseApp } from '../src/app.js';
+import { watchRoutes, defaultWebAssetsDir } from '../src/http/watch-routes.js';
+
+export interface WatchLatencyResult {
+  partTargetMs: number;
+  targetLatencyS: number | null;
+  latencyP50S: number;
+  latencyP95S: number;
+  behindIngestP50S: number;
+  behindIngestP95S: number;
+  firstFrameP50Ms: number;
+  firstFrameMaxMs: number;
+  pageOpens: number;
+  stalls: number;
+  samples: number;
+  seconds: number;
+  renditions: string[];
+  playedRendition: string;
+  hlsWarnings: string[];
+}
+
+/** What the page exposes as window.__showcase (src/web/watch/watch.ts). */
+interface Hook {
+  view: string;
+  latency: number | null;
+  wallLatency: number | null;
+  targetLatency: number | null;
+  level: number;
+  levels: Array<{ name: string }>;
+  firstFrameMs: number | null;
+  stalls: number;
+  fatal: string | null;
+  errors: string[];
+}
+
+/** The browser flags this workplace's Debian Chromium needs headless (no sandbox, no GPU, no network chatter). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--autoplay-policy=no-user-gesture-required', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+}
+
+const round = (n: number, d = 3): number => Number(n.toFixed(d));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The built page (scripts/build-web.mjs), building it first when dist/web has none. */
+export function ensureWebAssets(): string {
+  const dir = defaultWebAssetsDir();
+  if (!existsSync(join(dir, 'manifest.json'))) execFileSync(process.execPath, [join(dirname(dirname(dir)), 'scripts', 'build-web.mjs')], { stdio: 'inherit' });
+  return dir;
+}
+
+/** Pre-encodes the source once so the publisher costs almost nothing (-c copy). */
+function sourceFile(height: number, seconds: number): string {
+  const file = join(tmpdir(), `showcase-bench-watch-${height}p-${seconds}s.flv`);
+  if (!existsSync(file)) {
+    const width = Math.round((height * 16) / 9 / 2) * 2;
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-b:v', `${Math.max(600, Math.round(height * 4))}k`, '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file]);
+  }
+  return file;
+}
+
+/** The page's URL base: the app itself once it serves /watch, else a side server beside it (CORS lets it pull /hls). */
+async function watchBase(app: ShowcaseApp, assetsDir: string): Promise<{ base: string; side?: FastifyInstance }> {
+  const base = `http://127.0.0.1:${app.httpPort}`;
+  if (app.http.hasRoute({ method: 'GET', url: '/watch/:id' })) return { base };
+  const side = Fastify({ loggerInstance: app.log.child({ component: 'watch-side' }) as unknown as FastifyBaseLogger });
+  await side.register(watchRoutes, { store: app.store, registry: app.registry, assetsDir, publicBaseUrl: base });
+  await side.listen({ host: '127.0.0.1', port: 0 });
+  return { base: `http://127.0.0.1:${(side.server.address() as { port: number }).port}`, side };
+}
+
+/** Opens the page in fresh contexts and reads the time to its first frame, one open at a time. */
+export async function measureFirstFrames(browser: Browser, url: string, opens: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < opens; i++) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(url);
+    // Polled from here: page.waitForFunction would need eval, which the page's CSP forbids.
+    let ms: number | null = null;
+    for (let t = 0; t < 400 && ms === null; t++) {
+      ms = await page.evaluate(() => (window as unknown as { __showcase?: Hook }).__showcase?.firstFrameMs ?? null);
+      if (ms === null) await sleep(50);
+    }
+    if (ms === null) throw new Error('no first frame within 20 s');
+    out.push(ms);
+    await ctx.close();
+  }
+  return out;
+}
+
+/** Figures read from the page: time to first frame over fresh opens, then latency sampled for a while. */
+export async function measureWatch(browser: Browser, url: string, opts: { seconds: number; opens: number }): Promise<Omit<WatchLatencyResult, 'partTargetMs' | 'renditions'>> {
+  const { seconds, opens } = opts;
+  const firstFrames = await measureFirstFrames(browser, url, opens);
+  const page = await browser.newPage();
+  const warnings = new Map<string, number>();
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (!text.startsWith('[hls.js]')) return;
+    // Numbers differ from one warning to the next: count by shape.
+    const shape = text.replace(/\d+(\.\d+)?/g, '#').slice(0, 200);
+    warnings.set(shape, (warnings.get(shape) ?? 0) + 1);
+  });
+  const read = (): Promise<Hook> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __showcase: Hook }).__showcase)) as Hook);
+  await page.goto(`${url}?debug=1`);
+  for (let i = 0; i < 200 && (await read()).view !== 'playing'; i++) await sleep(100);
+  await sleep(3000);
+  const latency: number[] = [];
+  const behind: number[] = [];
+  let hook = await read();
+  const stallsBefore = hook.stalls;
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    hook = await read();
+    if (hook.latency !== null) latency.push(hook.latency);
+    if (hook.wallLatency !== null) behind.push(hook.wallLatency);
+    await sleep(250);
+  }
+  await page.close();
+  if (hook.fatal) throw new Error(`page gave up: ${hook.fatal}`);
+  if (!latency.length) throw new Error(`no latency samples; page state ${JSON.stringify(hook)}`);
+  return {
+    targetLatencyS: hook.targetLatency === null ? null : round(hook.targetLatency),
+    latencyP50S: round(pct(latency, 50)),
+    latencyP95S: round(pct(latency, 95)),
+    behindIngestP50S: round(pct(behind, 50)),
+    behindIngestP95S: round(pct(behind, 95)),
+    firstFrameP50Ms: Math.round(pct(firstFrames, 50)),
+    firstFrameMaxMs: Math.round(Math.max(...firstFrames)),
+    pageOpens: firstFrames.length,
+    stalls: hook.stalls - stallsBefore,
+    samples: latency.length,
+    seconds,
+    playedRendition: hook.level >= 0 ? (hook.levels[hook.level]?.name ?? String(hook.level)) : '-',
+    hlsWarnings: [...warnings].map(([w, n]) => `${n}x ${w}`),
+  };
+}
+
+/** Runs the benchmark and returns its figures. */
+export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean } = {}): Promise<WatchLatencyResult> {
+  const seconds = opts.seconds ?? (opts.quick ? 10 : 60);
+  const height = opts.height ?? 360;
+  const opens = opts.opens ?? (opts.quick ? 3 : 5);
+  if (!existsSync('/usr/bin/chromium')) throw new Error('Debian chromium missing (/usr/bin/chromium): apt-get install -y chromium');
+  const assetsDir = ensureWebAssets();
+  // The publish outlives every phase: warm-up, the page opens, the sampled minute, a margin.
+  const publishSeconds = seconds + opens * 4 + 25;
+  const src = sourceFile(height, publishSeconds);
+  const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-'));
+  const app = await ShowcaseApp.start({
+    env: {},
+    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' } },
+    logDestination: process.stderr,
+  });
+  let browser: Browser | undefined;
+  let side: FastifyInstance | undefined;
+  const pub = { proc: undefined as ReturnType<typeof spawn> | undefined };
+  try {
+    const api = `http://127.0.0.1:${app.httpPort}`;
+    const res = await fetch(`${api}/v1/streams`, { method: 'POST', headers: { authorization: 'Bearer bench', 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Watch latency bench' }) });
+    const s = (await res.json()) as { id: string; streamKey: string };
+    const w = await watchBase(app, assetsDir);
+    side = w.side;
+    pub.proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', src, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`], { stdio: 'ignore' });
+
+    // Wait until the ladder has a few complete segments: a shopper arriving mid-show.
+    let partTargetMs = NaN;
+    let renditions: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const m = await fetch(`${api}/hls/${s.id}/master.m3u8`).catch(() => undefined);
+      if (m?.status === 200) {
+        renditions = (await m.text()).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('/')[0]!);
+        const media = await (await fetch(`${api}/hls/${s.id}/${renditions[0]}/index.m3u8`)).text();
+        partTargetMs = Math.round(Number(/PART-TARGET=([\d.]+)/.exec(media)?.[1]) * 1000);
+        if ((media.match(/#EXTINF/g) ?? []).length >= 2) break;
+      }
+      await sleep(100);
+    }
+    if (!renditions.length) throw new Error('stream never became playable');
+
+    // Playwright gives every launch a fresh temporary profile (--user-data-dir) and removes it on close.
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const m = await measureWatch(browser, `${w.base}/watch/${s.id}`, { seconds, opens });
+    return { partTargetMs, renditions, ...m };
+  } finally {
+    await browser?.close().catch(() => {});
+    pub.proc?.kill('SIGKILL');
+    await side?.close().catch(() => {});
+    await app.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string): string | undefined => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
+  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens') });
+  console.table([
+    { figure: 'part target', value: `${r.partTargetMs} ms`, target: '' },
+    { figure: 'hls.js live latency p50 / p95', value: `${r.latencyP50S} / ${r.latencyP95S} s (hls.js target ${r.targetLatencyS} s, ${r.samples} samples over ${r.seconds} s)`, target: 'p50 <= 1.5 s' },
+    { figure: 'behind ingest (PROGRAM-DATE-TIME) p50 / p95', value: `${r.behindIngestP50S} / ${r.behindIngestP95S} s`, target: '' },
+    { figure: 'time to first frame p50 / max', value: `${r.firstFrameP50Ms} / ${r.firstFrameMaxMs} ms over ${r.pageOpens} page opens`, target: '<= 1000 ms' },
+    { figure: 'stalls while sampling', value: String(r.stalls), target: '0' },
+    { figure: 'ladder / played', value: `${r.renditions.join(',')} / ${r.playedRendition}`, target: '' },
+  ]);
+  if (r.hlsWarnings.length) console.log(`hls.js warnings:\n  ${r.hlsWarnings.join('\n  ')}`);
+  process.exit(0);
+}

@@ -1,0 +1,87 @@
+/// <reference lib="dom" />
+/** The stream states the server reports (mirrors src/store/types.ts StreamState). */
+export type StreamState = 'idle' | 'live' | 'ended';
+
+/** One 'state' event from GET /v1/streams/:id/events (or the REST view when polling). */
+export interface StateUpdate {
+  state: StreamState;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+const POLL_MS = 5000;
+
+/**
+ * Follows a stream's state: server-sent events first; if the server refuses or the browser has no
+ * EventSource, polling the public REST view every few seconds. Calls onState only on a change.
+ */
+export class StateFeed {
+  readonly #eventsUrl: string;
+  readonly #apiUrl: string;
+  readonly #onState: (s: StateUpdate) => void;
+  #last?: StreamState;
+  #es?: EventSource;
+  #poll?: number;
+  #closed = false;
+
+  constructor(opts: { eventsUrl: string; apiUrl: string; onState: (s: StateUpdate) => void }) {
+    this.#eventsUrl = opts.eventsUrl;
+    this.#apiUrl = opts.apiUrl;
+    this.#onState = opts.onState;
+  }
+
+  /** Opens the event stream (or starts polling). */
+  start(): void {
+    if (typeof EventSource === 'undefined') return this.#startPolling();
+    const es = new EventSource(this.#eventsUrl);
+    this.#es = es;
+    es.addEventListener('state', (e) => {
+      try {
+        this.#deliver(JSON.parse((e as MessageEvent<string>).data) as StateUpdate);
+      } catch {
+        /* a malformed event is ignored: the next one carries the full state again */
+      }
+    });
+    es.addEventListener('error', () => {
+      // CONNECTING: the browser retries by itself. CLOSED: the server refused (cap, 404): poll instead.
+      if (es.readyState === EventSource.CLOSED && !this.#closed) {
+        this.#es = undefined;
+        this.#startPolling();
+      }
+    });
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.#closed = true;
+    this.#es?.close();
+    this.#es = undefined;
+    if (this.#poll !== undefined) clearTimeout(this.#poll);
+    this.#poll = undefined;
+  }
+
+  #deliver(s: StateUpdate): void {
+    if (this.#closed || !s || (s.state !== 'idle' && s.state !== 'live' && s.state !== 'ended')) return;
+    if (s.state === this.#last) return;
+    this.#last = s.state;
+    this.#onState(s);
+  }
+
+  #startPolling(): void {
+    const tick = async (): Promise<void> => {
+      if (this.#closed) return;
+      try {
+        const res = await fetch(this.#apiUrl, { cache: 'no-store' });
+        if (res.ok) {
+          const v = (await res.json()) as StateUpdate;
+          this.#deliver({ state: v.state, startedAt: v.startedAt ?? null, endedAt: v.endedAt ?? null });
+        }
+      } catch {
+        /* offline for a moment: the next tick tries again */
+      }
+      // An ended stream does not change again: stop asking.
+      if (!this.#closed && this.#last !== 'ended') this.#poll = window.setTimeout(tick, POLL_MS + Math.random() * 1000);
+    };
+    void tick();
+  }
+}

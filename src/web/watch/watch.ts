@@ -1,0 +1,339 @@
+/// <reference lib="dom" />
+/**
+ * The shopper's watch page: follows the stream's state over server-sent events, plays the LL-HLS
+ * ladder with hls.js (Safari/iOS: its own player), muted autoplay with a tap to unmute, a quality
+ * menu, bounded error recovery, ?debug=1 figures, and a window.__showcase hook for tests.
+ * Bundled by scripts/build-web.mjs; the server fills in watch.html.
+ */
+import { WatchPlayer, playbackMode, type Rendition } from './player.js';
+import { StateFeed, type StateUpdate, type StreamState } from './state-feed.js';
+import { QualityMenu } from './quality-menu.js';
+import { renderDebug } from './debug-panel.js';
+
+/** What the server embeds in the page (src/http/watch-routes.ts). */
+interface PageConfig {
+  id: string;
+  title: string;
+  creator: { displayName: string; handle: string } | null;
+  state: StreamState;
+  startedAt: string | null;
+  endedAt: string | null;
+  hls: string;
+  events: string;
+  api: string;
+}
+
+type View = 'waiting' | 'connecting' | 'playing' | 'blocked' | 'ended' | 'replay' | 'error';
+
+/** The test hook (window.__showcase): read-only figures, refreshed four times a second. */
+interface ShowcaseHook {
+  state: StreamState;
+  view: View;
+  mode: string;
+  latency: number | null;
+  wallLatency: number | null;
+  targetLatency: number | null;
+  buffer: number;
+  stalls: number;
+  level: number;
+  autoLevel: boolean;
+  levels: Rendition[];
+  errors: string[];
+  fatal: string | null;
+  playing: boolean;
+  muted: boolean;
+  currentTime: number;
+  firstFrameMs: number | null;
+  replayAvailable: boolean;
+}
+
+declare global {
+  interface Window {
+    __showcase: ShowcaseHook;
+  }
+}
+
+const MAX_ERRORS = 50;
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`watch page: #${id} missing from the template`);
+  return el as T;
+}
+
+const config = JSON.parse(byId('showcase-config').textContent || '{}') as PageConfig;
+const video = byId<HTMLVideoElement>('video');
+const stage = byId('stage');
+const badge = byId('badge');
+const card = byId('card');
+const cardTitle = byId('card-title');
+const cardText = byId('card-text');
+const cardAction = byId<HTMLButtonElement>('card-action');
+const unmute = byId<HTMLButtonElement>('unmute');
+const debugEl = byId('debug');
+const debug = new URLSearchParams(location.search).get('debug') === '1';
+debugEl.hidden = !debug;
+
+const hook: ShowcaseHook = {
+  state: config.state,
+  view: 'waiting',
+  mode: playbackMode(video),
+  latency: null,
+  wallLatency: null,
+  targetLatency: null,
+  buffer: 0,
+  stalls: 0,
+  level: -1,
+  autoLevel: true,
+  levels: [],
+  errors: [],
+  fatal: null,
+  playing: false,
+  muted: true,
+  currentTime: 0,
+  firstFrameMs: null,
+  replayAvailable: false,
+};
+window.__showcase = hook;
+
+let player: WatchPlayer | undefined;
+let playerKind: 'live' | 'replay' | undefined;
+let cardActionHandler: (() => void) | undefined;
+let replayCheck = 0;
+
+const quality = new QualityMenu(byId<HTMLButtonElement>('quality-button'), byId('quality-menu'), (i) => player?.setLevel(i));
+
+video.muted = true;
+video.playsInline = true;
+
+function showCard(title: string, text: string, action?: { label: string; run: () => void }, busy = false): void {
+  card.hidden = false;
+  card.classList.toggle('busy', busy);
+  cardTitle.textContent = title;
+  cardText.textContent = text;
+  cardActionHandler = action?.run;
+  cardAction.hidden = !action;
+  if (action) cardAction.textContent = action.label;
+}
+
+cardAction.addEventListener('click', () => cardActionHandler?.());
+
+function setView(view: View): void {
+  hook.view = view;
+  stage.dataset.view = view;
+  const badges: Record<View, [string, string]> = {
+    waiting: ['Upcoming', 'upcoming'],
+    connecting: ['Live', 'live'],
+    playing: ['Live', 'live'],
+    blocked: ['Live', 'live'],
+    ended: ['Ended', 'ended'],
+    replay: ['Replay', 'replay'],
+    error: [hook.state === 'live' ? 'Live' : 'Ended', hook.state === 'live' ? 'live' : 'ended'],
+  };
+  const [label, cls] = badges[view];
+  badge.textContent = label;
+  badge.className = `badge badge-${cls}`;
+  switch (view) {
+    case 'waiting':
+      showCard('Starting soon', "This live hasn't started yet. Stay on this page: it will start playing by itself.");
+      break;
+    case 'connecting':
+      showCard('Connecting…', 'The live is starting.', undefined, true);
+      break;
+    case 'blocked':
+      showCard('Tap to play', 'Your browser is waiting for a tap before it plays video.', { label: 'Play', run: () => void video.play().then(() => setView(playerKind === 'replay' ? 'replay' : 'playing')).catch(() => {}) });
+      break;
+    case 'ended':
+      showCard('This live has ended', 'Thanks for watching!', hook.replayAvailable ? { label: 'Watch the replay', run: startReplay } : undefined);
+      break;
+    case 'error':
+      showCard("Can't play right now", hook.fatal ?? 'Something went wrong.', { label: 'Try again', run: retry });
+      break;
+    default:
+      card.hidden = true;
+  }
+  updateUnmute();
+}
+
+function updateUnmute(): void {
+  hook.muted = video.muted;
+  unmute.hidden = !video.muted || !(hook.view === 'playing' || hook.view === 'replay');
+}
+
+unmute.addEventListener('click', (e) => {
+  e.stopPropagation();
+  video.muted = false;
+  if (video.paused) void video.play().catch(() => {});
+  updateUnmute();
+});
+video.addEventListener('volumechange', updateUnmute);
+// A tap on the picture while muted is the most natural "turn the sound on".
+video.addEventListener('click', () => {
+  if (video.muted && (hook.view === 'playing' || hook.view === 'replay')) unmute.click();
+});
+
+function recordError(summary: string): void {
+  hook.errors.push(summary);
+  if (hook.errors.length > MAX_ERRORS) hook.errors.splice(0, hook.errors.length - MAX_ERRORS);
+}
+
+function stopPlayer(): void {
+  player?.destroy();
+  player = undefined;
+  playerKind = undefined;
+  quality.reset();
+  hook.levels = [];
+  hook.level = -1;
+  hook.latency = null;
+}
+
+function startPlayer(kind: 'live' | 'replay'): void {
+  stopPlayer();
+  hook.fatal = null;
+  playerKind = kind;
+  const p = new WatchPlayer(video, {
+    src: config.hls,
+    live: kind === 'live',
+    debug,
+    // Keep asking for the playlist while the server still says the stream is live.
+    shouldRetryManifest: () => kind === 'replay' || hook.state === 'live',
+    callbacks: {
+      onLevels: (levels) => {
+        hook.levels = levels;
+        quality.setLevels(levels);
+      },
+      onLevelSwitched: (level) => {
+        hook.level = level;
+        quality.setPlaying(level);
+      },
+      onError: recordError,
+      onFatal: (message) => {
+        if (player !== p) return;
+        hook.fatal = message;
+        // A live that ends while we were failing is an end, not an error.
+        if (hook.state === 'ended' && kind === 'live') return endLive();
+        setView('error');
+      },
+      onEnded: () => {
+        if (player !== p) return;
+        if (kind === 'live') {
+          hook.state = 'ended';
+          endLive();
+        } else {
+          stopPlayer();
+          setView('ended');
+        }
+      },
+      onAutoplayBlocked: () => {
+        if (player === p) setView('blocked');
+      },
+    },
+  });
+  player = p;
+  setView(kind === 'live' ? 'connecting' : 'replay');
+  watchFirstFrame();
+  p.start();
+}
+
+function retry(): void {
+  if (hook.state === 'live') startPlayer('live');
+  else if (playerKind === 'replay' || hook.replayAvailable) startReplay();
+  else setView(hook.state === 'idle' ? 'waiting' : 'ended');
+}
+
+function watchFirstFrame(): void {
+  if (hook.firstFrameMs !== null) return;
+  const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number) => void) => number };
+  // performance.now() counts from navigation start: this is "time to first frame from page open".
+  if (typeof v.requestVideoFrameCallback === 'function') v.requestVideoFrameCallback((now) => { hook.firstFrameMs ??= now; });
+  else // A stall: playback was running and now waits for data.
+video.addEventListener('waiting', () => {
+  if (hook.view === 'playing' || hook.view === 'replay') hook.stalls++;
+});
+
+video.addEventListener('playing', () => { hook.firstFrameMs ??= performance.now(); }, { once: true });
+}
+
+// A stall: playback was running and now waits for data.
+video.addEventListener('waiting', () => {
+  if (hook.view === 'playing' || hook.view === 'replay') hook.stalls++;
+});
+
+video.addEventListener('playing', () => {
+  if (hook.view === 'connecting' || hook.view === 'blocked') setView(playerKind === 'replay' ? 'replay' : 'playing');
+});
+
+function endLive(): void {
+  stopPlayer();
+  setView('ended');
+  void checkReplay();
+}
+
+function startReplay(): void {
+  startPlayer('replay');
+}
+
+/** A replay exists when the server still (or now) answers the playlist and it ends (ENDLIST). */
+async function checkReplay(): Promise<void> {
+  const run = ++replayCheck;
+  // The ladder's final parts and ENDLIST land a moment after the 'ended' event: look a few times.
+  for (let attempt = 0; attempt < 4 && run === replayCheck; attempt++) {
+    if (attempt) await new Promise((r) => setTimeout(r, 1500));
+    try {
+      const master = await fetch(config.hls, { cache: 'no-store' });
+      if (!master.ok) return;
+      const text = await master.text();
+      const uri = text.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+      const media = uri ? await fetch(new URL(uri, new URL(config.hls, location.href)).href, { cache: 'no-store' }) : master;
+      const body = uri ? await media.text() : text;
+      if (media.ok && body.includes('#EXT-X-ENDLIST')) {
+        if (run !== replayCheck) return;
+        hook.replayAvailable = true;
+        if (hook.view === 'ended') setView('ended');
+        return;
+      }
+    } catch {
+      /* the network is down: no replay offer this time */
+    }
+  }
+}
+
+function onState(u: StateUpdate): void {
+  const previous = hook.state;
+  hook.state = u.state;
+  if (u.state === 'idle') {
+    if (!player) setView('waiting');
+  } else if (u.state === 'live') {
+    if (playerKind !== 'live') startPlayer('live');
+  } else if (playerKind !== 'replay' && !(previous === 'ended' && hook.view === 'ended' && !player)) {
+    // Ended (from live, or before it ever started); a replay the shopper chose keeps playing.
+    endLive();
+  }
+}
+
+// Back from a background tab far behind the live edge: jump to it rather than play old minutes.
+document.addEventListener('visibilitychange', () => {
+  const h = player?.hls;
+  if (document.visibilityState !== 'visible' || playerKind !== 'live' || !h) return;
+  const target = h.targetLatency;
+  if (target !== null && h.latency > target + 3 && h.liveSyncPosition !== null) video.currentTime = h.liveSyncPosition;
+});
+
+let tick = 0;
+setInterval(() => {
+  const s = player?.stats();
+  hook.latency = s?.latency ?? null;
+  hook.wallLatency = s?.wallLatency ?? null;
+  hook.targetLatency = s?.targetLatency ?? null;
+  hook.buffer = s?.buffer ?? 0;
+  hook.autoLevel = s?.autoLevel ?? true;
+  if (s && s.level >= 0) hook.level = s.level;
+  hook.currentTime = video.currentTime;
+  hook.playing = !!player && !video.paused && !video.ended && video.readyState >= 3;
+  hook.muted = video.muted;
+  if (debug && tick++ % 2 === 0) renderDebug(debugEl, s, { mode: hook.mode, state: hook.state, errors: hook.errors.length, firstFrameMs: hook.firstFrameMs });
+}, 250);
+
+// The state the server rendered the page with, then the live feed (its first event repeats it).
+onState({ state: config.state, startedAt: config.startedAt, endedAt: config.endedAt });
+new StateFeed({ eventsUrl: config.events, apiUrl: config.api, onState }).start();
