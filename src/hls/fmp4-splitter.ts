@@ -25,16 +25,23 @@ export class Fmp4Splitter {
     this.#pendingBytes += data.length;
     const out: Fmp4Chunk[] = [];
     for (;;) {
-      let buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#pending = [buf];
-      const h = readBoxHeader(buf, 0);
+      // Join only what a box header needs, then wait until the whole box has arrived: one copy per box.
+      if (this.#pending.length > 1 && this.#pending[0]!.length < 16) this.#join();
+      let head = this.#pending[0];
+      if (!head || head.length < 8) break;
+      const h = readBoxHeader(head, 0);
       if (!h) break;
       if (h.size > this.#maxBoxBytes) throw new Error(`fMP4 box ${h.type} of ${h.size} bytes exceeds the limit`);
-      if (buf.length < h.size) break;
-      const box = buf.subarray(0, h.size);
-      buf = buf.subarray(h.size);
-      this.#pending = buf.length ? [buf] : [];
-      this.#pendingBytes = buf.length;
+      if (this.#pendingBytes < h.size) break;
+      if (head.length < h.size) {
+        this.#join();
+        head = this.#pending[0]!;
+      }
+      const box = head.subarray(0, h.size);
+      const rest = head.subarray(h.size);
+      if (rest.length) this.#pending[0] = rest;
+      else this.#pending.shift();
+      this.#pendingBytes -= h.size;
       if (h.type === 'moof' && !this.#initDone) {
         out.push({ type: 'init', data: Buffer.concat(this.#current) });
         this.#current = [];
@@ -45,8 +52,11 @@ export class Fmp4Splitter {
         out.push({ type: 'fragment', data: this.#current.length === 1 ? box : Buffer.concat(this.#current) });
         this.#current = [];
       }
-      if (!buf.length) break;
     }
     return out;
+  }
+
+  #join(): void {
+    this.#pending = [Buffer.concat(this.#pending, this.#pendingBytes)];
   }
 }
