@@ -89,7 +89,6 @@ export class WatchPlayer {
   #timer?: number;
   #destroyed = false;
   readonly #detach: Array<() => void> = [];
-
   readonly #debug: boolean;
 
   constructor(video: HTMLVideoElement, opts: { src: string; live: boolean; callbacks: PlayerCallbacks; shouldRetryManifest?: () => boolean; debug?: boolean }) {
@@ -114,14 +113,6 @@ export class WatchPlayer {
     if (this.mode === 'hls.js') this.#createHls();
     else if (this.mode === 'native') this.#startNative();
     else this.#cb.onFatal('This browser cannot play live video. Try a recent Chrome, Firefox or Safari.');
-  }
-
-  /** Tries again from scratch after the page showed a fatal error (the shopper tapped Retry). */
-  restart(): void {
-    this.#counts = { network: 0, media: 0, rebuild: 0, manifest: 0 };
-    this.#manifestFailingSince = 0;
-    this.#teardownHls();
-    this.start();
   }
 
   /** Stops playback and releases the media element. */

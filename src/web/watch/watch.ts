@@ -246,12 +246,7 @@ function watchFirstFrame(): void {
   const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number) => void) => number };
   // performance.now() counts from navigation start: this is "time to first frame from page open".
   if (typeof v.requestVideoFrameCallback === 'function') v.requestVideoFrameCallback((now) => { hook.firstFrameMs ??= now; });
-  else // A stall: playback was running and now waits for data.
-video.addEventListener('waiting', () => {
-  if (hook.view === 'playing' || hook.view === 'replay') hook.stalls++;
-});
-
-video.addEventListener('playing', () => { hook.firstFrameMs ??= performance.now(); }, { once: true });
+  else video.addEventListener('playing', () => { hook.firstFrameMs ??= performance.now(); }, { once: true });
 }
 
 // A stall: playback was running and now waits for data.
