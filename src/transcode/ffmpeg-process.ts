@@ -1,5 +1,4 @@
 import ffmpeg from 'fluent-ffmpeg';
-import { PassThrough } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { Logger } from '../core/logger.js';
@@ -23,13 +22,16 @@ export type FfmpegProcessEvents = {
 };
 
 /**
- * One ffmpeg run driven by fluent-ffmpeg: stdin is fed by the owner through write(), stderr goes to
+ * One ffmpeg run driven by fluent-ffmpeg: stdin is fed by the owner through write() (straight to the
+ * child's pipe, corked so a packet's pieces leave in one writev), stderr goes to
  * pino (warnings and errors only, rate-limited), and stop() ends input, then SIGKILLs after a grace.
  * Restarts are the owner's business (Transcoder); this class only reports how the run ended.
  */
 export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
-  readonly input = new PassThrough({ highWaterMark: 256 * 1024 });
   #proc?: ChildProcess;
+  /** Writes made before the process was spawned (fluent-ffmpeg spawns asynchronously). */
+  #early: Buffer[] = [];
+  #corked = false;
   #stopping = false;
   #exited = false;
   #killTimer?: NodeJS.Timeout;
@@ -49,7 +51,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     const o = this.#opts;
     const cmd = ffmpeg({ stdoutLines: 0 })
       .setFfmpegPath(o.ffmpegPath)
-      .input(this.input)
+      .input('pipe:0')
       .inputFormat(o.inputFormat)
       .inputOptions(o.inputOptions);
     if (o.complexFilter) cmd.complexFilter(o.complexFilter);
@@ -57,13 +59,17 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     cmd.addOption('-nostats').addOption('-loglevel', 'warning');
     cmd.on('start', (line: string) => {
       this.#proc = (cmd as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      this.#proc.stdin?.on('error', () => {});
       this.#log.debug({ cmd: line }, 'ffmpeg started');
+      const early = this.#early;
+      this.#early = [];
+      if (early.length) this.write(early);
+      if (this.#stopping) this.#proc.stdin?.end();
       if (this.#proc?.pid) this.safeEmit('spawn', this.#proc.pid);
     });
     cmd.on('stderr', (line: string) => this.#onStderr(line));
     cmd.on('error', (err: Error) => this.#onExit(err.message));
     cmd.on('end', () => this.#onExit('exited with code 0'));
-    this.input.on('error', () => {});
     cmd.run();
   }
 
@@ -74,7 +80,9 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
 
   /** Bytes queued towards ffmpeg's stdin and not yet taken by it. */
   get queuedBytes(): number {
-    return this.input.writableLength + (this.#proc?.stdin?.writableLength ?? 0);
+    let n = this.#proc?.stdin?.writableLength ?? 0;
+    for (const b of this.#early) n += b.length;
+    return n;
   }
 
   /** Whether the process has exited. */
@@ -85,7 +93,20 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   /** Writes to ffmpeg's stdin (never blocks; the caller bounds queuedBytes). */
   write(chunks: Buffer[]): void {
     if (this.#stopping || this.#exited) return;
-    for (const c of chunks) this.input.write(c);
+    const stdin = this.#proc?.stdin;
+    if (!stdin) {
+      this.#early.push(...chunks);
+      return;
+    }
+    if (!this.#corked) {
+      this.#corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        stdin.uncork();
+      });
+    }
+    for (const c of chunks) stdin.write(c);
   }
 
   /** Ends input so ffmpeg flushes its outputs and exits; SIGKILL if it has not after the grace. */
@@ -94,7 +115,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     const done = new Promise<void>((resolve) => this.once('exit', () => resolve()));
     if (!this.#stopping) {
       this.#stopping = true;
-      this.input.end();
+      this.#proc?.stdin?.end();
       this.#killTimer = setTimeout(() => this.kill('SIGKILL'), this.#opts.killGraceMs);
       this.#killTimer.unref();
     }
@@ -118,7 +139,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     if (this.#exited) return;
     this.#exited = true;
     if (this.#killTimer) clearTimeout(this.#killTimer);
-    this.input.destroy();
+    this.#early = [];
     const proc = this.#proc;
     const code = proc?.exitCode ?? null;
     const signal = proc?.signalCode ?? null;
