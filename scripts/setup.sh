@@ -43,6 +43,6 @@ else
   echo "$hash" > "$stamp"
 fi
 
-echo "setup: building TypeScript"
-npx tsc -p tsconfig.json
+echo "setup: building (TypeScript and the watch page bundle)"
+npm run build --silent
 echo "setup: done"

@@ -7,5 +7,5 @@ if [ -f native/mediasoup/VERSION ] && [ -z "${MEDIASOUP_WORKER_BIN:-}" ]; then
   bin="native/mediasoup/out/$(cat native/mediasoup/VERSION)/mediasoup-worker"
   [ -x "$bin" ] && export MEDIASOUP_WORKER_BIN="$PWD/$bin"
 fi
-npx tsc -p tsconfig.json || { echo "0 passed, 1 failed"; exit 1; }
+npm run build --silent || { echo "0 passed, 1 failed"; exit 1; }
 npx tap --reporter=tap "$@" 2>&1 | node scripts/tap-summary.mjs
