@@ -80,6 +80,28 @@ t.test('OBS drops and reconnects within the grace period: the same stream contin
   t.match(fin, /#EXT-X-DISCONTINUITY/, 'one playlist across both connections');
 });
 
+t.test('a publisher whose socket went silent is replaced by its reconnect (no "already publishing")', async (t) => {
+  const srv = await startServer({ rtmp: { deadPublisherMs: 1500 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream();
+  const first = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  t.teardown(() => first.kill('SIGKILL'));
+  await waitFor(() => srv.app.origin.get(id)?.ready(), 'live');
+  // Freeze the first publisher: its TCP connection stays open but sends nothing (a dead OBS link).
+  process.kill(first.pid!, 'SIGSTOP');
+  await new Promise((r) => setTimeout(r, 2000));
+  const second = publishRtmp(`${srv.rtmp}/${streamKey}`, 4);
+  t.equal(await second.done, 0, 'the reconnecting publisher is accepted');
+  t.ok(srv.logs.find((l) => l.msg === 'publisher takes over from a dead connection'), 'takeover logged');
+  process.kill(first.pid!, 'SIGCONT');
+  first.kill('SIGKILL');
+  const pl = await waitFor(async () => {
+    const r = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return r.text.includes('#EXT-X-ENDLIST') ? r.text : undefined;
+  }, 'ENDLIST', 10000);
+  t.match(pl, /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init2\.mp4"/, 'the same stream continued');
+});
+
 t.test('SIGTERM kills ffmpeg children, ends playlists and exits cleanly', { skip: !existsSync('dist/src/main.js') && 'run npm run build first' }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-sigterm-'));
   const child = spawn(process.execPath, ['dist/src/main.js'], {
