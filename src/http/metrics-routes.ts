@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
 import type { Store, StreamRecord } from '../store/types.js';
-import type { Authenticator, Principal } from './auth.js';
+import type { Authenticator } from './auth.js';
+import { owned } from './streams-routes.js';
 import type { ShowcaseMetrics } from '../metrics/metrics-registry.js';
 import type { ViewerSessionTable } from '../metrics/session-table.js';
 import type { WatchTicker } from '../metrics/watch-ticker.js';
@@ -32,12 +33,6 @@ export interface StoredAnalytics {
   updatedAt: number;
 }
 
-function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): StreamRecord {
-  const rec = store.getStream(id);
-  const ok = rec && (p.role === 'operator' || (p.role === 'creator' && rec.ownerId === p.creator.id));
-  if (!ok) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
-  return rec!;
-}
 
 /** Minutes streamed per calendar month (UTC), splitting streams that cross a month boundary. */
 export function minutesByMonth(streams: Array<{ startedAt: number | null; endedAt: number | null }>, now: number): Record<string, number> {

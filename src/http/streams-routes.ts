@@ -57,7 +57,7 @@ function canSeeSecrets(p: Principal, rec: StreamRecord): boolean {
 }
 
 /** The stream if the caller may manage it; another creator's stream is a 404, so ids cannot be probed. */
-function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): StreamRecord {
+export function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): StreamRecord {
   const rec = store.getStream(id);
   if (!rec || !canSeeSecrets(p, rec)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
   return rec;
