@@ -27,7 +27,9 @@ fi
 
 # The mediasoup worker is built from source against Debian's libraries (native/README.md);
 # npm must not try to download or build it itself.
-if [ -x native/mediasoup/build.sh ]; then
+# The worker is cached outside the checkout (keyed by version and patches), so fresh clones reuse it.
+export SHOWCASE_NATIVE_CACHE="${SHOWCASE_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/showcase-native}"
+if [ -f native/mediasoup/build.sh ]; then
   MEDIASOUP_WORKER_BIN="$(bash native/mediasoup/build.sh | tail -n 1)"
   export MEDIASOUP_WORKER_BIN
   echo "setup: mediasoup worker at $MEDIASOUP_WORKER_BIN"

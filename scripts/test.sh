@@ -4,8 +4,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ -f native/mediasoup/VERSION ] && [ -z "${MEDIASOUP_WORKER_BIN:-}" ]; then
-  bin="native/mediasoup/out/$(cat native/mediasoup/VERSION)/mediasoup-worker"
-  [ -x "$bin" ] && export MEDIASOUP_WORKER_BIN="$PWD/$bin"
+  v="$(cat native/mediasoup/VERSION)"
+  cache="${SHOWCASE_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/showcase-native}"
+  for bin in "$cache/$v/mediasoup-worker" "$PWD/native/mediasoup/out/$v/mediasoup-worker"; do
+    if [ -x "$bin" ]; then export MEDIASOUP_WORKER_BIN="$bin"; break; fi
+  done
 fi
 npm run build --silent || { echo "0 passed, 1 failed"; exit 1; }
 npx tap --reporter=tap "$@" 2>&1 | node scripts/tap-summary.mjs
