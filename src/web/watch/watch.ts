@@ -315,7 +315,14 @@ document.addEventListener('visibilitychange', () => {
 });
 
 let tick = 0;
+let lastTime = -1;
+let lastAdvanceAt = 0;
 setInterval(() => {
+  const now = performance.now();
+  if (video.currentTime !== lastTime) {
+    lastTime = video.currentTime;
+    lastAdvanceAt = now;
+  }
   const s = player?.stats();
   hook.latency = s?.latency ?? null;
   hook.wallLatency = s?.wallLatency ?? null;
@@ -324,7 +331,8 @@ setInterval(() => {
   hook.autoLevel = s?.autoLevel ?? true;
   if (s && s.level >= 0) hook.level = s.level;
   hook.currentTime = video.currentTime;
-  hook.playing = !!player && !video.paused && !video.ended && video.readyState >= 3;
+  // Playing means the picture moves: not paused, enough data, and currentTime advanced just now.
+  hook.playing = !!player && !video.paused && !video.ended && video.readyState >= 3 && now - lastAdvanceAt < 600;
   hook.muted = video.muted;
   if (debug && tick++ % 2 === 0) renderDebug(debugEl, s, { mode: hook.mode, state: hook.state, errors: hook.errors.length, firstFrameMs: hook.firstFrameMs });
 }, 250);
