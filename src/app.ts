@@ -117,7 +117,8 @@ export class ShowcaseApp {
       },
       onPublish: (req) => this.#onRtmpPublish(req),
     });
-    this.http = Fastify({ loggerInstance: log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, disableRequestLogging: true,
+    // Per-request access logs would be one line per LL-HLS part: the HTTP logger starts at warn.
+    this.http = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: log.levelVal > 40 ? log.level : 'warn' }) as unknown as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes,
       trustProxy: false,
       // Strict validation: a wrong type or an unknown field is a 400, never silently coerced or dropped.
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
