@@ -41,11 +41,12 @@ interface ChunkStreamState {
 }
 
 const INITIAL_MESSAGE_BUFFER = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** Incremental chunk-stream parser: feed bytes with push(), receive whole messages in onMessage. */
 export class ChunkParser {
   chunkSize = 128;
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
   readonly #streams = new Map<number, ChunkStreamState>();
   #assembling = 0;
 
@@ -58,17 +59,36 @@ export class ChunkParser {
 
   /** Parses as much as possible; throws ChunkStreamError on a violation. */
   push(data: Buffer): void {
-    let buf = this.#pending.length ? Buffer.concat([this.#pending, data]) : data;
     let offset = 0;
-    for (;;) {
-      const consumed = this.#parseChunk(buf, offset);
+    if (this.#pending.length) {
+      // Finish the chunk that straddles two reads by joining only what it can need (its header and
+      // one chunk of payload), then parse the rest of this read in place: no copy of the whole read.
+      const pl = this.#pending.length;
+      const joined = Buffer.concat([this.#pending, data.subarray(0, Math.min(data.length, this.chunkSize + 18))]);
+      let off = 0;
+      while (off < pl) {
+        const c = this.#parseChunk(joined, off);
+        if (c === 0) break;
+        off += c;
+      }
+      if (off < pl) {
+        this.#pending = Buffer.concat([this.#pending.subarray(off), data]);
+        this.#checkBuffered();
+        return;
+      }
+      offset = off - pl;
+    }
+    while (offset < data.length) {
+      const consumed = this.#parseChunk(data, offset);
       if (consumed === 0) break;
       offset += consumed;
-      if (offset >= buf.length) break;
     }
-    buf = offset >= buf.length ? Buffer.alloc(0) : buf.subarray(offset);
     // Keep a copy of a small remainder, not a view pinning the whole socket buffer.
-    this.#pending = buf.length ? Buffer.from(buf) : buf;
+    this.#pending = offset >= data.length ? EMPTY : Buffer.from(data.subarray(offset));
+    this.#checkBuffered();
+  }
+
+  #checkBuffered(): void {
     if (this.bufferedBytes > this.limits.maxBufferedBytes) {
       throw new ChunkStreamError('buffer-overflow', `connection holds ${this.bufferedBytes} bytes, over ${this.limits.maxBufferedBytes}`);
     }
