@@ -174,6 +174,7 @@ export class ShowcaseApp {
         return sid ? `?_sid=${sid}` : '';
       },
       touchSession: (id, sid) => this.sessions.touch(sid, undefined, id),
+      isLive: (id) => this.registry.get(id)?.publisher !== undefined,
     });
     await this.http.register(streamsRoutes, {
       store: this.store,

@@ -48,6 +48,29 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
     return this.#streams.get(streamId);
   }
 
+  /**
+   * The stream's origin, waiting up to timeoutMs for it to be created (a publisher has connected
+   * but the transcoder's first output is not there yet); undefined on timeout.
+   */
+  waitFor(streamId: string, timeoutMs: number): Promise<HlsStream | undefined> {
+    const existing = this.#streams.get(streamId);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve) => {
+      const onStream = (s: HlsStream) => {
+        if (s.streamId !== streamId) return;
+        clearTimeout(timer);
+        this.off('stream', onStream);
+        resolve(s);
+      };
+      const timer = setTimeout(() => {
+        this.off('stream', onStream);
+        resolve(undefined);
+      }, timeoutMs);
+      timer.unref();
+      this.on('stream', onStream);
+    });
+  }
+
   /** All streams held. */
   all(): HlsStream[] {
     return [...this.#streams.values()];

@@ -12,6 +12,8 @@ export interface HlsRoutesOptions {
   corsOrigin: string;
   /** Builds the query string each URI in a playlist carries (the viewer session), '' for none. */
   sessionQuery?: (streamId: string, req: FastifyRequest) => string;
+  /** Whether a stream has a publisher now: its multivariant request waits for the first media. */
+  isLive?: (streamId: string) => boolean;
   /** Marks a viewer session active (each playlist or media request that carries _sid). */
   touchSession?: (streamId: string, sessionId: string) => void;
 }
@@ -70,7 +72,17 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
 
   app.get<{ Params: { id: string } }>('/hls/:id/master.m3u8', async (req, reply) => {
     const { id } = req.params;
-    const stream = ID.test(id) ? opts.origin.get(id) : undefined;
+    let stream = ID.test(id) ? opts.origin.get(id) : undefined;
+    // Just gone live: hold the request (bounded) until the transcoder's output exists, as players
+    // otherwise see a 404 and back off. Bounded by the same server-wide budget as blocking reloads.
+    if (!stream && ID.test(id) && opts.isLive?.(id) && opts.origin.budget.inFlight < opts.origin.budget.max) {
+      opts.origin.budget.inFlight++;
+      try {
+        stream = await opts.origin.waitFor(id, 6000);
+      } finally {
+        opts.origin.budget.inFlight--;
+      }
+    }
     if (!stream) return notFound(reply, 'no live stream with that id');
     return send(req, reply, await stream.multivariant(opts.sessionQuery?.(id, req) ?? ''));
   });
