@@ -25,6 +25,19 @@ else
   echo "setup: Debian packages present"
 fi
 
+# promtool (from Debian's prometheus package) checks /metrics in the tests. Only the binary is
+# unpacked into the cache: installing the package would also install and start a Prometheus server.
+TOOLS_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/showcase-tools"
+if [ ! -x "$TOOLS_CACHE/promtool" ]; then
+  echo "setup: fetching promtool from Debian's prometheus package"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; })
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  mkdir -p "$TOOLS_CACHE"
+  install -m 0755 "$tmp/x/usr/bin/promtool" "$TOOLS_CACHE/promtool"
+  rm -rf "$tmp"
+fi
+
 # The mediasoup worker is built from source against Debian's libraries (native/README.md);
 # npm must not try to download or build it itself.
 # The worker is cached outside the checkout (keyed by version and patches), so fresh clones reuse it.

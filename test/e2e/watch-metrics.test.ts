@@ -3,6 +3,13 @@ import { startServer, waitFor, getText } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { parsePromText } from '../../src/metrics/prom-text.js';
 import { lintPromFamilies } from '../../src/metrics/prom-lint.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** promtool, unpacked by scripts/setup.sh from Debian's prometheus package. */
+const promtool = process.env.PROMTOOL ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'showcase-tools', 'promtool');
 
 const srv = await startServer({ metrics: { sessionTimeoutMs: 3000, endedSeriesGraceMs: 2000 } });
 t.teardown(() => srv.close());
@@ -74,6 +81,9 @@ t.test('watch seconds from real HTTP viewers are exact; stopped viewers stop cou
   const text = (await getText(`${srv.base}/metrics`)).text;
   const fams = parsePromText(text);
   t.same(lintPromFamilies(fams.values()), [], 'every name follows the conventions');
+  t.ok(existsSync(promtool), `promtool installed by scripts/setup.sh (${promtool})`);
+  const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  t.equal(check.status, 0, `promtool check metrics passes: ${(check.stdout + check.stderr).trim().slice(0, 500)}`);
   for (const name of ['showcase_stream_viewers', 'showcase_watch_seconds_total', 'showcase_stream_ingest_bytes_per_second', 'showcase_stream_ingest_frame_rate_frames_per_second', 'showcase_stream_keyframe_interval_seconds', 'showcase_transcoder_speed_ratio', 'showcase_transcoder_restarts_total', 'showcase_hls_part_publish_latency_seconds', 'showcase_hls_blocking_requests_in_flight', 'showcase_streams_live', 'showcase_http_request_duration_seconds', 'showcase_rtmp_connections', 'showcase_rtmp_refusals_total', 'showcase_process_cpu_seconds_total']) {
     t.ok(fams.has(name), `${name} exported`);
   }
