@@ -27,6 +27,20 @@ export interface StreamReader {
   onStreamEnd(reason: string): void;
 }
 
+/**
+ * Media that arrives as RTP (a WebRTC publisher routed through mediasoup to a PlainTransport):
+ * outputs read it with the SDP that describes it instead of receiving FLV packets.
+ */
+export interface RtpInput {
+  /** SDP for ffmpeg (`-f sdp`): codecs, payload types and the local ports the RTP arrives on. */
+  sdp: string;
+  hasAudio: boolean;
+  /** Source height if known (for the ladder). */
+  height?: number;
+  /** Asks the publisher for a keyframe (a reader started or restarted). */
+  requestKeyFrame(): void;
+}
+
 export type LiveStreamEvents = {
   state: [state: StreamState, reason: string];
   publisher: [publisher: PublisherHandle | undefined];
@@ -51,6 +65,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   videoConfig?: MediaPacket;
   audioConfig?: MediaPacket;
   clock?: IngestClock;
+  /** Set by a WebRTC ingest before it attaches its publisher; undefined for FLV-shaped (RTMP) media. */
+  rtpInput?: RtpInput;
   startedAt: number | null = null;
   endedAt: number | null = null;
   /** Set while the publisher is gone but may come back within the grace period. */

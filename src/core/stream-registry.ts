@@ -61,7 +61,13 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   /** Decides a publish attempt for a stream key and, when accepted, attaches the publisher. */
-  authorizePublish(streamKey: string, publisher: PublisherHandle, isOwnerDisabled: (rec: StreamRecord) => boolean = () => false): PublishDecision {
+  authorizePublish(
+    streamKey: string,
+    publisher: PublisherHandle,
+    isOwnerDisabled: (rec: StreamRecord) => boolean = () => false,
+    /** Runs after the decision and before the publisher attaches (a WebRTC ingest sets rtpInput here). */
+    prepare?: (stream: LiveStream) => void,
+  ): PublishDecision {
     const rec = this.#store.getStreamByKeyHash(hashSecret(streamKey));
     const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: publisher.remoteAddress, protocol: publisher.protocol };
     if (!rec || isOwnerDisabled(rec)) {
@@ -91,6 +97,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
       stream.detachPublisher(current, 'replaced by a new connection', false, this.#graceMs);
       current.close('replaced by a new connection with the same key');
     }
+    prepare?.(stream);
     stream.attachPublisher(publisher);
     this.#log.info({ ...keyLog, streamId: rec.id, publisherId: publisher.id }, 'publish started');
     return { ok: true, stream };

@@ -11,6 +11,11 @@ export interface FfmpegProcessOptions {
   outputs: Array<{ url: string; options: string[] }>;
   /** Grace between closing stdin / SIGTERM and SIGKILL. */
   killGraceMs: number;
+  /**
+   * Written to stdin and then stdin is closed (an SDP description); stop() then uses SIGTERM, which
+   * ffmpeg answers by flushing its outputs. Without it, the owner streams stdin and stop() ends it.
+   */
+  stdinDocument?: string;
   logger: Logger;
 }
 
@@ -61,10 +66,15 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       this.#proc = (cmd as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
       this.#proc.stdin?.on('error', () => {});
       this.#log.debug({ cmd: line }, 'ffmpeg started');
-      const early = this.#early;
-      this.#early = [];
-      if (early.length) this.write(early);
-      if (this.#stopping) this.#proc.stdin?.end();
+      if (this.#opts.stdinDocument !== undefined) {
+        this.#proc.stdin?.end(this.#opts.stdinDocument);
+        if (this.#stopping) this.#proc.kill('SIGTERM');
+      } else {
+        const early = this.#early;
+        this.#early = [];
+        if (early.length) this.write(early);
+        if (this.#stopping) this.#proc.stdin?.end();
+      }
       if (this.#proc?.pid) this.safeEmit('spawn', this.#proc.pid);
     });
     cmd.on('stderr', (line: string) => this.#onStderr(line));
@@ -115,7 +125,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     const done = new Promise<void>((resolve) => this.once('exit', () => resolve()));
     if (!this.#stopping) {
       this.#stopping = true;
-      this.#proc?.stdin?.end();
+      if (this.#opts.stdinDocument !== undefined) this.#proc?.kill('SIGTERM');
+      else this.#proc?.stdin?.end();
       this.#killTimer = setTimeout(() => this.kill('SIGKILL'), this.#opts.killGraceMs);
       this.#killTimer.unref();
     }

@@ -90,7 +90,9 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     this.#gopBytes = 0;
     if (this.state === 'failed') this.#setState('idle', 'publisher reconnected');
     // A takeover while a run is active: end it; the new publisher's keyframe starts the next run.
-    if (this.#run) void this.#stopRun();
+    const previous = this.#run ? this.#stopRun() : Promise.resolve();
+    // RTP media (WebRTC) sends no packets through the stream: start reading it now.
+    if (this.#o.stream.rtpInput) void previous.then(() => this.#publishing && !this.#run && this.#startRun());
   }
 
   onPacket(p: MediaPacket): void {
@@ -173,12 +175,14 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
 
   #startRun(): void {
     const stream = this.#o.stream;
-    if (!stream.videoConfig || this.#gop.length === 0) return;
+    const rtp = stream.rtpInput;
+    if (!rtp && (!stream.videoConfig || this.#gop.length === 0)) return;
+    if (rtp && stream.mediaInfo.height === undefined && rtp.height) stream.setMediaInfo({ height: rtp.height });
     const { plan, hls } = this.#ensurePlan();
     const runId = ++this.#runSeq;
-    const first = this.#gop[0]!;
-    const wallEpochMs = stream.wallClockOf(first.timestamp);
-    const hasAudio = stream.audioConfig !== undefined;
+    const first = this.#gop[0];
+    const wallEpochMs = first ? stream.wallClockOf(first.timestamp) : Date.now();
+    const hasAudio = rtp ? rtp.hasAudio : stream.audioConfig !== undefined;
     const servers: net.Server[] = [];
     const flushed: Promise<void>[] = [];
     const urls: string[] = [];
@@ -215,9 +219,13 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     const opts = { renditions: plan, outputs: urls, segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#o.hls.partSeconds, audioBitrateKbps: this.#o.transcode.audioBitrateKbps, x264Preset: this.#o.transcode.x264Preset, sourceFrameRate: stream.mediaInfo.frameRate, hasAudio };
     const proc = new FfmpegProcess({
       ffmpegPath: this.#o.transcode.ffmpegPath,
-      inputFormat: 'flv',
+      inputFormat: rtp ? 'sdp' : 'flv',
       // Small probe: the FLV we write starts with both codec configurations, nothing to search for.
-      inputOptions: ['-probesize', '65536', '-analyzeduration', '200000', '-fflags', '+nobuffer'],
+      // RTP waits for a keyframe (requested below) and needs the RTP protocols whitelisted.
+      inputOptions: rtp
+        ? ['-protocol_whitelist', 'pipe,udp,rtp', '-probesize', '1000000', '-analyzeduration', '1000000', '-fflags', '+nobuffer+genpts', '-reorder_queue_size', '64']
+        : ['-probesize', '65536', '-analyzeduration', '200000', '-fflags', '+nobuffer'],
+      stdinDocument: rtp?.sdp,
       complexFilter: ladderFilterGraph(opts),
       outputs: urls.map((url, i) => ({ url, options: renditionOutputOptions(opts, i) })),
       killGraceMs: this.#o.transcode.killGraceMs,
@@ -227,12 +235,18 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     this.#run = run;
     const restart = runId > 1;
     proc.on('spawn', (pid) => {
-      this.#log.info({ runId, pid, renditions: plan.map((r) => r.name), restart }, 'transcoder run started');
+      this.#log.info({ runId, pid, renditions: plan.map((r) => r.name), restart, input: rtp ? 'rtp' : 'flv' }, 'transcoder run started');
       this.safeEmit('run', { runId, pid, restart });
+      if (rtp) {
+        // ffmpeg can only start decoding at a keyframe: ask now and once more when it is listening.
+        rtp.requestKeyFrame();
+        setTimeout(() => run === this.#run && rtp.requestKeyFrame(), 500).unref();
+      }
     });
     proc.on('exit', (info) => this.#onRunExit(run, info));
     proc.start();
     this.#setState('running', restart ? 'restarted' : 'started');
+    if (rtp || !first || !stream.videoConfig) return;
     const head: Buffer[] = [flvHeader(hasAudio, true)];
     head.push(...flvTag(stream.videoConfig, first.timestamp));
     if (stream.audioConfig) head.push(...flvTag(stream.audioConfig, first.timestamp));
