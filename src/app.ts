@@ -27,6 +27,8 @@ import { createMetricsRegistry, type ShowcaseMetrics } from './metrics/metrics-r
 import { registerAppCollectors, type AppMetrics, type StreamMetricsView } from './metrics/app-collectors.js';
 import type { StreamWatchTotals } from './metrics/stream-watch-stats.js';
 import type { HlsStream } from './hls/hls-stream.js';
+import { RecordingManager } from './recording/recording-manager.js';
+import { recordingsRoutes } from './http/recordings-routes.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -55,6 +57,7 @@ export class ShowcaseApp {
   readonly metrics: ShowcaseMetrics;
   readonly appMetrics: AppMetrics;
   readonly auth: Authenticator;
+  readonly recordings?: RecordingManager;
   readonly #socketDir: string;
   #analyticsTimer?: NodeJS.Timeout;
   httpPort = 0;
@@ -99,7 +102,21 @@ export class ShowcaseApp {
       rtmp: () => this.rtmp.stats(),
       auth: () => ({ failures: this.auth.limiter.failures, limited: this.auth.limiter.limited }),
     });
-    this.registry.recoverInterrupted();
+    const interrupted = this.registry.recoverInterrupted();
+    if (config.recording.enabled) {
+      this.recordings = new RecordingManager({
+        dataDir,
+        store: this.store,
+        origin: this.origin,
+        logger: log.child({ component: 'recording' }),
+        ffmpegPath: config.transcode.ffmpegPath,
+        minFreeBytes: config.recording.minFreeBytes,
+        retentionDays: config.recording.retentionDays,
+        linkTtlSeconds: config.recording.linkTtlSeconds,
+        ladder: [...config.transcode.ladder].sort((a, b) => b.height - a.height).map((r) => r.name),
+      });
+      this.recordings.recover(interrupted);
+    }
     this.rtmp = new RtmpServer({
       host: config.rtmp.host,
       port: config.rtmp.port,
@@ -175,6 +192,7 @@ export class ShowcaseApp {
       },
       touchSession: (id, sid) => this.sessions.touch(sid, undefined, id),
       isLive: (id) => this.registry.get(id)?.publisher !== undefined,
+      vod: this.recordings ? (id, rendition, file) => this.recordings!.vodFile(id, rendition, file) : undefined,
     });
     await this.http.register(streamsRoutes, {
       store: this.store,
@@ -187,6 +205,7 @@ export class ShowcaseApp {
       liveDetails: (id) => this.#liveDetails(id),
       endStream: (id, reason) => this.#endStream(id, reason),
     });
+    if (this.recordings) await this.http.register(recordingsRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
     await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
     await this.http.register(creatorsRoutes, {
       store: this.store,
@@ -344,6 +363,7 @@ export class ShowcaseApp {
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));
     if (this.#analyticsTimer) clearInterval(this.#analyticsTimer);
     this.#persistLiveAnalytics();
+    await this.recordings?.close().catch((err) => this.log.error({ err }, 'recordings close failed'));
     this.ticker.close();
     this.metrics.close();
     this.origin.close();

@@ -24,6 +24,8 @@ export const ErrorCodes = {
   SHOWCASE_ERR_RTMP_LIMIT: { status: 400, message: 'RTMP connection exceeded a limit' },
   SHOWCASE_ERR_TRANSCODER_FAILED: { status: 500, message: 'Transcoder failed repeatedly' },
   SHOWCASE_ERR_STREAM_ENDED: { status: 409, message: 'Stream has ended' },
+  SHOWCASE_ERR_RECORDING_FAILED: { status: 500, message: 'Recording failed' },
+  SHOWCASE_ERR_RECORDING_DISK_FULL: { status: 507, message: 'Recording stopped: disk space floor reached' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

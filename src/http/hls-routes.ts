@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HlsOrigin } from '../hls/hls-origin.js';
 import type { HlsResponse } from '../hls/types.js';
 import { parseRange } from './range.js';
+import { sendFile, mediaContentType } from './file-response.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME = /^[a-z0-9_-]{1,16}$/;
@@ -14,6 +15,8 @@ export interface HlsRoutesOptions {
   sessionQuery?: (streamId: string, req: FastifyRequest) => string;
   /** Whether a stream has a publisher now: its multivariant request waits for the first media. */
   isLive?: (streamId: string) => boolean;
+  /** Replays: a finished recording's file (VOD playlists and media) when no live origin holds the stream. */
+  vod?: (streamId: string, rendition: string | undefined, file: string) => string | undefined;
   /** Marks a viewer session active (each playlist or media request that carries _sid). */
   touchSession?: (streamId: string, sessionId: string) => void;
 }
@@ -47,6 +50,11 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     reply.header('access-control-max-age', '86400');
     return reply.status(204).send();
   });
+
+  const sendVod = (req: FastifyRequest, reply: FastifyReply, file: string, cache: string) => {
+    reply.header('cache-control', cache);
+    return sendFile(req, reply, file, mediaContentType(file));
+  };
 
   const send = (req: FastifyRequest, reply: FastifyReply, r: HlsResponse) => {
     if (r.status !== 200) {
@@ -83,14 +91,22 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
         opts.origin.budget.inFlight--;
       }
     }
-    if (!stream) return notFound(reply, 'no live stream with that id');
+    if (!stream) {
+      const vod = ID.test(id) ? opts.vod?.(id, undefined, 'master.m3u8') : undefined;
+      if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
+      return notFound(reply, 'no live stream with that id');
+    }
     return send(req, reply, await stream.multivariant(opts.sessionQuery?.(id, req) ?? ''));
   });
 
   app.get<{ Params: { id: string; rendition: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/index.m3u8', async (req, reply) => {
     const { id, rendition } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
-    if (!stream) return notFound(reply, 'no live stream with that id');
+    if (!stream) {
+      const vod = ID.test(id) && NAME.test(rendition) ? opts.vod?.(id, rendition, 'index.m3u8') : undefined;
+      if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
+      return notFound(reply, 'no live stream with that id');
+    }
     const rawSid = req.query._sid;
     const sid = typeof rawSid === 'string' && SID.test(rawSid) ? `?_sid=${rawSid}` : '';
     if (sid) opts.touchSession?.(id, rawSid as string);
@@ -100,7 +116,11 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
   app.get<{ Params: { id: string; rendition: string; file: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/:file', async (req, reply) => {
     const { id, rendition, file } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.origin.get(id) : undefined;
-    if (!stream) return notFound(reply, 'no such media');
+    if (!stream) {
+      const vod = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.vod?.(id, rendition, file) : undefined;
+      if (vod) return sendVod(req, reply, vod, CACHE.immutable);
+      return notFound(reply, 'no such media');
+    }
     const rawSid = req.query._sid;
     if (typeof rawSid === 'string' && SID.test(rawSid)) opts.touchSession?.(id, rawSid);
     return send(req, reply, await stream.media(rendition, file));
