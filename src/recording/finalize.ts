@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, renameSync, rmSync, createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import ffmpeg from 'fluent-ffmpeg';
 import { parseInit } from '../hls/fmp4.js';
 import { renderMultivariant } from '../hls/playlist-writer.js';
@@ -53,7 +53,11 @@ export function vodPlaylist(entries: JournalEntry[]): string {
 async function writeRunFile(rdir: string, entries: JournalEntry[], out: string): Promise<void> {
   const ws = createWriteStream(out);
   const files = [entries[0]!.init, ...entries.map((e) => e.file)];
-  for (const f of files) await pipeline(createReadStream(join(rdir, f)), ws, { end: false });
+  for (const f of files) {
+    for await (const chunk of createReadStream(join(rdir, f))) {
+      if (!ws.write(chunk)) await once(ws, 'drain');
+    }
+  }
   await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
