@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ShowcaseError } from '../core/errors.js';
+import { bearerToken } from './auth.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { WhipIngest } from '../webrtc/whip-ingest.js';
+import { SDP_MAX_BYTES } from '../webrtc/sdp-lines.js';
+
+export interface WebRtcRoutesOptions {
+  ingest: WhipIngest;
+  /** Counts bad stream keys per address (429 past the limit), as for API tokens. */
+  limiter?: AuthFailureLimiter;
+  /** Allowed browser origin for a WHIP page served elsewhere ('' = same origin only). */
+  corsOrigin?: string;
+}
+
+const SessionParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
+
+/**
+ * WHIP (RFC 9725) ingest for phones, browsers and OBS: `POST /whip` with `Authorization: Bearer
+ * <streamKey>` and an SDP offer answers 201 with the SDP answer and `Location: /whip/<session>`;
+ * `DELETE /whip/<session>` (same key) stops publishing and ends the stream.
+ */
+export async function webrtcRoutes(app: FastifyInstance, o: WebRtcRoutesOptions): Promise<void> {
+  // Encapsulated: the SDP body parser exists only for these routes.
+  app.addContentTypeParser('application/sdp', { parseAs: 'string', bodyLimit: SDP_MAX_BYTES }, (_req, body, done) => done(null, body));
+
+  const cors = (reply: FastifyReply): void => {
+    if (!o.corsOrigin) return;
+    reply.header('access-control-allow-origin', o.corsOrigin);
+    reply.header('access-control-expose-headers', 'location, etag');
+    reply.header('vary', 'origin');
+  };
+
+  const streamKeyOf = (req: Parameters<typeof bearerToken>[0]): string => {
+    const key = bearerToken(req);
+    if (!key) throw new ShowcaseError('SHOWCASE_ERR_UNAUTHORIZED', 'WHIP needs "Authorization: Bearer <stream key>"');
+    return key;
+  };
+
+  app.post('/whip', async (req, reply) => {
+    cors(reply);
+    const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (ct !== 'application/sdp') throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'WHIP offers are sent as Content-Type: application/sdp');
+    const streamKey = streamKeyOf(req);
+    o.limiter?.check(req.ip);
+    if (typeof req.body !== 'string') throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'the body must be an SDP offer');
+    try {
+      const r = await o.ingest.publish({ streamKey, offer: req.body, remoteAddress: req.ip });
+      reply.header('location', `/whip/${r.sessionId}`);
+      reply.header('etag', `"${r.sessionId}"`);
+      reply.header('content-type', 'application/sdp');
+      return reply.status(201).send(r.answer);
+    } catch (err) {
+      if (err instanceof ShowcaseError && err.code === 'SHOWCASE_ERR_RTMP_BAD_KEY') o.limiter?.fail(req.ip);
+      throw err;
+    }
+  });
+
+  app.delete<{ Params: Static<typeof SessionParams> }>('/whip/:id', { schema: { params: SessionParams } }, async (req, reply) => {
+    cors(reply);
+    const streamKey = streamKeyOf(req);
+    o.limiter?.check(req.ip);
+    // An unknown session and a wrong key look the same: session ids cannot be probed.
+    if (!o.ingest.stop(req.params.id, streamKey)) {
+      o.limiter?.fail(req.ip);
+      throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no WHIP session with that id for this key');
+    }
+    return reply.status(200).send();
+  });
+
+  // Trickle ICE and ICE restarts are not offered: the answer carries every candidate (ICE-lite).
+  app.patch('/whip/:id', async (_req, reply) => {
+    cors(reply);
+    return reply.status(405).header('allow', 'DELETE').send(new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'trickle ICE is not supported: the answer already lists every server candidate').toJSON());
+  });
+
+  if (o.corsOrigin) {
+    for (const url of ['/whip', '/whip/:id']) {
+      app.options(url, async (_req, reply) => {
+        cors(reply);
+        reply.header('access-control-allow-methods', 'POST, DELETE, PATCH, OPTIONS');
+        reply.header('access-control-allow-headers', 'authorization, content-type, if-match');
+        return reply.status(204).send();
+      });
+    }
+  }
+}
