@@ -44,6 +44,7 @@ export class RecordingManager {
   readonly #writers = new Map<string, RecordingWriter>();
   readonly #secret: Buffer;
   #queue: Promise<void> = Promise.resolve();
+  readonly #finishing = new Set<Promise<void>>();
   #sweepTimer?: NodeJS.Timeout;
   #closed = false;
 
@@ -97,7 +98,10 @@ export class RecordingManager {
       this.#writers.set(id, writer);
       this.#set(id, { state: 'recording' });
       const top = [...hls.timelines.values()][0]!;
-      top.once('end', () => void this.#finish(id));
+      top.once('end', () => {
+        const p = this.#finish(id).finally(() => this.#finishing.delete(p));
+        this.#finishing.add(p);
+      });
     } catch (err) {
       this.failures++;
       const reason = `cannot record: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
@@ -141,8 +145,8 @@ export class RecordingManager {
   /** After a crash: finalize recordings left 'recording' or 'processing' (and interrupted streams). */
   recover(interruptedIds: string[]): void {
     const ids = new Set(interruptedIds.filter((id) => existsSync(this.dir(id))));
-    if (existsSync(this.root)) {
-      for (const id of readdirSync(this.root)) {
+    for (const id of this.#listRoot()) {
+      {
         const st = this.info(id)?.state;
         if (st === 'recording' || st === 'processing') ids.add(id);
       }
@@ -150,6 +154,16 @@ export class RecordingManager {
     for (const id of ids) {
       this.#o.logger.warn({ streamId: id }, 'finalizing a recording left by a previous process');
       void this.finalize(id);
+    }
+  }
+
+  /** Recording directories present (none when the root is missing or unusable: recording then fails per stream, loudly). */
+  #listRoot(): string[] {
+    try {
+      return existsSync(this.root) ? readdirSync(this.root) : [];
+    } catch (err) {
+      this.#o.logger.error({ code: 'SHOWCASE_ERR_RECORDING_FAILED', err }, 'recordings directory is unusable');
+      return [];
     }
   }
 
@@ -191,9 +205,8 @@ export class RecordingManager {
   /** Deletes recordings of streams that ended more than retentionDays ago; returns their ids. */
   sweep(nowMs: number): string[] {
     const deleted: string[] = [];
-    if (!existsSync(this.root)) return deleted;
     const cutoff = nowMs - this.#o.retentionDays * 86400_000;
-    for (const id of readdirSync(this.root)) {
+    for (const id of this.#listRoot()) {
       const rec = this.#o.store.getStream(id);
       const endedAt = rec?.endedAt ?? null;
       if (this.#writers.has(id)) continue;
@@ -211,6 +224,8 @@ export class RecordingManager {
     this.#closed = true;
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     await Promise.all([...this.#writers.values()].map((w) => w.close()));
+    // Streams that ended during shutdown are finalized now (the store is still open).
+    await Promise.all([...this.#finishing]);
     await this.#queue;
   }
 }
