@@ -74,7 +74,8 @@ export class WhipSession {
       if (state === 'failed' || state === 'closed') this.close(`DTLS ${state}`, { graceful: false });
       else if (state === 'connected') this.#log.info({ iceState: p.transport.iceState }, 'WHIP publisher connected');
     });
-    p.router.observer.on('close', () => this.close('router closed', { graceful: false }));
+    // Deferred: a dying worker closes its routers just before the pool reports why ('routerlost').
+    p.router.observer.on('close', () => queueMicrotask(() => this.close('router closed', { graceful: false })));
   }
 
   /** Closed sessions are never reused. */

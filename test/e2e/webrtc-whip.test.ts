@@ -219,6 +219,30 @@ async function run(): Promise<void> {
     await again.page.close();
   });
 
+  t.test('a worker that dies takes its sessions down; the stream waits, and a re-POST lands on the replacement', async (t) => {
+    const { id, key } = newStream();
+    const pub = await publish(key);
+    t.equal(pub.status, 201);
+    await waitFor(async () => (await pcState(pub.page)) === 'connected', 'browser connected', 15000);
+    const session = ingest.get(pub.location!.split('/').pop()!)!;
+    const replaced = new Promise<{ pid: number }>((res) => pool.once('workerreplaced', res));
+    const pid = pool.load()[0]!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => session.closed, 'session closed with its worker', 5000);
+    t.match(session.closeReason, /died/, `session closed: ${session.closeReason}`);
+    t.equal(registry.get(id)!.state, 'live', 'the stream waits for the phone to reconnect');
+    t.equal(registry.get(id)!.publisher, undefined);
+    const next = await replaced;
+    t.not(next.pid, pid, 'a new worker runs');
+    await pub.page.close();
+    const again = await publish(key);
+    t.equal(again.status, 201, 'the phone re-publishes on the new worker');
+    await waitFor(async () => (await pcState(again.page)) === 'connected', 'browser connected again', 15000);
+    registry.end(id, 'test over');
+    t.equal(ingest.size, 0);
+    await again.page.close();
+  });
+
   t.test('shutdown closes live sessions', async (t) => {
     const { id, key } = newStream();
     const pub = await publish(key);
