@@ -1,0 +1,314 @@
+import { mkdirSync, existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import type { HlsOrigin } from '../hls/hls-origin.js';
+import type { HlsStream } from '../hls/hls-stream.js';
+import type { RenditionTimeline } from '../hls/rendition-timeline.js';
+import type { Store } from '../store/types.js';
+import { freeBytes } from './disk-space.js';
+import { finalizeRecording, MP4_FILE, NothingRecordedError } from './finalize.js';
+import type { RecordingConfig } from './recording-config.js';
+import type { RemuxProcess } from './remux-process.js';
+import { RetentionSweeper } from './retention-sweep.js';
+import { LinkSigner, loadLinkSecret } from './signed-links.js';
+import { recordingErrorCode, StreamRecorder, type DiskCheck, type RecordingStop } from './stream-recorder.js';
+import { RecordingVodSource } from './vod-source.js';
+
+/** A recording's lifecycle as kept in StreamRecord.extra.recording. */
+export type RecordingState = 'recording' | 'stopped' | 'processing' | 'ready' | 'failed' | 'expired';
+
+/** StreamRecord.extra.recording: state, what is kept, and the figures once finalized. */
+export interface RecordingInfo {
+  state: RecordingState;
+  startedAt?: number;
+  /** Kept renditions, highest first. */
+  renditions?: string[];
+  /** The rendition the MP4 is remuxed from (the highest kept; there is no source passthrough). */
+  mp4Rendition?: string;
+  durationSeconds?: number;
+  sizeBytes?: number;
+  segments?: number;
+  discontinuities?: number;
+  /** Why it stopped early or failed: an error code and a sentence. */
+  code?: string;
+  reason?: string;
+  readyAt?: number;
+  /** Milliseconds from the stream's end to ready. */
+  finalizeMs?: number;
+  updatedAt: number;
+}
+
+export interface RecordingServiceOptions {
+  dataDir: string;
+  config: RecordingConfig;
+  ffmpegPath: string;
+  store: Store;
+  origin: HlsOrigin;
+  logger: Logger;
+  now?: () => number;
+  /** Free bytes on the filesystem of a path (tests fake a full disk). */
+  freeBytes?: (path: string) => Promise<number>;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Records every live stream (a StreamRecorder per stream, hooked to the HLS origin's timelines),
+ * finalizes each in the background when it ends or after a crash (one at a time: remuxing is I/O
+ * bound and must not starve live streams), signs download links, answers replay file lookups, and
+ * runs the retention sweep. Owns every ffmpeg it starts: stop() kills what is still running.
+ */
+export class RecordingService {
+  readonly root: string;
+  readonly config: RecordingConfig;
+  readonly signer: LinkSigner;
+  readonly vod: RecordingVodSource;
+  readonly #o: RecordingServiceOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #recorders = new Map<string, StreamRecorder>();
+  readonly #finalizing = new Map<string, Promise<void>>();
+  readonly #remuxes = new Set<RemuxProcess>();
+  readonly #errors = new Map<string, number>();
+  readonly #sweeper: RetentionSweeper;
+  readonly #endedAt = new Map<string, number>();
+  #chain: Promise<void> = Promise.resolve();
+  #started = false;
+  #stopping = false;
+  readonly #onStream = (hls: HlsStream) => this.#record(hls);
+
+  constructor(o: RecordingServiceOptions) {
+    this.#o = o;
+    this.config = o.config;
+    this.#log = o.logger;
+    this.#now = o.now ?? Date.now;
+    this.root = resolve(o.config.dir || join(o.dataDir, 'recordings'));
+    this.signer = new LinkSigner(loadLinkSecret(o.dataDir, o.config.linkSecret, o.logger), o.config.linkTtlSeconds, this.#now);
+    this.vod = new RecordingVodSource({ root: this.root, store: o.store });
+    this.#sweeper = new RetentionSweeper({
+      root: this.root,
+      retentionDays: o.config.retentionDays,
+      store: o.store,
+      isActive: (id) => this.#recorders.has(id) || this.#finalizing.has(id),
+      now: this.#now,
+      logger: o.logger,
+    });
+  }
+
+  /** Starts recording new streams, finalizes what a previous process left, starts the retention sweep. */
+  async start(): Promise<void> {
+    if (this.#started || !this.config.enabled) return;
+    this.#started = true;
+    try {
+      mkdirSync(this.root, { recursive: true });
+    } catch (err) {
+      // Each recording will fail with its own clear state; the live service is not affected.
+      this.#count('SHOWCASE_ERR_RECORDING_FAILED');
+      this.#log.error({ err, dir: this.root, code: 'SHOWCASE_ERR_RECORDING_FAILED' }, 'recordings directory is not usable: streams will not be recorded');
+    }
+    this.#o.origin.on('stream', this.#onStream);
+    await this.#recover();
+    this.#sweeper.start(this.config.sweepIntervalMs);
+  }
+
+  /** The recording info of a stream (with live progress while recording), undefined if it has none. */
+  info(streamId: string): RecordingInfo | undefined {
+    const stored = this.#o.store.getStream(streamId)?.extra.recording as RecordingInfo | undefined;
+    const live = this.#recorders.get(streamId);
+    if (stored && live && (stored.state === 'recording' || stored.state === 'stopped')) {
+      return { ...stored, durationSeconds: Math.round(live.mediaSeconds * 1000) / 1000, segments: live.segments };
+    }
+    return stored;
+  }
+
+  /** The finished MP4 of a stream, if its recording is ready. */
+  mp4File(streamId: string): string | undefined {
+    if (!ID.test(streamId) || this.info(streamId)?.state !== 'ready') return undefined;
+    const f = join(this.root, streamId, MP4_FILE);
+    return existsSync(f) ? f : undefined;
+  }
+
+  /** A replay file for hls-routes' `vod` option (VOD playlists, init segments, segments). */
+  vodFile(streamId: string, rendition: string | undefined, file: string): string | undefined {
+    return this.vod.file(streamId, rendition, file);
+  }
+
+  /** Errors counted by code since start (for metrics). */
+  errorCounts(): Record<string, number> {
+    return Object.fromEntries(this.#errors);
+  }
+
+  /** Recordings being written now and the bytes they have waiting for the disk. */
+  activity(): { recording: number; finalizing: number; queuedBytes: number } {
+    let queuedBytes = 0;
+    for (const r of this.#recorders.values()) queuedBytes += r.queuedBytes;
+    return { recording: this.#recorders.size, finalizing: this.#finalizing.size, queuedBytes };
+  }
+
+  /** The live recorder of a stream (tests, benchmarks). */
+  recorder(streamId: string): StreamRecorder | undefined {
+    return this.#recorders.get(streamId);
+  }
+
+  /** Runs the retention sweep now; resolves with the stream ids whose recordings were deleted. */
+  sweep(): Promise<string[]> {
+    return this.#sweeper.sweep();
+  }
+
+  /**
+   * Finalizes a stream's recording from what is on disk, in the background queue; resolves when it
+   * is ready, failed, or left 'processing' by a shutdown (the next start resumes it).
+   */
+  finalize(streamId: string): Promise<void> {
+    const running = this.#finalizing.get(streamId);
+    if (running) return running;
+    const prev = this.info(streamId);
+    this.#set(streamId, { ...base(prev), state: 'processing', ...(prev?.code ? { code: prev.code, reason: prev.reason } : {}) });
+    const job = this.#chain.then(() => this.#runFinalize(streamId, prev)).finally(() => this.#finalizing.delete(streamId));
+    this.#chain = job.catch(() => {});
+    this.#finalizing.set(streamId, job);
+    return job;
+  }
+
+  /**
+   * Stops: no new recordings, live recorders flushed and closed (their streams resume finalizing at
+   * the next start), a running finalize gets shutdownGraceMs, then its ffmpeg is killed.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#o.origin.off('stream', this.#onStream);
+    await this.#sweeper.stop();
+    await Promise.all([...this.#recorders.values()].map((r) => (r.ended ? r.flushed() : r.close())));
+    const settled = Promise.allSettled([...this.#finalizing.values()]);
+    const grace = new Promise<void>((res) => setTimeout(res, this.config.shutdownGraceMs).unref());
+    await Promise.race([settled, grace]);
+    for (const p of this.#remuxes) p.kill();
+    await settled;
+  }
+
+  #record(hls: HlsStream): void {
+    const id = hls.streamId;
+    if (this.#stopping || this.#recorders.has(id)) return;
+    const timelines = this.#kept(hls);
+    const recorder = new StreamRecorder({
+      streamId: id,
+      dir: join(this.root, id),
+      timelines,
+      maxQueuedBytes: this.config.maxQueuedBytes,
+      checkDisk: this.#diskCheck(),
+      diskCheckIntervalMs: this.config.diskCheckIntervalMs,
+      logger: this.#log,
+      now: this.#now,
+    });
+    this.#recorders.set(id, recorder);
+    this.#set(id, { state: 'recording', startedAt: this.#now(), renditions: recorder.renditions, mp4Rendition: recorder.renditions[0] });
+    recorder.on('stopped', (stop) => {
+      this.#count(stop.code);
+      this.#set(id, { ...base(this.info(id)), state: 'stopped', code: stop.code, reason: stop.reason });
+    });
+    recorder.on('ended', () => {
+      this.#recorders.delete(id);
+      this.#endedAt.set(id, this.#now());
+      void this.finalize(id);
+    });
+    this.#log.info({ streamId: id, renditions: recorder.renditions, dir: recorder.dir }, 'recording started');
+  }
+
+  /** The renditions to keep: the configured ones this stream has (all when none is configured). */
+  #kept(hls: HlsStream): RenditionTimeline[] {
+    const all = [...hls.timelines.values()];
+    const wanted = this.config.renditions;
+    if (wanted.length === 0) return all;
+    const kept = all.filter((t) => wanted.includes(t.name));
+    if (kept.length) return kept;
+    this.#log.warn({ streamId: hls.streamId, configured: wanted, available: all.map((t) => t.name) }, 'no configured recording rendition in this stream\'s ladder: keeping the top one');
+    return all.slice(0, 1);
+  }
+
+  #diskCheck(): DiskCheck {
+    const floor = this.config.minFreeBytes;
+    const probe = this.#o.freeBytes ?? freeBytes;
+    return async () => {
+      if (floor <= 0) return undefined;
+      let free: number;
+      try {
+        free = await probe(this.root);
+      } catch {
+        return undefined; // unknown: the writes themselves will tell
+      }
+      return free < floor ? { code: 'SHOWCASE_ERR_RECORDING_DISK_FULL', reason: `free disk space (${free} bytes) is below the recording floor (${floor} bytes)` } : undefined;
+    };
+  }
+
+  async #runFinalize(id: string, prev: RecordingInfo | undefined): Promise<void> {
+    if (this.#stopping) return; // stays 'processing': the next start resumes it
+    if (!this.#o.store.getStream(id)) {
+      // The stream was deleted while recording: nothing can reach this recording any more.
+      await rm(join(this.root, id), { recursive: true, force: true });
+      return;
+    }
+    const t0 = this.#now();
+    try {
+      const r = await finalizeRecording(join(this.root, id), {
+        ffmpegPath: this.#o.ffmpegPath,
+        timeoutMs: this.config.finalizeTimeoutMs,
+        logger: this.#log.child({ streamId: id }),
+        onRemux: (p) => (p ? this.#remuxes.add(p) : this.#remuxes.clear()),
+      });
+      const endedAt = this.#endedAt.get(id);
+      this.#endedAt.delete(id);
+      const early: Partial<RecordingInfo> = r.stop ? { code: r.stop.code, reason: `recording stopped early: ${r.stop.reason}` } : {};
+      this.#set(id, {
+        ...base(prev), state: 'ready', renditions: r.renditions, mp4Rendition: r.mp4Rendition, durationSeconds: r.durationSeconds, sizeBytes: r.sizeBytes,
+        segments: r.segments, discontinuities: r.discontinuities, readyAt: this.#now(), finalizeMs: this.#now() - (endedAt ?? t0), ...early,
+      });
+      this.#log.info({ streamId: id, ms: this.#now() - t0, durationSeconds: r.durationSeconds, sizeBytes: r.sizeBytes, discontinuities: r.discontinuities }, 'recording ready');
+    } catch (err) {
+      if (this.#stopping && !(err instanceof NothingRecordedError)) {
+        this.#log.info({ streamId: id }, 'finalize interrupted by shutdown: it resumes at the next start');
+        return;
+      }
+      const code = err instanceof NothingRecordedError ? (prev?.code ?? 'SHOWCASE_ERR_RECORDING_FAILED') : recordingErrorCode(err);
+      const reason = err instanceof NothingRecordedError && prev?.reason ? prev.reason : (err as Error).message.slice(0, 300);
+      this.#count(code);
+      this.#set(id, { ...base(prev), state: 'failed', code, reason });
+      this.#log.error({ streamId: id, code, reason }, 'recording could not be finalized');
+    }
+  }
+
+  /** After a crash: finalize recordings that ended streams left recording, stopped or processing. */
+  async #recover(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return;
+    }
+    for (const id of names) {
+      if (!ID.test(id) || this.#recorders.has(id)) continue;
+      const rec = this.#o.store.getStream(id);
+      const st = (rec?.extra.recording as RecordingInfo | undefined)?.state;
+      if (rec?.state !== 'ended' || !(st === 'recording' || st === 'stopped' || st === 'processing')) continue;
+      this.#log.warn({ streamId: id, state: st }, 'finalizing a recording left by a previous process');
+      void this.finalize(id);
+    }
+  }
+
+  #set(id: string, info: Omit<RecordingInfo, 'updatedAt'>): void {
+    if (!this.#o.store.getStream(id)) return;
+    this.#o.store.updateStream(id, { extra: { recording: { ...info, updatedAt: this.#now() } } });
+  }
+
+  #count(code: string): void {
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+  }
+}
+
+/** The fields that carry over from one state to the next. */
+function base(prev: RecordingInfo | undefined): Pick<RecordingInfo, 'startedAt' | 'renditions' | 'mp4Rendition'> {
+  return { startedAt: prev?.startedAt, renditions: prev?.renditions, mp4Rendition: prev?.mp4Rendition };
+}
+
+export type { RecordingStop };
