@@ -1,14 +1,16 @@
 /**
- * Showcase's own RTMP ingest server. We do not use node-media-server's socket layer: measured here
- * (shared/notes/rtmp-ingest-facts.md), it allocates whatever a chunk header declares before checking
- * it, so a few hostile connections cost hundreds of MB. This server enforces connection, handshake,
- * idle, chunk-size, message-size and buffered-byte limits before it allocates anything.
+ * Showcase's own RTMP ingest server. We chose not to use node-media-server's socket layer because it
+ * cannot be guarded before allocation: measured here (shared/notes/rtmp-ingest-facts.md), it
+ * allocates whatever a chunk header declares, and random bytes after a valid handshake grew it to
+ * GBs of RSS. This server enforces connection, per-IP, handshake, idle, chunk-size, message-size,
+ * chunk-stream and buffered-byte limits before it allocates anything for a peer.
  */
 import net from 'node:net';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { Logger } from '../../core/logger.js';
 import { RtmpConnection } from './rtmp-connection.js';
-import type { RtmpLimits, RtmpPublishDecision, RtmpPublishRequest } from './rtmp-types.js';
+import { LogThrottle } from './log-throttle.js';
+import type { RtmpConnectionInfo, RtmpLimits, RtmpPublishDecision, RtmpPublishRequest } from './rtmp-types.js';
 
 export type { RtmpLimits, RtmpPublishDecision, RtmpPublishRequest, RtmpPublisherSink, RtmpConnectionInfo } from './rtmp-types.js';
 
@@ -16,20 +18,32 @@ export interface RtmpServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** The application name accepted (rtmp://host/<app>/<key>). */
+  /** The application name accepted (rtmp://host/<app>/<key>); others are refused. */
   app: string;
   limits: RtmpLimits;
   logger: Logger;
+  /** Decides whether a publish may start; called once per publish command with a valid key shape. */
   onPublish(req: RtmpPublishRequest): RtmpPublishDecision | Promise<RtmpPublishDecision>;
 }
 
 export type RtmpServerEvents = {
   connection: [id: string, remoteAddress: string];
   refused: [reason: string];
+  publish: [req: RtmpPublishRequest];
+  unpublish: [connection: RtmpConnectionInfo, reason: string];
 };
 
+/** Counters for /metrics. */
+export interface RtmpServerStats {
+  connections: number;
+  publishing: number;
+  bytesReceived: number;
+  /** Connections refused or closed for a reason, by reason ('bad-key', 'protocol-error', ...). */
+  refusals: Record<string, number>;
+}
+
 /** Defaults matching the config schema. */
-export const defaultRtmpLimits: RtmpLimits = {
+export const defaultRtmpLimits: RtmpLimits = Object.freeze({
   maxConnections: 1000,
   maxConnectionsPerIp: 50,
   handshakeTimeoutMs: 5000,
@@ -38,7 +52,11 @@ export const defaultRtmpLimits: RtmpLimits = {
   maxMessageSize: 8 * 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
   maxChunkStreams: 64,
-};
+  maxPendingConnectCommands: 64,
+});
+
+/** Log lines per second that remote peers can cause (refusals, garbage) before they are summarized. */
+const WARN_LINES_PER_SECOND = 20;
 
 /** Accepts RTMP publishers; every connection is tracked, bounded and closed on close(). */
 export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
@@ -46,24 +64,31 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
   readonly #server: net.Server;
   readonly #conns = new Set<RtmpConnection>();
   readonly #perIp = new Map<string, number>();
-  readonly #refusals: Record<string, number> = {};
+  readonly #refusals: Record<string, number> = Object.create(null);
+  readonly #warn: LogThrottle;
   #bytes = 0;
   #publishing = 0;
+  #listening = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(opts: RtmpServerOptions) {
     super();
     this.#opts = opts;
-    this.#server = net.createServer((s) => this.#accept(s));
+    this.#warn = new LogThrottle(opts.logger, WARN_LINES_PER_SECOND, 'RTMP refusals');
+    this.onListenerError = (event, error) => opts.logger.error({ err: error, event }, 'RTMP server event listener threw');
+    this.#server = net.createServer({ noDelay: true }, (s) => this.#accept(s));
     this.#server.on('error', (err) => opts.logger.error({ err }, 'RTMP server error'));
   }
 
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
       this.#server.listen(this.#opts.port, this.#opts.host, () => {
-        this.#server.off('error', reject);
+        this.#server.off('error', onError);
+        this.#listening = true;
         const a = this.#server.address() as net.AddressInfo;
         resolve({ host: a.address, port: a.port });
       });
@@ -71,15 +96,20 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
   }
 
   /** Stops listening and closes every connection (publisher sinks get onClose). Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    const stopped = this.#listening ? new Promise<void>((r) => this.#server.close(() => r())) : Promise.resolve();
     for (const c of [...this.#conns]) c.close('server stopping');
-    await new Promise<void>((r) => this.#server.close(() => r()));
+    await stopped;
   }
 
   /** Counters for /metrics. */
-  stats(): { connections: number; publishing: number; bytesReceived: number; refusals: Record<string, number> } {
+  stats(): RtmpServerStats {
     return { connections: this.#conns.size, publishing: this.#publishing, bytesReceived: this.#bytes, refusals: { ...this.#refusals } };
   }
 
@@ -91,14 +121,20 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
   #accept(socket: net.Socket): void {
     const ip = socket.remoteAddress ?? 'unknown';
     const limits = this.#opts.limits;
-    if (this.#closed || this.#conns.size >= limits.maxConnections) {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.#conns.size >= limits.maxConnections) {
       this.#refuse('limit-connections');
+      this.#warn.warn({ remoteAddress: ip, reason: 'limit-connections', code: 'SHOWCASE_ERR_RTMP_LIMIT', limit: limits.maxConnections }, 'RTMP connection refused: server full');
       socket.destroy();
       return;
     }
     const n = this.#perIp.get(ip) ?? 0;
     if (n >= limits.maxConnectionsPerIp) {
       this.#refuse('limit-per-ip');
+      this.#warn.warn({ remoteAddress: ip, reason: 'limit-per-ip', code: 'SHOWCASE_ERR_RTMP_LIMIT', limit: limits.maxConnectionsPerIp }, 'RTMP connection refused: too many from this address');
       socket.destroy();
       return;
     }
@@ -109,8 +145,18 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
       logger: this.#opts.logger,
       onPublish: (req) => this.#opts.onPublish(req),
       refuse: (reason) => this.#refuse(reason),
-      onBytes: (b) => (this.#bytes += b),
-      onPublishing: (active) => (this.#publishing += active ? 1 : -1),
+      warn: (fields, msg) => this.#warn.warn(fields, msg),
+      onBytes: (b) => {
+        this.#bytes += b;
+      },
+      onPublishStart: (_c, req) => {
+        this.#publishing++;
+        this.safeEmit('publish', req);
+      },
+      onPublishEnd: (c, reason) => {
+        this.#publishing--;
+        this.safeEmit('unpublish', c, reason);
+      },
       onClose: (c) => {
         if (!this.#conns.delete(c)) return;
         const left = (this.#perIp.get(ip) ?? 1) - 1;
