@@ -29,6 +29,11 @@ import type { StreamWatchTotals } from './metrics/stream-watch-stats.js';
 import type { HlsStream } from './hls/hls-stream.js';
 import { RecordingManager } from './recording/recording-manager.js';
 import { recordingsRoutes } from './http/recordings-routes.js';
+import { WorkerPool } from './webrtc/worker-pool.js';
+import { WhipIngest } from './webrtc/whip-ingest.js';
+import { resolveWorkerBinary } from './webrtc/worker-binary.js';
+import { webrtcRoutes } from './http/webrtc-routes.js';
+import { hashSecret } from './store/secrets.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -58,6 +63,8 @@ export class ShowcaseApp {
   readonly appMetrics: AppMetrics;
   readonly auth: Authenticator;
   readonly recordings?: RecordingManager;
+  webrtcPool?: WorkerPool;
+  whip?: WhipIngest;
   readonly #socketDir: string;
   #analyticsTimer?: NodeJS.Timeout;
   httpPort = 0;
@@ -204,7 +211,9 @@ export class ShowcaseApp {
       rtmpApp: c.rtmp.app,
       liveDetails: (id) => this.#liveDetails(id),
       endStream: (id, reason) => this.#endStream(id, reason),
+      whipEnabled: () => this.whip !== undefined,
     });
+    await this.#startWebRtc();
     if (this.recordings) await this.http.register(recordingsRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
     await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
     await this.http.register(creatorsRoutes, {
@@ -287,6 +296,32 @@ export class ShowcaseApp {
     }
   }
 
+  /** WHIP ingest through a mediasoup worker pool, when enabled and the worker binary exists. */
+  async #startWebRtc(): Promise<void> {
+    const c = this.config;
+    const w = c.webrtc;
+    if (!w.enabled) return;
+    if (!resolveWorkerBinary()) {
+      this.log.warn('WebRTC ingest disabled: mediasoup-worker not found (bash native/mediasoup/build.sh or set MEDIASOUP_WORKER_BIN)');
+      return;
+    }
+    this.webrtcPool = await WorkerPool.create({ size: w.workers, rtcMinPort: w.rtcMinPort, rtcMaxPort: w.rtcMaxPort, logLevel: w.logLevel, logger: this.log.child({ component: 'webrtc' }) });
+    const listen = { ip: w.listenIp, ...(w.announcedAddress ? { announcedAddress: w.announcedAddress } : {}) };
+    this.whip = new WhipIngest({
+      registry: this.registry,
+      pool: this.webrtcPool,
+      logger: this.log.child({ component: 'whip' }),
+      listenInfos: [{ protocol: 'udp', ...listen }, ...(w.enableTcp ? [{ protocol: 'tcp' as const, ...listen }] : [])],
+      timeouts: { connectTimeoutMs: w.connectTimeoutMs, disconnectTimeoutMs: w.disconnectTimeoutMs, reconnectGraceMs: c.streams.reconnectGraceMs },
+      iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
+      maxSessions: w.maxSessions,
+      bridgePortRange: { min: w.bridgeMinPort, max: w.bridgeMaxPort },
+      keyExists: (key) => this.store.getStreamByKeyHash(hashSecret(key)) !== undefined,
+      isOwnerDisabled: (rec) => (rec.ownerId ? this.store.getCreator(rec.ownerId)?.disabled ?? true : false),
+    });
+    await this.http.register(webrtcRoutes, { ingest: this.whip, limiter: this.auth.limiter, corsOrigin: c.http.corsOrigin });
+  }
+
   /** Ends a stream now: its publisher is disconnected and its playlists end. */
   #endStream(id: string, reason: string): void {
     this.registry.end(id, reason);
@@ -360,6 +395,8 @@ export class ShowcaseApp {
     this.log.info('showcase stopping');
     await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
     for (const s of this.registry.all()) s.end('server stopping');
+    await this.whip?.close().catch((err) => this.log.error({ err }, 'WHIP close failed'));
+    this.webrtcPool?.close();
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));
     if (this.#analyticsTimer) clearInterval(this.#analyticsTimer);
     this.#persistLiveAnalytics();

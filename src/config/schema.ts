@@ -42,6 +42,26 @@ export const ConfigSchema = Type.Object({
     /** A publisher silent for this long no longer holds its key: a new publish takes over (OBS reconnects). */
     deadPublisherMs: Type.Integer({ minimum: 100, default: 4000 }),
   }, { additionalProperties: false, default: {} }),
+  webrtc: Type.Object({
+    /** WHIP ingest through mediasoup (needs the worker built by native/mediasoup/build.sh). */
+    enabled: Type.Boolean({ default: true }),
+    /** mediasoup workers; 0 = one per core. */
+    workers: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+    listenIp: Type.String({ default: '0.0.0.0' }),
+    /** Public IP/host phones reach (announced in ICE candidates); empty = listenIp. */
+    announcedAddress: Type.String({ default: '' }),
+    rtcMinPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 40000 }),
+    rtcMaxPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 49999 }),
+    enableTcp: Type.Boolean({ default: true }),
+    /** Local ports handed to ffmpeg for bridged RTP (outside rtcMinPort..rtcMaxPort). */
+    bridgeMinPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 30000 }),
+    bridgeMaxPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 30999 }),
+    maxSessions: Type.Integer({ minimum: 1, default: 200 }),
+    connectTimeoutMs: Type.Integer({ minimum: 1000, default: 15000 }),
+    iceConsentTimeoutSeconds: Type.Integer({ minimum: 3, maximum: 120, default: 10 }),
+    disconnectTimeoutMs: Type.Integer({ minimum: 0, default: 5000 }),
+    logLevel: Type.Union([Type.Literal('debug'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('none')], { default: 'warn' }),
+  }, { additionalProperties: false, default: {} }),
   streams: Type.Object({
     /** A publisher that reconnects within this window continues the same stream (a discontinuity). */
     reconnectGraceMs: Type.Integer({ minimum: 0, default: 10000 }),

@@ -16,6 +16,8 @@ export interface StreamsRoutesOptions {
   rtmpPublicHost: string;
   rtmpPort: () => number;
   rtmpApp: string;
+  /** WHIP is available: ingest answers carry its URL (OBS 30+ WHIP output, browsers, apps). */
+  whipEnabled?: () => boolean;
   /** Ends a live stream now (deleted). */
   endStream?: (id: string, reason: string) => void;
   /** Extra live facts merged into a stream's view for its owner (transcoder state, renditions). */
@@ -85,7 +87,12 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
       playback: { hls: `${base}/hls/${rec.id}/master.m3u8` },
     };
     if (canSeeSecrets(p, rec)) {
-      out.ingest = { rtmpUrl: rtmpUrl(req), streamKeyPrefix: rec.streamKeyPrefix, ...(streamKey ? { streamKey } : {}) };
+      out.ingest = {
+        rtmpUrl: rtmpUrl(req),
+        ...(o.whipEnabled?.() ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}),
+        streamKeyPrefix: rec.streamKeyPrefix,
+        ...(streamKey ? { streamKey } : {}),
+      };
       if (streamKey) out.streamKey = streamKey;
       const live = o.liveDetails?.(rec.id);
       if (live) out.live = live;

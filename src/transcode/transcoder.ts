@@ -37,6 +37,8 @@ interface Run {
   servers: net.Server[];
   flushed: Promise<void>[];
   dropping: boolean;
+  /** A fragment came out of this run (ffmpeg decodes). */
+  gotMedia: boolean;
 }
 
 /** Bytes of the current GOP kept so a restarted ffmpeg starts from a keyframe at once. */
@@ -200,7 +202,10 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
           try {
             for (const c of splitter.push(data)) {
               if (c.type === 'init') tl.startRun(runId, c.data, wallEpochMs);
-              else tl.addFragment(c.data);
+              else {
+                tl.addFragment(c.data);
+                run.gotMedia = true;
+              }
             }
           } catch (err) {
             this.#log.error({ err, rendition: r.name }, 'bad fMP4 from ffmpeg: restarting the run');
@@ -223,7 +228,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       // Small probe: the FLV we write starts with both codec configurations, nothing to search for.
       // RTP waits for a keyframe (requested below) and needs the RTP protocols whitelisted.
       inputOptions: rtp
-        ? ['-protocol_whitelist', 'pipe,udp,rtp', '-probesize', '1000000', '-analyzeduration', '1000000', '-fflags', '+nobuffer+genpts', '-reorder_queue_size', '64']
+        ? ['-protocol_whitelist', 'pipe,udp,rtp', '-probesize', '5000000', '-analyzeduration', '5000000', '-fflags', '+genpts', '-reorder_queue_size', '64']
         : ['-probesize', '65536', '-analyzeduration', '200000', '-fflags', '+nobuffer'],
       stdinDocument: rtp?.sdp,
       complexFilter: ladderFilterGraph(opts),
@@ -231,16 +236,23 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       killGraceMs: this.#o.transcode.killGraceMs,
       logger: this.#log,
     });
-    const run: Run = { id: runId, proc, servers, flushed, dropping: false };
+    const run: Run = { id: runId, proc, servers, flushed, dropping: false, gotMedia: false };
     this.#run = run;
     const restart = runId > 1;
     proc.on('spawn', (pid) => {
       this.#log.info({ runId, pid, renditions: plan.map((r) => r.name), restart, input: rtp ? 'rtp' : 'flv' }, 'transcoder run started');
       this.safeEmit('run', { runId, pid, restart });
       if (rtp) {
-        // ffmpeg can only start decoding at a keyframe: ask now and once more when it is listening.
+        // ffmpeg can only start decoding at a keyframe (with its SPS/PPS), and one sent before it
+        // has bound its RTP ports is lost: ask now and again on a bounded schedule until media
+        // comes out of this run.
         rtp.requestKeyFrame();
-        setTimeout(() => run === this.#run && rtp.requestKeyFrame(), 500).unref();
+        let asks = 0;
+        const timer = setInterval(() => {
+          if (run !== this.#run || run.gotMedia || ++asks > 40) clearInterval(timer);
+          else rtp.requestKeyFrame();
+        }, 500);
+        timer.unref();
       }
     });
     proc.on('exit', (info) => this.#onRunExit(run, info));

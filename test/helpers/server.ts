@@ -59,6 +59,8 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
       http: { port: 0, host: '127.0.0.1', ...(overrides.http ?? {}) },
       rtmp: { port: 0, host: '127.0.0.1', ...(overrides.rtmp ?? {}) },
       transcode: { ladder: TEST_LADDER, x264Preset: 'ultrafast', audioBitrateKbps: 64, ...(overrides.transcode ?? {}) },
+      // mediasoup workers only where a test publishes WebRTC: the rest of the suite stays lean.
+      webrtc: { enabled: false, ...(overrides.webrtc ?? {}) },
     },
   });
   const base = `http://127.0.0.1:${app.httpPort}`;

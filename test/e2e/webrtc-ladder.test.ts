@@ -1,0 +1,67 @@
+// The whole app, phone path: Debian Chromium (fake camera) publishes over WHIP with the stream key
+// from the API; mediasoup forwards it to the stream's ONE ffmpeg over RTP; the same LL-HLS ladder as
+// RTMP comes out and ffprobe decodes it.
+import t from 'tap';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
+import { ffprobe } from '../helpers/ffmpeg.js';
+import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
+const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (bash native/mediasoup/build.sh)' : !existsSync(CHROMIUM) ? 'chromium missing' : false;
+
+t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, async (t) => {
+  const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 43000, rtcMaxPort: 43999, bridgeMinPort: 31000, bridgeMaxPort: 31999, iceConsentTimeoutSeconds: 6 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey, json } = await srv.createStream('Phone live');
+  t.equal(json.ingest.whipUrl, `${srv.base}/whip`, 'the API hands out the WHIP URL');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${srv.base}/healthz`);
+  const r = await page.evaluate(async ({ key }) => {
+    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 180, frameRate: 30 } });
+    const pc = new RTCPeerConnection();
+    (window as unknown as { pc: RTCPeerConnection }).pc = pc;
+    pc.addTransceiver(media.getAudioTracks()[0]!, { direction: 'sendonly' });
+    const video = pc.addTransceiver(media.getVideoTracks()[0]!, { direction: 'sendonly' });
+    const codecs = RTCRtpSender.getCapabilities('video')!.codecs;
+    video.setCodecPreferences([...codecs.filter((c) => c.mimeType === 'video/H264'), ...codecs.filter((c) => c.mimeType !== 'video/H264')]);
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await fetch('/whip', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+    const answer = await res.text();
+    if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    return { status: res.status, location: res.headers.get('location'), answer };
+  }, { key: streamKey });
+  t.equal(r.status, 201, `WHIP 201 ${r.status === 201 ? '' : r.answer}`);
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'live', 'live');
+  const master = await waitFor(async () => {
+    const m = await getText(`${srv.base}/hls/${id}/master.m3u8`);
+    return m.status === 200 ? m.text : undefined;
+  }, 'multivariant from the WebRTC publish', 30000);
+  t.match(master, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/, 'H.264 video and (Opus transcoded to) AAC audio');
+  const pl = await waitFor(async () => {
+    const x = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return /\ns\d+\.m4s/.test(x.text) ? x.text : undefined;
+  }, 'a complete segment', 20000);
+  t.match(pl, /#EXT-X-PART:DURATION=[\d.]+,URI="p\d+\.0\.m4s",INDEPENDENT=YES/);
+  const seg = /\n(s\d+\.m4s)/.exec(pl)![1]!;
+  const dir = mkdtempSync(join(tmpdir(), 'showcase-webrtc-'));
+  const file = join(dir, 'seg.mp4');
+  writeFileSync(file, Buffer.concat([(await getBytes(`${srv.base}/hls/${id}/180p/init1.mp4`)).body, (await getBytes(`${srv.base}/hls/${id}/180p/${seg}`)).body]));
+  const probe = await ffprobe(file);
+  const v = probe.streams.find((s) => s.codec_type === 'video')!;
+  t.equal(v.codec_name, 'h264');
+  t.equal(v.height, 180);
+  t.equal(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
+  // The phone stops: DELETE on the WHIP session ends the stream and the playlists.
+  const del = await fetch(`${srv.base}${r.location}`, { method: 'DELETE', headers: { authorization: `Bearer ${streamKey}` } });
+  t.ok(del.status === 200 || del.status === 204, `DELETE ${del.status}`);
+  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/180p/index.m3u8`)).text.includes('#EXT-X-ENDLIST'), 'ENDLIST', 15000);
+  t.equal((await srv.api('GET', `/v1/streams/${id}`)).json.state, 'ended');
+});
