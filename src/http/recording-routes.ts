@@ -56,6 +56,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
       mp4Rendition: info?.mp4Rendition ?? null,
       // The server only has transcoded renditions: the MP4 is the top one, remuxed, never the source.
       sourcePassthrough: false,
+      segments: info?.segments ?? null,
       discontinuities: info?.discontinuities ?? null,
       code: info?.code ?? null,
       reason: info?.reason ?? null,
