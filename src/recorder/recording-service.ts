@@ -272,7 +272,8 @@ export class RecordingService {
       }
       const code = err instanceof NothingRecordedError ? (prev?.code ?? 'SHOWCASE_ERR_RECORDING_FAILED') : recordingErrorCode(err);
       const reason = err instanceof NothingRecordedError && prev?.reason ? prev.reason : (err as Error).message.slice(0, 300);
-      this.#count(code);
+      // A recording that stopped early and kept nothing was counted when it stopped.
+      if (!(err instanceof NothingRecordedError && prev?.code)) this.#count(code);
       this.#set(id, { ...base(prev), state: 'failed', code, reason });
       this.#log.error({ streamId: id, code, reason }, 'recording could not be finalized');
     }
