@@ -1,10 +1,12 @@
 /**
- * The RTMP chunk stream, reassembled into messages. Every limit holds before memory is spent:
- * a declared message length over the current limit, more chunk streams than maxChunkStreams, or more
- * bytes held (unparsed input plus partly assembled messages) than maxBufferedBytes is an error
- * thrown from the header alone. Until the connection trusts its peer (an accepted publisher), a
- * message's buffer grows with the bytes that actually arrive, never to what a header claims; after
- * that it is allocated once at its declared length, so a frame is copied exactly once.
+ * The RTMP chunk stream, reassembled into messages. A streaming state machine (as nginx-rtmp reads
+ * it): a chunk header is parsed in place, or from an 18-byte scratch when it straddles two reads,
+ * and chunk payload is copied straight from each socket read into its message, so no read is ever
+ * joined or re-copied. Every limit holds before memory is spent: a declared message length over the
+ * current limit, more chunk streams than maxChunkStreams, or more bytes held in messages being
+ * assembled than maxBufferedBytes is an error thrown from the header alone. Until the connection
+ * trusts its peer (an accepted publisher), a message's buffer grows with the bytes that actually
+ * arrive, never to what a header claims; after that it is allocated once at its declared length.
  */
 
 export interface RtmpMessage {
@@ -49,8 +51,8 @@ interface ChunkStreamState {
 }
 
 const INITIAL_MESSAGE_BUFFER = 16 * 1024;
-/** Largest chunk: 3-byte basic header, 11-byte message header, 4-byte extended timestamp, payload. */
-const MAX_CHUNK_OVERHEAD = 18;
+/** Longest chunk header: 3-byte basic header, 11-byte message header, 4-byte extended timestamp. */
+const MAX_HEADER = 18;
 const TWO_32 = 0x1_0000_0000;
 const TWO_31 = 0x8000_0000;
 const EMPTY = Buffer.alloc(0);
@@ -63,7 +65,12 @@ export class ChunkParser {
   messageSizeLimit: number;
   /** Allocate each message at its declared length (set once the peer is an accepted publisher). */
   allocateDeclared = false;
-  #pending: Buffer = EMPTY;
+  /** A chunk header that straddles two reads. */
+  readonly #scratch = Buffer.allocUnsafe(MAX_HEADER);
+  #scratchLen = 0;
+  /** The chunk stream whose payload is being read, and how much of this chunk's payload is left. */
+  #current: ChunkStreamState | undefined;
+  #chunkLeft = 0;
   readonly #streams = new Map<number, ChunkStreamState>();
   #assembling = 0;
   #lastTimestamp = -1;
@@ -73,57 +80,53 @@ export class ChunkParser {
     this.messageSizeLimit = limits.maxMessageSize;
   }
 
-  /** Bytes currently held: unparsed input plus messages in assembly. */
+  /** Bytes currently held: a partial header plus messages in assembly. */
   get bufferedBytes(): number {
-    return this.#pending.length + this.#assembling;
+    return this.#scratchLen + this.#assembling;
   }
 
   /** Stops parsing (the connection is closing); later pushes are ignored and buffers released. */
   stop(): void {
     this.#stopped = true;
-    this.#pending = EMPTY;
     this.#streams.clear();
+    this.#current = undefined;
     this.#assembling = 0;
+    this.#scratchLen = 0;
   }
 
   /** Parses as much as possible; throws ChunkStreamError on a violation. */
   push(data: Buffer): void {
-    if (this.#stopped) return;
-    let offset = 0;
-    if (this.#pending.length) {
-      // Finish the chunk that straddles two reads by joining only what it can need (its header and
-      // one chunk of payload), then parse the rest of this read in place: no copy of the whole read.
-      const pl = this.#pending.length;
-      const joined = Buffer.concat([this.#pending, data.subarray(0, Math.min(data.length, this.chunkSize + MAX_CHUNK_OVERHEAD))]);
-      let off = 0;
-      while (off < pl && !this.#stopped) {
-        const c = this.#parseChunk(joined, off);
-        if (c === 0) break;
-        off += c;
+    const end = data.length;
+    let off = 0;
+    while (off < end && !this.#stopped) {
+      if (this.#chunkLeft > 0) {
+        const n = Math.min(this.#chunkLeft, end - off);
+        this.#chunkLeft -= n;
+        this.#append(this.#current!, data, off, n);
+        off += n;
+        continue;
       }
-      if (this.#stopped) return;
-      if (off < pl) {
-        // Still short of one chunk (or the chunk size grew meanwhile): keep everything, bounded below.
-        this.#pending = Buffer.concat([this.#pending.subarray(off), data]);
-        this.#checkBuffered();
+      if (this.#scratchLen === 0) {
+        const used = this.#parseHeader(data, off);
+        if (used > 0) {
+          off += used;
+          continue;
+        }
+        // An incomplete header (fewer than 18 bytes left in this read): keep it for the next read.
+        data.copy(this.#scratch, 0, off, end);
+        this.#scratchLen = end - off;
         return;
       }
-      offset = off - pl;
-    }
-    while (offset < data.length && !this.#stopped) {
-      const consumed = this.#parseChunk(data, offset);
-      if (consumed === 0) break;
-      offset += consumed;
-    }
-    if (this.#stopped) return;
-    // Keep a copy of the remainder (less than one chunk), not a view pinning the whole socket read.
-    this.#pending = offset >= data.length ? EMPTY : Buffer.from(data.subarray(offset));
-    this.#checkBuffered();
-  }
-
-  #checkBuffered(): void {
-    if (this.bufferedBytes > this.limits.maxBufferedBytes) {
-      throw new ChunkStreamError('buffer-overflow', `connection holds ${this.bufferedBytes} bytes, over ${this.limits.maxBufferedBytes}`);
+      // Complete the straddling header from the start of this read.
+      const had = this.#scratchLen;
+      const copied = data.copy(this.#scratch, had, off, Math.min(end, off + MAX_HEADER - had));
+      const used = this.#parseHeader(this.#scratch.subarray(0, had + copied), 0);
+      if (used === 0) {
+        this.#scratchLen = had + copied;
+        return;
+      }
+      this.#scratchLen = 0;
+      off += used - had;
     }
   }
 
@@ -143,8 +146,11 @@ export class ChunkParser {
     }
   }
 
-  /** Parses one chunk at offset; returns the bytes consumed, or 0 if the chunk is incomplete. */
-  #parseChunk(buf: Buffer, offset: number): number {
+  /**
+   * Parses and commits one chunk header at offset; returns its length, or 0 if the header is not
+   * all there yet. Sets up the payload that follows (allocating the message after the checks).
+   */
+  #parseHeader(buf: Buffer, offset: number): number {
     const avail = buf.length - offset;
     const b0 = buf[offset]!;
     const fmt = b0 >> 6;
@@ -166,7 +172,6 @@ export class ChunkParser {
       if (fmt !== 0) throw new ChunkStreamError('protocol-error', `chunk stream ${csid} starts with a type ${fmt} header`);
       if (this.#streams.size >= this.limits.maxChunkStreams) throw new ChunkStreamError('too-many-chunk-streams', `more than ${this.limits.maxChunkStreams} chunk streams`);
     }
-    // Read the header without committing it: the chunk may still be incomplete.
     let ts = 0;
     let length = s ? s.length : 0;
     let type = s ? s.type : 0;
@@ -176,10 +181,11 @@ export class ChunkParser {
       type = buf[p + 6]!;
     }
     const starting = s === undefined || s.buf === undefined;
-    // The declared length is judged from the header alone, before the chunk (or anything) is held.
+    // The declared length is judged from the header alone, before anything is held for it.
     if (starting && length > this.messageSizeLimit) {
       throw new ChunkStreamError('message-too-large', `message of ${length} bytes over ${this.messageSizeLimit}`);
     }
+    const streamIdAt = p + 7;
     p += headerLen;
     const extended = fmt <= 2 ? ts === 0xffffff : s!.extended;
     if (extended) {
@@ -187,23 +193,23 @@ export class ChunkParser {
       ts = buf.readUInt32BE(p);
       p += 4;
     }
-    const take = Math.min(starting ? length : length - s!.filled, this.chunkSize);
-    if (buf.length - p < take) return 0;
 
-    // The chunk is complete: commit its header.
+    // The header is complete: commit it.
     if (s === undefined) {
       s = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, buf: undefined, filled: 0 };
       this.#streams.set(csid, s);
     }
     s.extended = extended;
+    this.#current = s;
     if (!starting) {
       if (fmt !== 3 && (length !== s.length || type !== s.type)) throw new ChunkStreamError('protocol-error', `chunk stream ${csid} changed its message mid-message`);
-      return this.#append(s, buf, p, take, offset);
+      this.#chunkLeft = Math.min(s.length - s.filled, this.chunkSize);
+      return p - offset;
     }
     if (fmt === 0) {
       s.timestamp = this.#unwrap(ts);
       s.delta = ts;
-      s.streamId = buf.readUInt32LE(p - (extended ? 4 : 0) - 4);
+      s.streamId = buf.readUInt32LE(streamIdAt);
     } else {
       // Type 1/2 carry a delta; type 3 repeats the previous one (its extended field, when present, is
       // the delta as ffmpeg writes it). A delta past 2^31 is a small step back written as uint32.
@@ -216,16 +222,19 @@ export class ChunkParser {
     s.type = type;
     s.filled = 0;
     if (length === 0) {
+      this.#chunkLeft = 0;
       this.onMessage({ type, streamId: s.streamId, timestamp: s.timestamp, payload: EMPTY });
       return p - offset;
     }
-    const size = this.allocateDeclared ? length : Math.min(length, INITIAL_MESSAGE_BUFFER);
-    if (this.#pending.length + this.#assembling + size > this.limits.maxBufferedBytes) {
+    // Untrusted: start with one chunk's worth (what the peer is about to send), doubling as bytes arrive.
+    const size = this.allocateDeclared ? length : Math.min(length, this.chunkSize, INITIAL_MESSAGE_BUFFER);
+    if (this.#assembling + size > this.limits.maxBufferedBytes) {
       throw new ChunkStreamError('buffer-overflow', `messages in assembly would exceed ${this.limits.maxBufferedBytes} bytes`);
     }
     s.buf = Buffer.allocUnsafe(size);
     this.#assembling += size;
-    return this.#append(s, buf, p, take, offset);
+    this.#chunkLeft = Math.min(length, this.chunkSize);
+    return p - offset;
   }
 
   /** Unrolls a 32-bit absolute timestamp against the last one seen, so a wrap keeps counting up. */
@@ -238,12 +247,12 @@ export class ChunkParser {
     return t;
   }
 
-  /** Copies a chunk's payload into its message (growing the buffer if it was not allocated whole); delivers a complete message. */
-  #append(s: ChunkStreamState, src: Buffer, start: number, n: number, chunkStart: number): number {
+  /** Copies chunk payload into its message (growing the buffer if it was not allocated whole); delivers a complete message. */
+  #append(s: ChunkStreamState, src: Buffer, start: number, n: number): void {
     let dst = s.buf!;
     if (s.filled + n > dst.length) {
       const size = Math.min(s.length, Math.max(dst.length * 2, s.filled + n));
-      if (this.#pending.length + this.#assembling - dst.length + size > this.limits.maxBufferedBytes) {
+      if (this.#assembling - dst.length + size > this.limits.maxBufferedBytes) {
         throw new ChunkStreamError('buffer-overflow', `messages in assembly would exceed ${this.limits.maxBufferedBytes} bytes`);
       }
       const grown = Buffer.allocUnsafe(size);
@@ -260,6 +269,5 @@ export class ChunkParser {
       s.filled = 0;
       this.onMessage({ type: s.type, streamId: s.streamId, timestamp: s.timestamp, payload: dst });
     }
-    return start + n - chunkStart;
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * RTMP ingest CPU per stream, measured as shared/notes/rtmp-ingest-facts.md describes: N publishers,
+ * each `ffmpeg -re -stream_loop -1 -i src.flv -c copy -f flv rtmp://127.0.0.1:PORT/live/sN` of a
+ * 720p30 H.264 + AAC file at ~3 Mbit/s, no viewers; the server's user+system CPU over the window
+ * after a warm-up, as ms of CPU per second of stream. When nginx with libnginx-mod-rtmp is
+ * installed, the same publishers are run against it (one process) and its CPU is read from /proc.
+ * Run: npm run build && node dist/bench/rtmp-ingest.js [--streams 10] [--seconds 20] [--no-nginx]
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { RtmpServer, defaultRtmpLimits } from '../src/ingest/rtmp/rtmp-server.js';
+
+const execFileP = promisify(execFile);
+
+export interface RtmpIngestBenchResult {
+  streams: number;
+  seconds: number;
+  /** Showcase: ms of CPU (user+system, whole Node process) per second of one stream. */
+  cpuMsPerStreamSecond: number;
+  /** The user-space part of it (JavaScript, V8, libuv); the rest is the kernel (socket reads). */
+  userCpuMsPerStreamSecond: number;
+  /** Media messages handed to sinks per second, all streams. */
+  packetsPerSecond: number;
+  /** Ingest rate, all streams. */
+  mbitPerSecond: number;
+  rssMb: number;
+  /** nginx-rtmp measured the same way in the same run; null when it is not installed or failed. */
+  nginxCpuMsPerStreamSecond: number | null;
+  /** cpuMsPerStreamSecond / nginxCpuMsPerStreamSecond (the project's goal is <= 1.5). */
+  ratioToNginx: number | null;
+  nginxNote?: string;
+}
+
+const SOURCE_SECONDS = 20;
+
+/** Makes (once, cached in os.tmpdir()) a 720p30 H.264 + AAC FLV at ~3 Mbit/s with camera-like noise. */
+export async function makeBenchSource(): Promise<string> {
+  const file = join(tmpdir(), `showcase-bench-rtmp-720p30-3M-v1.flv`);
+  if (existsSync(file)) return file;
+  const partial = `${file}.${process.pid}.partial`;
+  await execFileP('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30,noise=alls=12:allf=t`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(SOURCE_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3M', '-maxrate', '3M', '-bufsize', '3M', '-g', '60', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', partial]);
+  renameSync(partial, file);
+  return file;
+}
+
+function spawnPublishers(source: string, port: number, streams: number): ChildProcess[] {
+  return Array.from({ length: streams }, (_, i) =>
+    spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', source, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${port}/live/s${i}`], { stdio: 'ignore' }));
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(children.map((c) => new Promise<void>((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) return r();
+    c.once('exit', () => r());
+    c.kill('SIGKILL');
+  })));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** User+system CPU seconds of a process, from /proc (for nginx). */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const NGINX = '/usr/sbin/nginx';
+const RTMP_MODULES = ['/usr/lib/nginx/modules/ngx_rtmp_module.so', '/usr/share/nginx/modules/ngx_rtmp_module.so'];
+
+/** nginx-rtmp (one process, master_process off so its CPU is one pid) under the same publishers. */
+async function measureNginx(source: string, streams: number, seconds: number, warmupMs: number): Promise<{ cpu: number } | { note: string }> {
+  const mod = RTMP_MODULES.find((m) => existsSync(m));
+  if (!existsSync(NGINX) || !mod) return { note: 'nginx with libnginx-mod-rtmp not installed' };
+  const dir = mkdtempSync(join(tmpdir(), 'showcase-bench-nginx-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'nginx.conf'), `load_module ${mod};
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+rtmp { server { listen 127.0.0.1:${port}; chunk_size 4096; application live { live on; record off; } } }
+`);
+  const nginx = spawn(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const pubs: ChildProcess[] = [];
+  try {
+    await sleep(500);
+    if (nginx.exitCode !== null) return { note: `nginx exited ${nginx.exitCode}: ${readFileSync(join(dir, 'error.log'), 'utf8').slice(-300)}` };
+    pubs.push(...spawnPublishers(source, port, streams));
+    await sleep(warmupMs);
+    const c0 = procCpuSeconds(nginx.pid!);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const c1 = procCpuSeconds(nginx.pid!);
+    const wall = (performance.now() - t0) / 1000;
+    if (pubs.some((p) => p.exitCode !== null)) return { note: 'a publisher to nginx exited early' };
+    return { cpu: ((c1 - c0) * 1000) / (streams * wall) };
+  } finally {
+    await stopAll([...pubs, nginx]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs N publishers against an RtmpServer with an accept-all sink and reads this process's CPU over the window. */
+export async function runRtmpIngestBench(opts: { streams?: number; seconds?: number; warmupSeconds?: number; nginx?: boolean; quick?: boolean } = {}): Promise<RtmpIngestBenchResult> {
+  const streams = opts.streams ?? 10;
+  const seconds = opts.seconds ?? 20;
+  const warmupMs = (opts.warmupSeconds ?? (opts.quick ? 2 : 5)) * 1000;
+  const source = await makeBenchSource();
+  let packets = 0;
+  const server = new RtmpServer({
+    host: '127.0.0.1',
+    port: 0,
+    app: 'live',
+    limits: { ...defaultRtmpLimits },
+    logger: pino({ level: 'warn' }),
+    onPublish: () => ({ ok: true, sink: { onMetadata: () => {}, onPacket: () => void packets++, onClose: () => {} } }),
+  });
+  const { port } = await server.listen();
+  const pubs = spawnPublishers(source, port, streams);
+  let result: Omit<RtmpIngestBenchResult, 'nginxCpuMsPerStreamSecond' | 'ratioToNginx'>;
+  try {
+    const deadline = Date.now() + 15_000;
+    while (server.stats().publishing < streams) {
+      if (Date.now() > deadline) throw new Error(`only ${server.stats().publishing} of ${streams} publishers started`);
+      await sleep(100);
+    }
+    await sleep(warmupMs);
+    const cpu0 = process.cpuUsage();
+    const bytes0 = server.stats().bytesReceived;
+    const packets0 = packets;
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const wall = (performance.now() - t0) / 1000;
+    if (server.stats().publishing !== streams) throw new Error(`publishers dropped: ${server.stats().publishing} of ${streams}`);
+    result = {
+      streams,
+      seconds: Number(wall.toFixed(2)),
+      cpuMsPerStreamSecond: Number(((cpu.user + cpu.system) / 1000 / (streams * wall)).toFixed(3)),
+      userCpuMsPerStreamSecond: Number((cpu.user / 1000 / (streams * wall)).toFixed(3)),
+      packetsPerSecond: Math.round((packets - packets0) / wall),
+      mbitPerSecond: Number((((server.stats().bytesReceived - bytes0) * 8) / wall / 1e6).toFixed(2)),
+      rssMb: Math.round(process.memoryUsage().rss / 1e6),
+    };
+  } finally {
+    await stopAll(pubs);
+    await server.close();
+  }
+  let nginxCpu: number | null = null;
+  let nginxNote: string | undefined;
+  if (opts.nginx !== false) {
+    const n = await measureNginx(source, streams, seconds, warmupMs).catch((err: Error) => ({ note: err.message }));
+    if ('cpu' in n) nginxCpu = Number(n.cpu.toFixed(3));
+    else nginxNote = n.note;
+  }
+  return {
+    ...result,
+    nginxCpuMsPerStreamSecond: nginxCpu,
+    ratioToNginx: nginxCpu ? Number((result.cpuMsPerStreamSecond / nginxCpu).toFixed(2)) : null,
+    ...(nginxNote ? { nginxNote } : {}),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string, dflt: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  const r = await runRtmpIngestBench({ streams: arg('streams', 10), seconds: arg('seconds', 20), nginx: !process.argv.includes('--no-nginx') });
+  console.table(Object.entries(r).map(([figure, value]) => ({ figure, value })));
+  process.exit(0);
+}
