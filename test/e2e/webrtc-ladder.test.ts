@@ -48,7 +48,7 @@ t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, 
   const pl = await waitFor(async () => {
     const x = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
     return /\ns\d+\.m4s/.test(x.text) ? x.text : undefined;
-  }, 'a complete segment', 20000);
+  }, 'a complete segment', 45000);
   t.match(pl, /#EXT-X-PART:DURATION=[\d.]+,URI="p\d+\.0\.m4s",INDEPENDENT=YES/);
   const seg = /\n(s\d+\.m4s)/.exec(pl)![1]!;
   const dir = mkdtempSync(join(tmpdir(), 'showcase-webrtc-'));
