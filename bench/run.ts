@@ -38,7 +38,7 @@ await section('origin-latency', async () => {
 for (const [name, file, fn] of [
   ['rtmp-ingest', './rtmp-ingest.js', 'runRtmpIngestBench'],
   ['metrics-watch', './metrics-watch.js', 'runMetricsBench'],
-  ['vod-finalize', './vod-finalize.js', 'runVodFinalizeBench'],
+  ['recording-finalize', './recording-finalize.js', 'runRecordingFinalizeBench'],
   ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
 ] as const) {
   await section(name, async () => {

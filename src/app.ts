@@ -27,8 +27,9 @@ import { createMetricsRegistry, type ShowcaseMetrics } from './metrics/metrics-r
 import { registerAppCollectors, type AppMetrics, type StreamMetricsView } from './metrics/app-collectors.js';
 import type { StreamWatchTotals } from './metrics/stream-watch-stats.js';
 import type { HlsStream } from './hls/hls-stream.js';
-import { RecordingManager } from './recording/recording-manager.js';
-import { recordingsRoutes } from './http/recordings-routes.js';
+import { RecordingService } from './recorder/recording-service.js';
+import { registerRecordingCollectors } from './recorder/recording-metrics.js';
+import { recordingRoutes } from './http/recording-routes.js';
 import { WorkerPool } from './webrtc/worker-pool.js';
 import { WhipIngest } from './webrtc/whip-ingest.js';
 import { resolveWorkerBinary } from './webrtc/worker-binary.js';
@@ -62,7 +63,7 @@ export class ShowcaseApp {
   readonly metrics: ShowcaseMetrics;
   readonly appMetrics: AppMetrics;
   readonly auth: Authenticator;
-  readonly recordings?: RecordingManager;
+  readonly recordings?: RecordingService;
   webrtcPool?: WorkerPool;
   whip?: WhipIngest;
   readonly #socketDir: string;
@@ -109,20 +110,17 @@ export class ShowcaseApp {
       rtmp: () => this.rtmp.stats(),
       auth: () => ({ failures: this.auth.limiter.failures, limited: this.auth.limiter.limited }),
     });
-    const interrupted = this.registry.recoverInterrupted();
+    this.registry.recoverInterrupted();
     if (config.recording.enabled) {
-      this.recordings = new RecordingManager({
+      this.recordings = new RecordingService({
         dataDir,
+        config: config.recording,
+        ffmpegPath: config.transcode.ffmpegPath,
         store: this.store,
         origin: this.origin,
-        logger: log.child({ component: 'recording' }),
-        ffmpegPath: config.transcode.ffmpegPath,
-        minFreeBytes: config.recording.minFreeBytes,
-        retentionDays: config.recording.retentionDays,
-        linkTtlSeconds: config.recording.linkTtlSeconds,
-        ladder: [...config.transcode.ladder].sort((a, b) => b.height - a.height).map((r) => r.name),
+        logger: log.child({ component: 'recorder' }),
       });
-      this.recordings.recover(interrupted);
+      registerRecordingCollectors(this.metrics.registry, this.recordings);
     }
     this.rtmp = new RtmpServer({
       host: config.rtmp.host,
@@ -214,7 +212,7 @@ export class ShowcaseApp {
       whipEnabled: () => this.whip !== undefined,
     });
     await this.#startWebRtc();
-    if (this.recordings) await this.http.register(recordingsRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
+    if (this.recordings) await this.http.register(recordingRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
     await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
     await this.http.register(creatorsRoutes, {
       store: this.store,
@@ -225,6 +223,8 @@ export class ShowcaseApp {
         }
       },
     });
+    // Recording hooks the origin before any publisher can arrive, and finalizes what a crash left.
+    await this.recordings?.start();
     const rtmpAddr = await this.rtmp.listen();
     this.rtmpPort = rtmpAddr.port;
     await this.http.listen({ host: c.http.host, port: c.http.port });
@@ -400,7 +400,7 @@ export class ShowcaseApp {
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));
     if (this.#analyticsTimer) clearInterval(this.#analyticsTimer);
     this.#persistLiveAnalytics();
-    await this.recordings?.close().catch((err) => this.log.error({ err }, 'recordings close failed'));
+    await this.recordings?.stop().catch((err) => this.log.error({ err }, 'recorder stop failed'));
     this.ticker.close();
     this.metrics.close();
     this.origin.close();

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { RecordingConfigSchema } from '../recorder/recording-config.js';
 
 /** One rendition of the transcoding ladder. */
 export const RenditionSchema = Type.Object({
@@ -88,16 +89,8 @@ export const ConfigSchema = Type.Object({
     /** Bytes queued on ffmpeg's stdin before the transcoder drops video until the next keyframe. */
     maxQueuedBytes: Type.Integer({ minimum: 65536, default: 8 * 1024 * 1024 }),
   }, { additionalProperties: false, default: {} }),
-  recording: Type.Object({
-    /** Record every live stream (all renditions; the MP4 download comes from the top one). */
-    enabled: Type.Boolean({ default: true }),
-    /** Stop recording (the live stream goes on) when free space in the data dir falls below this. */
-    minFreeBytes: Type.Integer({ minimum: 0, default: 1024 * 1024 * 1024 }),
-    /** Recordings of streams that ended longer ago than this are deleted by the hourly sweep. */
-    retentionDays: Type.Number({ minimum: 0.001, default: 30 }),
-    /** Lifetime of a signed download link. */
-    linkTtlSeconds: Type.Integer({ minimum: 10, maximum: 7 * 86400, default: 3600 }),
-  }, { additionalProperties: false, default: {} }),
+  /** Recording of every live stream (src/recorder/recording-config.ts holds the section). */
+  recording: RecordingConfigSchema,
   metrics: Type.Object({
     /** An HLS viewer counts while it fetched within this many ms (a few target durations). */
     sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 6000 }),

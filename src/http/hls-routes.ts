@@ -91,10 +91,11 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
         opts.origin.budget.inFlight--;
       }
     }
-    if (!stream) {
+    // An ended stream replays from its recording as soon as there is one: memory holds only the last window.
+    if (!stream || stream.ended) {
       const vod = ID.test(id) ? opts.vod?.(id, undefined, 'master.m3u8') : undefined;
       if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
-      return notFound(reply, 'no live stream with that id');
+      if (!stream) return notFound(reply, 'no live stream with that id');
     }
     return send(req, reply, await stream.multivariant(opts.sessionQuery?.(id, req) ?? ''));
   });
@@ -102,10 +103,10 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
   app.get<{ Params: { id: string; rendition: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/index.m3u8', async (req, reply) => {
     const { id, rendition } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
-    if (!stream) {
+    if (!stream || stream.ended) {
       const vod = ID.test(id) && NAME.test(rendition) ? opts.vod?.(id, rendition, 'index.m3u8') : undefined;
       if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
-      return notFound(reply, 'no live stream with that id');
+      if (!stream) return notFound(reply, 'no live stream with that id');
     }
     const rawSid = req.query._sid;
     const sid = typeof rawSid === 'string' && SID.test(rawSid) ? `?_sid=${rawSid}` : '';
@@ -123,6 +124,10 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     }
     const rawSid = req.query._sid;
     if (typeof rawSid === 'string' && SID.test(rawSid)) opts.touchSession?.(id, rawSid);
-    return send(req, reply, await stream.media(rendition, file));
+    const r = await stream.media(rendition, file);
+    // An ended stream's older segments have left memory but are in its recording (same names, same bytes).
+    const vod = r.status === 404 && stream.ended ? opts.vod?.(id, rendition, file) : undefined;
+    if (vod) return sendVod(req, reply, vod, CACHE.immutable);
+    return send(req, reply, r);
   });
 }

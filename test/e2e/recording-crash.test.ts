@@ -7,7 +7,6 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startServer, waitFor, getBytes, ADMIN } from '../helpers/server.js';
 import { publishRtmp, ffprobe, decodeFrames } from '../helpers/ffmpeg.js';
-import { attachRecorder, serveRecorder } from '../../src/recorder/attach.js';
 import { readJournal, type JournalEntry, type JournalSegment } from '../../src/recorder/journal.js';
 
 const execFileP = promisify(execFile);
@@ -23,14 +22,9 @@ function topSegments(entries: JournalEntry[]): JournalSegment[] {
 }
 
 t.test('ffmpeg killed mid-stream: one recording with a discontinuity and a new init, one MP4 with monotonic timestamps', async (t) => {
-  const srv = await startServer({ recording: { enabled: false }, transcode: { restartBackoffMs: 100 } });
-  const svc = await attachRecorder(srv.app, { enabled: true, minFreeBytes: 0 });
-  const side = await serveRecorder(srv.app, svc, { host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    await svc.stop();
-    await side.http.close();
-    await srv.close();
-  });
+  const srv = await startServer({ recording: { minFreeBytes: 0 }, transcode: { restartBackoffMs: 100 } });
+  const svc = srv.app.recordings!;
+  t.teardown(() => srv.close());
   const { id, streamKey } = await srv.createStream();
   const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 9);
   t.teardown(() => pub.kill('SIGKILL'));
@@ -42,7 +36,7 @@ t.test('ffmpeg killed mid-stream: one recording with a discontinuity and a new i
   await restarted;
   t.equal(await pub.done, 0);
   const info = await waitFor(async () => {
-    const r = await fetch(`${side.base}/v1/streams/${id}/recording`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((x) => x.json());
+    const r = await fetch(`${srv.base}/v1/streams/${id}/recording`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((x) => x.json());
     return r.state === 'ready' || r.state === 'failed' ? r : undefined;
   }, 'recording ready', 30000, 200);
   t.equal(info.state, 'ready', JSON.stringify(info));
@@ -68,21 +62,18 @@ t.test('ffmpeg killed mid-stream: one recording with a discontinuity and a new i
   t.ok((await decodeFrames(mp4)) >= dts.length - 1, 'every frame decodes');
 });
 
-/** A server process: the built app with src/recorder attached and served beside it (dist/ from npm run build). */
-function spawnServer(dataDir: string): { child: ChildProcess; ready: Promise<{ http: number; rtmp: number; side: string }>; exited: Promise<number | null>; out: () => string } {
+/** A server process: the built app (dist/ from npm run build) on free ports, recording with no disk floor. */
+function spawnServer(dataDir: string): { child: ChildProcess; ready: Promise<{ http: number; rtmp: number }>; exited: Promise<number | null>; out: () => string } {
   const url = (p: string) => pathToFileURL(resolve(p)).href;
   const script = `
     const { ShowcaseApp } = await import(${JSON.stringify(url('dist/src/app.js'))});
-    const { attachRecorder, serveRecorder } = await import(${JSON.stringify(url('dist/src/recorder/attach.js'))});
     const app = await ShowcaseApp.start({ env: {}, overrides: {
       dataDir: ${JSON.stringify(dataDir)}, adminToken: ${JSON.stringify(ADMIN)}, logLevel: 'warn',
-      http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, recording: { enabled: false },
+      http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, recording: { minFreeBytes: 0 },
       transcode: { ladder: [{ name: '180p', height: 180, videoBitrateKbps: 300, maxFrameRate: 30 }], x264Preset: 'ultrafast', audioBitrateKbps: 64 },
     } });
-    const svc = await attachRecorder(app, { enabled: true, minFreeBytes: 0 });
-    const side = await serveRecorder(app, svc, { host: '127.0.0.1', port: 0 });
-    process.stdout.write('READY ' + JSON.stringify({ http: app.httpPort, rtmp: app.rtmpPort, side: side.base }) + '\\n');
-    process.on('SIGTERM', async () => { await svc.stop(); await side.http.close(); await app.stop(); process.exit(0); });
+    process.stdout.write('READY ' + JSON.stringify({ http: app.httpPort, rtmp: app.rtmpPort }) + '\\n');
+    process.on('SIGTERM', async () => { await app.stop(); process.exit(0); });
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -92,12 +83,12 @@ function spawnServer(dataDir: string): { child: ChildProcess; ready: Promise<{ h
   const ready = waitFor(() => {
     const m = /READY (\{.*\})/.exec(out);
     if (!m && child.exitCode !== null) throw new Error(`server exited: ${out.slice(-2000)}`);
-    return m ? (JSON.parse(m[1]!) as { http: number; rtmp: number; side: string }) : undefined;
+    return m ? (JSON.parse(m[1]!) as { http: number; rtmp: number }) : undefined;
   }, 'server listening', 20000);
   return { child, ready, exited, out: () => out };
 }
 
-t.test('kill -9 of the server mid-stream: on restart the stream is ended (interrupted) and its recording finalized from disk', { skip: !existsSync('dist/src/recorder/attach.js') && 'run npm run build first' }, async (t) => {
+t.test('kill -9 of the server mid-stream: on restart the stream is ended (interrupted) and its recording finalized from disk', { skip: !existsSync('dist/src/app.js') && 'run npm run build first' }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'recording-kill9-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const first = spawnServer(dataDir);
@@ -126,7 +117,7 @@ t.test('kill -9 of the server mid-stream: on restart the stream is ended (interr
   t.equal(view.state, 'ended');
   t.equal(view.endReason, 'interrupted');
   const rec = await waitFor(async () => {
-    const r = await fetch(`${p2.side}/v1/streams/${id}/recording`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((x) => x.json());
+    const r = await fetch(`http://127.0.0.1:${p2.http}/v1/streams/${id}/recording`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((x) => x.json());
     return r.state === 'ready' || r.state === 'failed' ? r : undefined;
   }, 'recording finalized after the restart', 30000, 200);
   t.equal(rec.state, 'ready', JSON.stringify(rec));
@@ -141,7 +132,7 @@ t.test('kill -9 of the server mid-stream: on restart the stream is ended (interr
   const duration = Number(probe.format.duration);
   t.ok(duration >= journaled - 0.1, `the MP4 (${duration} s) lasts at least as long as the journaled segments (${journaled.toFixed(3)} s)`);
   t.ok((await decodeFrames(file)) >= Math.floor(journaled * 30) - 2, 'and decodes');
-  const replay = await fetch(`${p2.side}/hls/${id}/180p/index.m3u8`).then((r) => r.text());
+  const replay = await fetch(`http://127.0.0.1:${p2.http}/hls/${id}/180p/index.m3u8`).then((r) => r.text());
   t.match(replay, /#EXT-X-PLAYLIST-TYPE:VOD[\s\S]*#EXT-X-ENDLIST/, 'the replay works too');
 
   second.child.kill('SIGTERM');

@@ -6,23 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, waitFor, getText, ADMIN, type TestServer } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
-import { attachRecorder, serveRecorder } from '../../src/recorder/attach.js';
-import { registerRecordingCollectors } from '../../src/recorder/recording-metrics.js';
 import type { RecordingConfig } from '../../src/recorder/recording-config.js';
 
-/** A test server with src/recorder attached (the server's own recorder off) and its collectors on /metrics. */
+/** A test server whose recorder has these settings, and a reader of a stream's recording state. */
 async function setup(t: Test, dataDir: string, rec: Partial<RecordingConfig>) {
-  const srv = await startServer({ dataDir, recording: { enabled: false } });
-  const svc = await attachRecorder(srv.app, { enabled: true, ...rec });
-  registerRecordingCollectors(srv.app.metrics.registry, svc);
-  const side = await serveRecorder(srv.app, svc, { host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    await svc.stop();
-    await side.http.close();
-    await srv.close();
-  });
-  const recording = async (id: string) => (await fetch(`${side.base}/v1/streams/${id}/recording`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
-  return { srv, svc, side, recording };
+  const srv = await startServer({ dataDir, recording: rec });
+  const svc = srv.app.recordings!;
+  t.teardown(() => srv.close());
+  const recording = async (id: string) => (await fetch(`${srv.base}/v1/streams/${id}/recording`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+  return { srv, svc, recording };
 }
 
 /** The live stream goes on while recording cannot: parts keep coming and playlists are served. */

@@ -4,24 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, waitFor, getText, getBytes, ADMIN } from '../helpers/server.js';
 import { publishRtmp, ffprobe, decodeFrames } from '../helpers/ffmpeg.js';
-import { attachRecorder, serveRecorder } from '../../src/recorder/attach.js';
 import { readJournal, type JournalSegment } from '../../src/recorder/journal.js';
 import { LinkSigner, loadLinkSecret } from '../../src/recorder/signed-links.js';
 
-const PUBLISH_SECONDS = 6;
+const PUBLISH_SECONDS = 10;
 
 t.test('a live stream is recorded; its creator downloads the MP4 through a signed link; the replay is VOD HLS on the live URL', async (t) => {
-  // The server's own recorder (src/recording) is switched off: this exercises src/recorder, attached to the running app.
-  const srv = await startServer({ hls: { endedRetainSeconds: 1 }, recording: { enabled: false } });
-  const svc = await attachRecorder(srv.app, { enabled: true, minFreeBytes: 0 });
-  const side = await serveRecorder(srv.app, svc, { host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    await svc.stop();
-    await side.http.close();
-    await srv.close();
-  });
+  // A short in-memory window, so the ended stream's early segments have left memory when the replay asks for them.
+  const srv = await startServer({ hls: { windowSegments: 3, retainExtraSegments: 1, endedRetainSeconds: 300 }, recording: { minFreeBytes: 0 } });
+  const svc = srv.app.recordings!;
+  t.teardown(() => srv.close());
   const api = async (path: string, token: string | null = ADMIN, headers: Record<string, string> = {}) => {
-    const res = await fetch(side.base + path, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    const res = await fetch(srv.base + path, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     return { status: res.status, json: await res.json().catch(() => undefined), headers: res.headers };
   };
   const alice = await srv.api('POST', '/v1/creators', { handle: 'alice', displayName: 'Alice' });
@@ -48,9 +42,9 @@ t.test('a live stream is recorded; its creator downloads the MP4 through a signe
   t.equal(ready.state, 'ready', JSON.stringify(ready));
   t.ok(Math.abs(ready.durationSeconds - PUBLISH_SECONDS) < 1.2, `recorded ${ready.durationSeconds} s of a ${PUBLISH_SECONDS} s publish`);
   t.equal(ready.discontinuities, 0);
-  t.match(ready.download.url, new RegExp(`^${side.base}/v1/streams/${id}/recording/download\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+  t.match(ready.download.url, new RegExp(`^${srv.base}/v1/streams/${id}/recording/download\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
   t.ok(Date.parse(ready.download.expiresAt) - Date.now() > 3500_000, 'the link lives about an hour by default');
-  t.equal(ready.replay.hls, `${side.base}/hls/${id}/master.m3u8`);
+  t.equal(ready.replay.hls, `${srv.base}/hls/${id}/master.m3u8`);
 
   // Who may see it: the owner and the operator; another creator gets a 404, nobody a 401.
   t.equal((await api(`/v1/streams/${id}/recording`, ADMIN)).status, 200, 'operator');
@@ -100,35 +94,45 @@ t.test('a live stream is recorded; its creator downloads the MP4 through a signe
   const forged = (s: string) => (s[5] === 'A' ? `${s.slice(0, 5)}B${s.slice(6)}` : `${s.slice(0, 5)}A${s.slice(6)}`);
   const other = await srv.createStream('other');
   for (const [what, url] of [
-    ['a changed signature', `${side.base}${u.pathname}?exp=${exp}&sig=${forged(sig)}`],
-    ['a later expiry', `${side.base}${u.pathname}?exp=${Number(exp) + 3600}&sig=${sig}`],
-    ['another stream', `${side.base}/v1/streams/${other.id}/recording/download?exp=${exp}&sig=${sig}`],
-    ['no signature', `${side.base}${u.pathname}`],
+    ['a changed signature', `${srv.base}${u.pathname}?exp=${exp}&sig=${forged(sig)}`],
+    ['a later expiry', `${srv.base}${u.pathname}?exp=${Number(exp) + 3600}&sig=${sig}`],
+    ['another stream', `${srv.base}/v1/streams/${other.id}/recording/download?exp=${exp}&sig=${sig}`],
+    ['no signature', `${srv.base}${u.pathname}`],
   ] as const) {
     const r = await getText(url);
     t.equal(r.status, 403, what);
     t.equal(JSON.parse(r.text).error.code, 'SHOWCASE_ERR_FORBIDDEN');
   }
   const past = new LinkSigner(loadLinkSecret(srv.dataDir, ''), 60, () => Date.now() - 3600_000).sign(id);
-  const expired = await getText(`${side.base}${u.pathname}?exp=${past.exp}&sig=${past.sig}`);
+  const expired = await getText(`${srv.base}${u.pathname}?exp=${past.exp}&sig=${past.sig}`);
   t.equal(expired.status, 403, 'an expired link');
   t.match(JSON.parse(expired.text).error.message, /expired/);
 
-  // The replay: once the live origin dropped the stream, the same URL serves VOD from disk.
-  await waitFor(() => srv.app.origin.get(id) === undefined, 'live origin dropped the stream');
-  const master = await getText(`${side.base}/hls/${id}/master.m3u8`);
-  t.equal(master.status, 200);
-  t.match(master.text, /RESOLUTION=320x180[^\n]*\n180p\/index\.m3u8/);
-  t.match(master.text, /\n144p\/index\.m3u8/);
-  const media = await getText(`${side.base}/hls/${id}/180p/index.m3u8`);
-  t.match(media.text, /#EXT-X-PLAYLIST-TYPE:VOD/);
-  t.match(media.text, /#EXT-X-MAP:URI="init1\.mp4"/);
-  t.match(media.text, /#EXT-X-ENDLIST\n$/);
-  t.notMatch(media.text, /#EXT-X-PART|PRELOAD-HINT/, 'no low-latency parts in a VOD playlist');
-  t.equal(media.text.match(/#EXTINF/g)!.length, journal.length, 'every journaled segment is listed');
-  const seg = await getBytes(`${side.base}/hls/${id}/180p/s${journal[1]!.msn}.m4s`);
-  t.equal(seg.status, 200);
-  t.ok(seg.body.equals(readFileSync(join(dir, '180p', `s${journal[1]!.msn}.m4s`))), 'segments are the recorded files');
-  t.equal((await getBytes(`${side.base}/hls/${id}/180p/init1.mp4`)).status, 200);
-  t.equal((await getText(`${side.base}/hls/${other.id}/master.m3u8`)).status, 404, 'a stream never live has no replay');
+  // The replay: the same URLs serve the VOD from disk, both while the live origin still holds the
+  // ended stream (it keeps only the last window) and after it dropped it.
+  const checkReplay = async (when: string) => {
+    const master = await getText(`${srv.base}/hls/${id}/master.m3u8`);
+    t.equal(master.status, 200, when);
+    t.match(master.text, /RESOLUTION=320x180[^\n]*\n180p\/index\.m3u8/);
+    t.match(master.text, /\n144p\/index\.m3u8/);
+    const media = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    t.match(media.text, /#EXT-X-PLAYLIST-TYPE:VOD/);
+    t.match(media.text, /#EXT-X-MAP:URI="init1\.mp4"/);
+    t.match(media.text, /#EXT-X-ENDLIST\n$/);
+    t.notMatch(media.text, /#EXT-X-PART|PRELOAD-HINT/, 'no low-latency parts in a VOD playlist');
+    t.equal(media.text.match(/#EXTINF/g)!.length, journal.length, `every journaled segment is listed (${when})`);
+    const first = await getBytes(`${srv.base}/hls/${id}/180p/s${journal[0]!.msn}.m4s`);
+    t.equal(first.status, 200, `the first segment (${when})`);
+    t.ok(first.body.equals(readFileSync(join(dir, '180p', `s${journal[0]!.msn}.m4s`))), 'segments are the recorded files');
+    t.equal((await getBytes(`${srv.base}/hls/${id}/180p/init1.mp4`)).status, 200);
+  };
+  t.ok(srv.app.origin.get(id)?.ended, 'the live origin still holds the ended stream');
+  t.equal(srv.app.origin.get(id)!.timelines.get('180p')!.segment(journal[0]!.msn), undefined, 'its first segment has left memory');
+  await checkReplay('while the live origin holds the ended stream');
+  srv.app.origin.drop(id);
+  await checkReplay('after the live origin dropped it');
+  t.equal((await getText(`${srv.base}/hls/${other.id}/master.m3u8`)).status, 404, 'a stream never live has no replay');
+  for (const bad of [`/hls/${id}/180p/..%2F..%2Frecording-secret`, `/hls/${id}/..%2Frecording.mp4`, `/hls/${id}/180p/journal.jsonl`]) {
+    t.equal((await getText(`${srv.base}${bad}`)).status, 404, `no way out of the replay files: ${bad}`);
+  }
 });
