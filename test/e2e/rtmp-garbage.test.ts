@@ -1,46 +1,11 @@
 import t from 'tap';
-import net from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { collectGarbage, startTestServer, waitUntil } from '../helpers/rtmp-harness.js';
 import { spawnPublisher } from '../helpers/rtmp-ffmpeg.js';
 import { RtmpTestClient } from '../helpers/rtmp-client.js';
+import { garbage, garbageAfterHandshake, randomFlood, truncatedHandshake } from '../helpers/rtmp-garbage.js';
 
 const KEY = 'sk_live_garbage_0123';
 const ROUNDS = 100;
-
-/** Opens a connection, runs fn on it, resolves when either side has closed it (or after 3 s). */
-function garbage(port: number, fn: (s: net.Socket) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    const done = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, 3000);
-    s.on('error', done);
-    s.on('close', done);
-    s.on('connect', () => fn(s));
-  });
-}
-
-/** (a) 64 KiB of random bytes on a fresh connection. */
-const randomFlood = (s: net.Socket) => s.write(randomBytes(64 * 1024));
-/** (b) C0 and half of C1, then close. */
-const truncatedHandshake = (s: net.Socket) => s.end(Buffer.concat([Buffer.from([3]), randomBytes(768)]));
-/** (c) A valid C0/C1, read S0/S1/S2, send C2, then 64 KiB of random bytes. */
-function garbageAfterHandshake(s: net.Socket): void {
-  s.write(Buffer.concat([Buffer.from([3]), randomBytes(1536)]));
-  let got = 0;
-  s.on('data', (d: Buffer) => {
-    const before = got;
-    got += d.length;
-    if (before < 3073 && got >= 3073) {
-      s.write(randomBytes(1536));
-      s.write(randomBytes(64 * 1024));
-    }
-  });
-}
 
 t.test('garbage x100 of each kind while ffmpeg publishes: server up, publisher undisturbed, memory bounded', async (t) => {
   const srv = await startTestServer({ keys: [KEY], limits: { handshakeTimeoutMs: 1000 } });
