@@ -180,7 +180,8 @@ export class RecordingService {
     this.#stopping = true;
     this.#o.origin.off('stream', this.#onStream);
     await this.#sweeper.stop();
-    await Promise.all([...this.#recorders.values()].map((r) => (r.ended ? r.flushed() : r.close())));
+    // An ended recorder's 'ended' listener queues its finalize: wait for it, so the store is still open then.
+    await Promise.all([...this.#recorders.values()].map((r) => (r.ended ? r.endedEmitted() : r.close())));
     const settled = Promise.allSettled([...this.#finalizing.values()]);
     const grace = new Promise<void>((res) => setTimeout(res, this.config.shutdownGraceMs).unref());
     await Promise.race([settled, grace]);

@@ -85,6 +85,7 @@ export class StreamRecorder extends TypedEmitter<StreamRecorderEvents> {
   #lastDiskCheck = 0;
   #ended = false;
   #closed = false;
+  #endedEmitted?: Promise<void>;
 
   constructor(o: StreamRecorderOptions) {
     super();
@@ -121,6 +122,11 @@ export class StreamRecorder extends TypedEmitter<StreamRecorderEvents> {
   /** Resolves when everything queued so far is on disk (or failed). */
   flushed(): Promise<void> {
     return this.#q.drain();
+  }
+
+  /** Once every rendition ended: resolves after the journal is closed and 'ended' was emitted (its listeners ran). */
+  endedEmitted(): Promise<void> {
+    return this.#endedEmitted ?? this.flushed();
   }
 
   /** Stops writing now (e.g. the disk floor was reached elsewhere); the journal keeps what came before. */
@@ -244,7 +250,7 @@ export class StreamRecorder extends TypedEmitter<StreamRecorderEvents> {
       for (const s of this.#r.values()) await this.#closeOpen(s, false);
       if (!this.stop) await this.#append({ t: 'end', at: this.#now() });
     });
-    void this.#q.drain().then(async () => {
+    this.#endedEmitted = this.#q.drain().then(async () => {
       await this.#journal?.close().catch(() => {});
       this.#closed = true;
       this.safeEmit('ended', this.stop);

@@ -138,3 +138,25 @@ t.test('kill -9 of the server mid-stream: on restart the stream is ended (interr
   second.child.kill('SIGTERM');
   t.equal(await second.exited, 0, 'the restarted server stops cleanly');
 });
+
+t.test('a server stopped while a stream is live: the recording is kept, and the next start finalizes it', async (t) => {
+  const srv = await startServer({ recording: { minFreeBytes: 0 } });
+  const { id, streamKey } = await srv.createStream();
+  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  t.teardown(() => pub.kill('SIGKILL'));
+  const journalFile = join(srv.app.recordings!.root, id, 'journal.jsonl');
+  await waitFor(async () => existsSync(journalFile) && topSegments(await readJournal(journalFile)).length >= 2, 'two segments recorded', 20000);
+  await srv.close({ keepData: true });
+  pub.kill('SIGKILL');
+  t.same(srv.logs.lines.filter((l) => (l.level as number) >= 50).map((l) => l.msg), [], 'the stop logged no error (the store outlives the recorder)');
+  const journaled = topSegments(await readJournal(journalFile)).reduce((a, s) => a + s.dur, 0);
+
+  const again = await startServer({ dataDir: srv.dataDir, recording: { minFreeBytes: 0 } });
+  t.teardown(() => again.close());
+  const rec = await waitFor(async () => {
+    const r = await again.api('GET', `/v1/streams/${id}/recording`);
+    return r.json?.state === 'ready' || r.json?.state === 'failed' ? r.json : undefined;
+  }, 'recording finalized at the next start', 30000, 200);
+  t.equal(rec.state, 'ready', JSON.stringify(rec));
+  t.ok(rec.durationSeconds >= journaled - 0.1, `${rec.durationSeconds} s kept of the ${journaled.toFixed(2)} s journaled`);
+});
