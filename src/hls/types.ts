@@ -40,5 +40,5 @@ export interface DeliveryDirectives {
 
 /** What a playlist or media request resolves to, independent of the HTTP framework. */
 export type HlsResponse =
-  | { status: 200; contentType: string; body: Buffer | string; cache: 'playlist' | 'immutable' | 'short'; lastModified?: number }
+  | { status: 200; contentType: string; body: Buffer | string; cache: 'playlist' | 'immutable' | 'short' | 'private'; lastModified?: number }
   | { status: 400 | 404 | 503; code: string; message: string };

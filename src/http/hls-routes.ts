@@ -23,11 +23,13 @@ export interface HlsRoutesOptions {
 
 const SID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const CACHE: Record<'playlist' | 'immutable' | 'short', string> = {
+const CACHE: Record<'playlist' | 'immutable' | 'short' | 'private', string> = {
   // Live playlists change every part: a CDN may coalesce for a moment, never serve stale for long.
   playlist: 'public, max-age=1',
   short: 'public, max-age=2',
   immutable: 'public, max-age=31536000, immutable',
+  // A multivariant that hands out a viewer session id is that viewer's alone: no shared cache keeps it.
+  private: 'private, no-store',
 };
 
 function notFound(reply: FastifyReply, message: string) {
@@ -97,7 +99,9 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
       if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
-    return send(req, reply, await stream.multivariant(opts.sessionQuery?.(id, req) ?? ''));
+    const query = opts.sessionQuery?.(id, req) ?? '';
+    const r = await stream.multivariant(query);
+    return send(req, reply, query && r.status === 200 ? { ...r, cache: 'private' } : r);
   });
 
   app.get<{ Params: { id: string; rendition: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/index.m3u8', async (req, reply) => {

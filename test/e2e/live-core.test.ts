@@ -27,6 +27,8 @@ t.test('OBS-style RTMP publish becomes an aligned LL-HLS ladder', async (t) => {
   const ready = Date.now();
   t.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
   t.equal(master.headers.get('access-control-allow-origin'), '*');
+  t.match(master.text, /index\.m3u8\?_sid=/, 'the multivariant hands out a viewer session');
+  t.equal(master.headers.get('cache-control'), 'private, no-store', 'so no shared cache hands that session to others');
   const variants = [...master.text.matchAll(/#EXT-X-STREAM-INF:(.*)\n(.*)/g)];
   t.equal(variants.length, 2, 'two renditions for a 180p source with a 180p/144p ladder');
   for (const [, attrs] of variants) {

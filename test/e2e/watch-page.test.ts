@@ -6,11 +6,9 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
-import { watchRoutes, defaultWebAssetsDir } from '../../src/http/watch-routes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
@@ -45,19 +43,10 @@ const root = join(import.meta.dirname, '..', '..');
 execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'ignore' });
 
 const srv = await startServer({ streams: { reconnectGraceMs: 2000 } });
-// The app registers watchRoutes itself; until a build does, serve the page beside it (CORS lets it pull /hls).
-let side: FastifyInstance | undefined;
-let base = srv.base;
-if (!srv.app.http.hasRoute({ method: 'GET', url: '/watch/:id' })) {
-  side = Fastify({ loggerInstance: srv.app.log as unknown as FastifyBaseLogger });
-  await side.register(watchRoutes, { store: srv.app.store, registry: srv.app.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: srv.base });
-  await side.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(side.server.address() as { port: number }).port}`;
-}
+const base = srv.base;
 const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 t.teardown(async () => {
   await browser.close().catch(() => {});
-  await side?.close();
   await srv.close();
 });
 
@@ -95,6 +84,11 @@ t.test('a page opened before go-live plays the live ladder, switches renditions,
   const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // The viewer heartbeat (for deployments behind a CDN): its session id and the server's answers.
+  const beats: Array<{ sessionId: string; status: number }> = [];
+  page.on('response', (r) => {
+    if (r.request().method() === 'POST' && r.url().endsWith(`/v1/streams/${id}/heartbeat`)) beats.push({ sessionId: JSON.parse(r.request().postData() ?? '{}').sessionId, status: r.status() });
+  });
   const res = await page.goto(`${base}/watch/${id}?debug=1`);
   t.equal(res?.status(), 200);
 
@@ -133,6 +127,9 @@ t.test('a page opened before go-live plays the live ladder, switches renditions,
   t.ok(typeof b.latency === 'number' && b.latency > 0 && b.latency < 10, `hls.js live latency ${b.latency?.toFixed(2)} s`);
   t.same(decodeErrors(b), [], 'no decode errors');
   t.match(await page.textContent('#debug'), /latency\s+\d+\.\d\d s/, '?debug=1 shows the latency');
+  t.ok(beats.length >= 2, `the page sent heartbeats while playing (${beats.length})`);
+  t.ok(beats.every((x) => x.status === 204), 'each accepted');
+  t.equal(beats[0] && srv.app.sessions.lookup(beats[0].sessionId)?.streamId, id, 'for the viewer session its playlist URLs carry');
 
   // Muted autoplay, with a visible tap to unmute.
   t.equal(b.muted, true, 'autoplay muted');

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import Hls, { ErrorDetails, ErrorTypes, Events, type ErrorData } from 'hls.js';
+import { sessionIdOf } from './heartbeat.js';
 
 /** One rendition as the quality menu shows it. */
 export interface Rendition {
@@ -125,6 +126,11 @@ export class WatchPlayer {
       this.#video.removeAttribute('src');
       this.#video.load();
     }
+  }
+
+  /** The viewer session id the origin put on the media playlist URLs (hls.js mode only). */
+  sessionId(): string | undefined {
+    return sessionIdOf(this.#hls?.levels[0]?.uri);
   }
 
   /** The renditions hls.js knows (native mode: none, Safari picks). */

@@ -9,6 +9,7 @@ import { WatchPlayer, playbackMode, type Rendition } from './player.js';
 import { StateFeed, type StateUpdate, type StreamState } from './state-feed.js';
 import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
+import { ViewerHeartbeat } from './heartbeat.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
@@ -101,6 +102,9 @@ let playerKind: 'live' | 'replay' | undefined;
 let cardActionHandler: (() => void) | undefined;
 let replayCheck = 0;
 
+// Every 2 s while playing: well inside the server's session timeout (a few target durations).
+const heartbeat = new ViewerHeartbeat(`${config.api}/heartbeat`, () => player?.sessionId(), () => hook.playing);
+
 const quality = new QualityMenu(byId<HTMLButtonElement>('quality-button'), byId('quality-menu'), (i) => player?.setLevel(i));
 
 video.muted = true;
@@ -178,6 +182,7 @@ function recordError(summary: string): void {
 }
 
 function stopPlayer(): void {
+  heartbeat.stop();
   player?.destroy();
   player = undefined;
   playerKind = undefined;
@@ -233,6 +238,7 @@ function startPlayer(kind: 'live' | 'replay'): void {
   setView(kind === 'live' ? 'connecting' : 'replay');
   watchFirstFrame();
   p.start();
+  heartbeat.start(2000);
 }
 
 function retry(): void {
