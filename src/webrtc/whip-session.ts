@@ -2,13 +2,10 @@ import type { types } from 'mediasoup';
 import type { LiveStream, PublisherHandle, RtpInput } from '../core/live-stream.js';
 import type { Logger } from '../core/logger.js';
 import type { RtpBridge } from './rtp-bridge.js';
+import { TransportWatchdog, type TransportTimeouts } from './transport-watchdog.js';
 
 /** Timeouts that decide when a phone is gone. */
-export interface WhipSessionTimeouts {
-  /** ICE + DTLS must complete within this after the answer. */
-  connectTimeoutMs: number;
-  /** After ICE reports disconnected (no consent checks), the session closes if it does not come back within this. */
-  disconnectTimeoutMs: number;
+export interface WhipSessionTimeouts extends TransportTimeouts {
   /** Reconnect grace the stream gets when the session dies (not on a clean WHIP DELETE). */
   reconnectGraceMs: number;
 }
@@ -47,8 +44,7 @@ export class WhipSession {
   closeReason?: string;
   readonly #p: WhipSessionParts;
   readonly #log: Logger;
-  #timer?: NodeJS.Timeout;
-  #connectedOnce = false;
+  readonly #watchdog: TransportWatchdog;
 
   constructor(p: WhipSessionParts) {
     this.#p = p;
@@ -68,11 +64,10 @@ export class WhipSession {
       // The registry (takeover) or the stream (end) already detached us: only release resources.
       close: (reason) => this.close(reason, { detach: false }),
     };
-    this.#arm(p.timeouts.connectTimeoutMs, 'ICE/DTLS did not connect in time');
-    p.transport.on('icestatechange', (state) => this.#onIce(state));
-    p.transport.on('dtlsstatechange', (state) => {
-      if (state === 'failed' || state === 'closed') this.close(`DTLS ${state}`, { graceful: false });
-      else if (state === 'connected') this.#log.info({ iceState: p.transport.iceState }, 'WHIP publisher connected');
+    this.#watchdog = new TransportWatchdog(p.transport, p.timeouts, {
+      label: 'WHIP publisher',
+      logger: this.#log,
+      onDead: (reason) => this.close(reason, { graceful: false }),
     });
     // Deferred: a dying worker closes its routers just before the pool reports why ('routerlost').
     p.router.observer.on('close', () => queueMicrotask(() => this.close('router closed', { graceful: false })));
@@ -85,11 +80,7 @@ export class WhipSession {
 
   /** True while media can flow: transport open, DTLS not failed, ICE connected (or still within the connect window). */
   isAlive(): boolean {
-    const t = this.transport;
-    if (this.closed || t.closed || t.dtlsState === 'failed' || t.dtlsState === 'closed') return false;
-    if (t.iceState === 'connected' || t.iceState === 'completed') return true;
-    if (!this.#connectedOnce) return Date.now() - this.createdAt < this.#p.timeouts.connectTimeoutMs;
-    return false;
+    return !this.closed && this.#watchdog.isAlive();
   }
 
   /**
@@ -99,7 +90,7 @@ export class WhipSession {
   close(reason: string, o: { detach?: boolean; graceful?: boolean } = {}): void {
     if (this.closed) return;
     this.closeReason = reason;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#watchdog.stop();
     const stream = this.stream;
     if (stream && o.detach !== false && stream.publisher === this.handle) {
       const graceful = o.graceful ?? true;
@@ -110,27 +101,5 @@ export class WhipSession {
     if (!this.router.closed) this.router.close();
     this.#log.info({ reason, streamId: stream?.id, aliveMs: Date.now() - this.createdAt }, 'WHIP session closed');
     this.#p.onClosed(this, reason);
-  }
-
-  #onIce(state: types.IceState): void {
-    if (state === 'connected' || state === 'completed') {
-      this.#connectedOnce = true;
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
-    } else if (state === 'disconnected') {
-      this.#log.warn({ timeoutMs: this.#p.timeouts.disconnectTimeoutMs }, 'WHIP publisher ICE disconnected');
-      this.#arm(this.#p.timeouts.disconnectTimeoutMs, 'the phone went silent (ICE disconnected)');
-    } else if (state === 'closed') {
-      this.close('ICE closed', { graceful: false });
-    }
-  }
-
-  #arm(ms: number, reason: string): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      const s = this.transport.iceState;
-      if (s !== 'connected' && s !== 'completed') this.close(reason, { graceful: false });
-    }, ms);
-    this.#timer.unref();
   }
 }
