@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { types } from 'mediasoup';
 import { loadConfig, type ConfigOverrides } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -34,6 +35,8 @@ import { WorkerPool } from './webrtc/worker-pool.js';
 import { WhipIngest } from './webrtc/whip-ingest.js';
 import { resolveWorkerBinary } from './webrtc/worker-binary.js';
 import { webrtcRoutes } from './http/webrtc-routes.js';
+import { WhepPlayback } from './webrtc/whep-playback.js';
+import { whepRoutes } from './http/whep-routes.js';
 import { hashSecret } from './store/secrets.js';
 
 export interface AppOptions {
@@ -66,6 +69,7 @@ export class ShowcaseApp {
   readonly recordings?: RecordingService;
   webrtcPool?: WorkerPool;
   whip?: WhipIngest;
+  whep?: WhepPlayback;
   readonly #socketDir: string;
   #analyticsTimer?: NodeJS.Timeout;
   httpPort = 0;
@@ -307,11 +311,12 @@ export class ShowcaseApp {
     }
     this.webrtcPool = await WorkerPool.create({ size: w.workers, rtcMinPort: w.rtcMinPort, rtcMaxPort: w.rtcMaxPort, logLevel: w.logLevel, logger: this.log.child({ component: 'webrtc' }) });
     const listen = { ip: w.listenIp, ...(w.announcedAddress ? { announcedAddress: w.announcedAddress } : {}) };
+    const listenInfos: types.TransportListenInfo[] = [{ protocol: 'udp', ...listen }, ...(w.enableTcp ? [{ protocol: 'tcp' as const, ...listen }] : [])];
     this.whip = new WhipIngest({
       registry: this.registry,
       pool: this.webrtcPool,
       logger: this.log.child({ component: 'whip' }),
-      listenInfos: [{ protocol: 'udp', ...listen }, ...(w.enableTcp ? [{ protocol: 'tcp' as const, ...listen }] : [])],
+      listenInfos,
       timeouts: { connectTimeoutMs: w.connectTimeoutMs, disconnectTimeoutMs: w.disconnectTimeoutMs, reconnectGraceMs: c.streams.reconnectGraceMs },
       iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
       maxSessions: w.maxSessions,
@@ -320,6 +325,19 @@ export class ShowcaseApp {
       isOwnerDisabled: (rec) => (rec.ownerId ? this.store.getCreator(rec.ownerId)?.disabled ?? true : false),
     });
     await this.http.register(webrtcRoutes, { ingest: this.whip, limiter: this.auth.limiter, corsOrigin: c.http.corsOrigin });
+    // WHEP: every WHIP-published stream can be watched over WebRTC from its producers.
+    const whep = new WhepPlayback({
+      pool: this.webrtcPool,
+      logger: this.log,
+      listenInfos,
+      timeouts: { connectTimeoutMs: w.connectTimeoutMs, disconnectTimeoutMs: w.disconnectTimeoutMs },
+      iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
+      limits: { maxViewers: w.maxViewers, maxViewersPerStream: w.maxViewersPerStream, maxViewersPerIp: w.maxViewersPerIp, maxConsumersPerWorker: w.maxConsumersPerWorker },
+      streamExists: (id) => this.store.getStream(id) !== undefined,
+    });
+    this.whep = whep;
+    this.whip.on('session', (s) => { if (s.stream) whep.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
+    await this.http.register(whepRoutes, { playback: whep, corsOrigin: c.http.corsOrigin });
   }
 
   /** Ends a stream now: its publisher is disconnected and its playlists end. */
@@ -395,6 +413,7 @@ export class ShowcaseApp {
     this.log.info('showcase stopping');
     await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
     for (const s of this.registry.all()) s.end('server stopping');
+    this.whep?.close();
     await this.whip?.close().catch((err) => this.log.error({ err }, 'WHIP close failed'));
     this.webrtcPool?.close();
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));

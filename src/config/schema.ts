@@ -61,6 +61,14 @@ export const ConfigSchema = Type.Object({
     connectTimeoutMs: Type.Integer({ minimum: 1000, default: 15000 }),
     iceConsentTimeoutSeconds: Type.Integer({ minimum: 3, maximum: 120, default: 10 }),
     disconnectTimeoutMs: Type.Integer({ minimum: 0, default: 5000 }),
+    /** WHEP viewers on the whole server (each holds a WebRtcTransport and two consumers). */
+    maxViewers: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000 }),
+    /** WHEP viewers of one stream. */
+    maxViewersPerStream: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+    /** WHEP viewers from one client address, all streams together. */
+    maxViewersPerIp: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+    /** One stream's consumers one worker holds; further viewers are served from another worker (pipeToRouter). */
+    maxConsumersPerWorker: Type.Integer({ minimum: 1, maximum: 100_000, default: 400 }),
     logLevel: Type.Union([Type.Literal('debug'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('none')], { default: 'warn' }),
   }, { additionalProperties: false, default: {} }),
   streams: Type.Object({

@@ -25,6 +25,9 @@ export const ErrorCodes = {
   SHOWCASE_ERR_TRANSCODER_FAILED: { status: 500, message: 'Transcoder failed repeatedly' },
   SHOWCASE_ERR_STREAM_ENDED: { status: 409, message: 'Stream has ended' },
   SHOWCASE_ERR_RECORDING_FAILED: { status: 500, message: 'Recording failed' },
+  SHOWCASE_ERR_WHEP_NOT_LIVE: { status: 409, message: 'Stream is not live over WebRTC' },
+  SHOWCASE_ERR_WHEP_FULL: { status: 503, message: 'No room for another WebRTC viewer' },
+  SHOWCASE_ERR_WHEP_VIEWER_LIMIT: { status: 429, message: 'Too many WebRTC viewers from this address' },
   SHOWCASE_ERR_RECORDING_DISK_FULL: { status: 507, message: 'Recording stopped: disk space floor reached' },
 } as const;
 

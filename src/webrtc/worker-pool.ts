@@ -100,10 +100,25 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     }));
   }
 
-  /** Creates a router for `owner` on the least-loaded live worker. */
-  async createRouter(owner: string, mediaCodecs: types.RouterRtpCodecCapability[]): Promise<types.Router> {
+  /** Slots whose worker is running now. */
+  liveSlots(): number[] {
+    return this.#slots.filter((s) => s.worker && !s.worker.died && !s.worker.closed).map((s) => s.index);
+  }
+
+  /** The slot hosting a router made by this pool (undefined once it is gone). */
+  slotOf(router: types.Router): number | undefined {
+    return this.#slots.find((s) => s.routers.has(router.id))?.index;
+  }
+
+  /**
+   * Creates a router for `owner` on the least-loaded live worker; `placement` pins a slot or keeps
+   * some out (a stream's viewers spread over workers).
+   */
+  async createRouter(owner: string, mediaCodecs: types.RouterRtpCodecCapability[], placement: { slot?: number; exclude?: number[] } = {}): Promise<types.Router> {
     if (this.#closed) throw new Error('worker pool is closed');
-    const live = this.#slots.filter((s) => s.worker && !s.worker.died && !s.worker.closed);
+    let live = this.#slots.filter((s) => s.worker && !s.worker.died && !s.worker.closed);
+    if (placement.slot !== undefined) live = live.filter((s) => s.index === placement.slot);
+    else if (placement.exclude?.length) live = live.filter((s) => !placement.exclude!.includes(s.index));
     if (live.length === 0) throw new Error('no mediasoup worker is running');
     const score = (s: Slot): number => s.routers.size + s.transports + s.producers + s.consumers;
     const slot = live.reduce((best, s) => (score(s) < score(best) ? s : best));

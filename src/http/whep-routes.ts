@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ShowcaseError } from '../core/errors.js';
+import type { WhepPlayback } from '../webrtc/whep-playback.js';
+import { SDP_MAX_BYTES } from '../webrtc/sdp-lines.js';
+
+export interface WhepRoutesOptions {
+  playback: WhepPlayback;
+  /** Allowed browser origin for a player page served elsewhere ('' = same origin only). */
+  corsOrigin?: string;
+}
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
+
+/**
+ * WHEP playback: `POST /whep/<streamId>` with a viewer's SDP offer (no auth: streams are public)
+ * answers 201 with the SDP answer and `Location: /whep/<session>`; `DELETE /whep/<session>` stops.
+ * The session id (128 random bits) is the only credential a DELETE needs.
+ */
+export async function whepRoutes(app: FastifyInstance, o: WhepRoutesOptions): Promise<void> {
+  // Encapsulated: the SDP body parser exists only for these routes.
+  app.addContentTypeParser('application/sdp', { parseAs: 'string', bodyLimit: SDP_MAX_BYTES }, (_req, body, done) => done(null, body));
+
+  const cors = (reply: FastifyReply): void => {
+    if (!o.corsOrigin) return;
+    reply.header('access-control-allow-origin', o.corsOrigin);
+    reply.header('access-control-expose-headers', 'location, etag');
+    reply.header('vary', 'origin');
+  };
+
+  app.post<{ Params: Static<typeof IdParams> }>('/whep/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    cors(reply);
+    const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (ct !== 'application/sdp') throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'WHEP offers are sent as Content-Type: application/sdp');
+    if (typeof req.body !== 'string') throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'the body must be an SDP offer');
+    const r = await o.playback.play({ streamId: req.params.id, offer: req.body, remoteAddress: req.ip });
+    reply.header('location', `/whep/${r.sessionId}`);
+    reply.header('etag', `"${r.sessionId}"`);
+    reply.header('content-type', 'application/sdp');
+    return reply.status(201).send(r.answer);
+  });
+
+  app.delete<{ Params: Static<typeof IdParams> }>('/whep/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    cors(reply);
+    if (!o.playback.stop(req.params.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no WHEP session with that id');
+    return reply.status(200).send();
+  });
+
+  // Trickle ICE and ICE restarts are not offered: the answer carries every candidate (ICE-lite).
+  app.patch('/whep/:id', async (_req, reply) => {
+    cors(reply);
+    return reply.status(405).header('allow', 'DELETE').send(new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'trickle ICE is not supported: the answer already lists every server candidate').toJSON());
+  });
+
+  if (o.corsOrigin) {
+    app.options('/whep/:id', async (_req, reply) => {
+      cors(reply);
+      reply.header('access-control-allow-methods', 'POST, DELETE, PATCH, OPTIONS');
+      reply.header('access-control-allow-headers', 'content-type, if-match');
+      return reply.status(204).send();
+    });
+  }
+}
