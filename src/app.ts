@@ -37,6 +37,7 @@ import { resolveWorkerBinary } from './webrtc/worker-binary.js';
 import { webrtcRoutes } from './http/webrtc-routes.js';
 import { WhepPlayback } from './webrtc/whep-playback.js';
 import { whepRoutes } from './http/whep-routes.js';
+import { registerWebRtcCollectors } from './webrtc/webrtc-metrics.js';
 import { hashSecret } from './store/secrets.js';
 
 export interface AppOptions {
@@ -337,6 +338,19 @@ export class ShowcaseApp {
     });
     this.whep = whep;
     this.whip.on('session', (s) => { if (s.stream) whep.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
+    // A WHEP viewer is a watching session from DTLS connect to close (it needs no fetches to stay active).
+    const viewerSessions = new Map<string, string>();
+    whep.on('sessionconnected', (s) => {
+      const sid = this.sessions.open(s.streamId, this.registry.get(s.streamId)?.state === 'live' ? 'live' : 'replay');
+      if (sid) viewerSessions.set(s.id, sid);
+    });
+    whep.on('sessionclosed', (s) => {
+      const sid = viewerSessions.get(s.id);
+      viewerSessions.delete(s.id);
+      if (sid) this.sessions.close(sid, s.streamId);
+    });
+    const pool = this.webrtcPool;
+    registerWebRtcCollectors(this.metrics.registry, { workers: () => pool.load(), sessions: () => ({ whip: this.whip?.size ?? 0, whep: whep.size }) });
     await this.http.register(whepRoutes, { playback: whep, corsOrigin: c.http.corsOrigin });
   }
 

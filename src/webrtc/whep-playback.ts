@@ -36,6 +36,8 @@ export interface WhepPlaybackOptions {
 
 export type WhepPlaybackEvents = {
   session: [session: WhepSession];
+  /** A viewer's DTLS connected: its media flows. */
+  sessionconnected: [session: WhepSession];
   sessionclosed: [session: WhepSession, reason: string];
 };
 
@@ -179,6 +181,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
         timeouts: this.#o.timeouts,
         release: () => { l.release(); release(); },
         requestSourceKeyFrame: fanout.source.requestKeyFrame ? () => fanout.source.requestKeyFrame!() : undefined,
+        onConnected: (s) => this.safeEmit('sessionconnected', s),
         onClosed: (s, reason) => {
           if (this.#sessions.get(s.id) === s) this.#sessions.delete(s.id);
           this.safeEmit('sessionclosed', s, reason);

@@ -15,6 +15,8 @@ export interface WhepSessionParts {
   release(): void;
   /** Asks the stream's publisher for a keyframe (the edge's PLI reaches it too; this is faster). */
   requestSourceKeyFrame?(): void;
+  /** DTLS connected: media flows from now on (a viewer counts as watching from here). */
+  onConnected?: (session: WhepSession) => void;
   onClosed: (session: WhepSession, reason: string) => void;
 }
 
@@ -85,5 +87,6 @@ export class WhepSession {
         .catch((err: unknown) => this.#log.debug({ err, kind: c.kind }, 'resuming a consumer failed'));
     }
     this.#p.requestSourceKeyFrame?.();
+    this.#p.onConnected?.(this);
   }
 }

@@ -1,9 +1,10 @@
 // The whole app, phone path: Debian Chromium (fake camera) publishes over WHIP with the stream key
 // from the API; mediasoup forwards it to the stream's ONE ffmpeg over RTP; the same LL-HLS ladder as
-// RTMP comes out and ffprobe decodes it.
+// RTMP comes out and ffprobe decodes it; a second page watches over WHEP and counts as a WebRTC viewer.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
@@ -11,6 +12,8 @@ import { ffprobe } from '../helpers/ffmpeg.js';
 import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** promtool, unpacked by scripts/setup.sh from Debian's prometheus package. */
+const promtool = process.env.PROMTOOL ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'showcase-tools', 'promtool');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
 const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (bash native/mediasoup/build.sh)' : !existsSync(CHROMIUM) ? 'chromium missing' : false;
@@ -59,6 +62,44 @@ t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, 
   t.equal(v.codec_name, 'h264');
   t.equal(v.height, 180);
   t.equal(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
+  // A shopper watches the phone's stream over WHEP: counted as a WebRTC viewer while connected.
+  const viewer = await browser.newPage();
+  await viewer.goto(`${srv.base}/healthz`);
+  const w = await viewer.evaluate(async ({ id }) => {
+    const pc = new RTCPeerConnection();
+    (window as unknown as { pc: RTCPeerConnection }).pc = pc;
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await fetch(`/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+    const body = await res.text();
+    if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    return { status: res.status, location: res.headers.get('location'), body };
+  }, { id });
+  t.equal(w.status, 201, `WHEP 201 ${w.status === 201 ? '' : w.body}`);
+  await waitFor(async () => viewer.evaluate(async () => {
+    const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
+    let frames = 0;
+    stats.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames = r.framesDecoded ?? 0; });
+    return frames > 0;
+  }), 'WHEP viewer decoding frames', 20000);
+  // (The test's own playlist GETs above were HLS viewer sessions: only the webrtc count is the WHEP page.)
+  const watching = await waitFor(() => {
+    const snap = srv.app.ticker.snapshot(id);
+    return snap && snap.viewers.webrtc.live === 1 && snap.watchSeconds.webrtc.live >= 2 ? snap : undefined;
+  }, 'the WHEP viewer counted', 10000);
+  t.equal(watching.viewers.webrtc.replay, 0, 'counted as live viewing');
+  const metrics = (await getText(`${srv.base}/metrics`)).text;
+  t.match(metrics, new RegExp(`showcase_stream_viewers\\{stream="${id}",protocol="webrtc"\\} 1\n`), '/metrics shows the WebRTC viewer');
+  t.match(metrics, /showcase_webrtc_sessions\{kind="whep"\} 1\n/);
+  t.match(metrics, /showcase_webrtc_workers 1\n/);
+  t.match(metrics, /showcase_webrtc_worker_resident_memory_bytes\{worker="0"\} [1-9]/);
+  const check = spawnSync(promtool, ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+  t.equal(check.status, 0, `promtool check metrics passes with the WebRTC series: ${(check.stdout + check.stderr).trim().slice(0, 500)}`);
+  const stopped = await fetch(`${srv.base}${w.location}`, { method: 'DELETE' });
+  t.ok(stopped.status === 200 || stopped.status === 204, `WHEP DELETE ${stopped.status}`);
+  await waitFor(() => srv.app.ticker.snapshot(id)?.viewers.webrtc.live === 0, 'the viewer no longer counted', 5000);
+
   // The phone stops: DELETE on the WHIP session ends the stream and the playlists.
   const del = await fetch(`${srv.base}${r.location}`, { method: 'DELETE', headers: { authorization: `Bearer ${streamKey}` } });
   t.ok(del.status === 200 || del.status === 204, `DELETE ${del.status}`);
