@@ -40,6 +40,21 @@ t.test('authorization matrix over every /v1 route', async (t) => {
     { name: 'GET /v1/creators/:id', call: (k) => srv.api('GET', `/v1/creators/${cid}`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
     { name: 'PATCH /v1/creators/:id', call: (k) => srv.api('PATCH', `/v1/creators/${cid}`, { displayName: 'Alice A.' }, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
     { name: 'POST /v1/creators', call: (k) => srv.api('POST', '/v1/creators', { handle: `h${Math.random().toString(36).slice(2, 8)}`, displayName: 'x' }, k), expect: { none: 401, wrong: 401, other: 403, owner: 403, operator: 201 } },
+    { name: 'GET /v1/streams/:id/recording', call: (k) => srv.api('GET', `/v1/streams/${id}/recording`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
+    { name: 'GET /v1/streams/:id/analytics', call: (k) => srv.api('GET', `/v1/streams/${id}/analytics`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
+    { name: 'GET /v1/creators/:id/stats', call: (k) => srv.api('GET', `/v1/creators/${cid}/stats`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
+    // Public (players behind a CDN): no token needed, none checked; an unknown session is a 404 for all.
+    { name: 'POST /v1/streams/:id/heartbeat', call: (k) => srv.api('POST', `/v1/streams/${id}/heartbeat`, { sessionId: 'not-a-session' }, k), expect: { none: 404, wrong: 404, other: 404, owner: 404, operator: 404 } },
+    // Destructive: each call acts on a fresh stream of Alice's.
+    { name: 'DELETE /v1/streams/:id', call: async (k) => {
+      const fresh = await srv.api('POST', '/v1/streams', { title: 'to delete' }, A);
+      return srv.api('DELETE', `/v1/streams/${fresh.json.id}`, undefined, k);
+    }, expect: { none: 401, wrong: 401, other: 404, owner: 204, operator: 204 } },
+    // Each call rotates a fresh creator's token; "owner" is that creator itself.
+    { name: 'POST /v1/creators/:id/token', call: async (k) => {
+      const fresh = await srv.api('POST', '/v1/creators', { handle: `r${Math.random().toString(36).slice(2, 8)}`, displayName: 'R' });
+      return srv.api('POST', `/v1/creators/${fresh.json.id}/token`, undefined, k === A ? fresh.json.token : k);
+    }, expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 }, secret: true },
   ];
   for (const r of routes) {
     for (const who of Object.keys(tokens) as Who[]) {
@@ -47,7 +62,7 @@ t.test('authorization matrix over every /v1 route', async (t) => {
       t.equal(res.status, r.expect[who], `${r.name} as ${who}`);
       if (r.secret && (who === 'none' || who === 'other')) {
         const body = JSON.stringify(res.json);
-        t.notMatch(body, /sk_[A-Za-z0-9_-]{20,}/, `${r.name} shows ${who} no stream key`);
+        t.notMatch(body, /(sk|ct)_[A-Za-z0-9_-]{20,}/, `${r.name} shows ${who} no stream key or token`);
         t.notOk(res.json?.ingest, `${r.name} shows ${who} no ingest credentials`);
       }
       if (res.status >= 400) t.match(res.json, { error: { code: /^SHOWCASE_ERR_/ } }, 'coded error');
