@@ -33,21 +33,21 @@ export function registerWebRtcCollectors(registry: Registry, src: WebRtcMetricsS
   const registers = [registry];
   new Gauge({ name: `${METRIC_PREFIX}webrtc_workers`, help: 'mediasoup workers running (a dead one is replaced after a delay).', registers,
     collect() { this.set(src.workers().filter((w) => w.pid !== null).length); } });
+  /** Each running worker's /proc usage, labelled by its slot. */
+  const usage = (): Array<{ worker: string; cpuSeconds: number; rssBytes: number }> =>
+    src.workers().flatMap((w) => {
+      const u = w.pid !== null ? procUsage(w.pid) : undefined;
+      return u ? [{ worker: String(w.slot), ...u }] : [];
+    });
   new Counter({ name: `${METRIC_PREFIX}webrtc_worker_cpu_seconds_total`, help: 'User and system CPU time of each mediasoup worker process.', labelNames: ['worker'] as const, registers,
     collect() {
       this.reset();
-      for (const w of src.workers()) {
-        const u = w.pid !== null ? procUsage(w.pid) : undefined;
-        if (u) this.inc({ worker: String(w.slot) }, u.cpuSeconds);
-      }
+      for (const u of usage()) this.inc({ worker: u.worker }, u.cpuSeconds);
     } });
   new Gauge({ name: `${METRIC_PREFIX}webrtc_worker_resident_memory_bytes`, help: 'Resident memory of each mediasoup worker process.', labelNames: ['worker'] as const, registers,
     collect() {
       this.reset();
-      for (const w of src.workers()) {
-        const u = w.pid !== null ? procUsage(w.pid) : undefined;
-        if (u) this.set({ worker: String(w.slot) }, u.rssBytes);
-      }
+      for (const u of usage()) this.set({ worker: u.worker }, u.rssBytes);
     } });
   new Gauge({ name: `${METRIC_PREFIX}webrtc_worker_objects`, help: 'Routers, transports, producers and consumers each mediasoup worker hosts.', labelNames: ['worker', 'kind'] as const, registers,
     collect() {
