@@ -10,6 +10,8 @@ export interface MinuteBucket {
   watchSeconds: number;
   /** Ticks seen in the minute (60 normally; fewer for the current or a partial minute). */
   ticks: number;
+  /** Mean ingest bitrate over the ticks of the minute that had one (omitted when none had). */
+  ingestBitsPerSecond?: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -27,6 +29,8 @@ export class MinuteTimeline {
   #sum: Float64Array;
   #peak: Uint32Array;
   #ticks: Uint32Array;
+  #ingestSum: Float64Array;
+  #ingestTicks: Uint32Array;
   /** Index of the oldest bucket and number of buckets held. */
   #start = 0;
   #length = 0;
@@ -39,6 +43,8 @@ export class MinuteTimeline {
     this.#sum = new Float64Array(n);
     this.#peak = new Uint32Array(n);
     this.#ticks = new Uint32Array(n);
+    this.#ingestSum = new Float64Array(n);
+    this.#ingestTicks = new Uint32Array(n);
   }
 
   /** Buckets held. */
@@ -46,8 +52,8 @@ export class MinuteTimeline {
     return this.#length;
   }
 
-  /** Records one tick's concurrent viewers into the bucket of nowMs's minute. */
-  record(nowMs: number, viewers: number): void {
+  /** Records one tick's concurrent viewers (and the ingest bitrate, when there is one) into the bucket of nowMs's minute. */
+  record(nowMs: number, viewers: number, ingestBitsPerSecond?: number): void {
     const minute = Math.floor(nowMs / MINUTE_MS);
     let i: number;
     if (this.#length > 0 && minute <= this.#minute[this.#index(this.#length - 1)]!) {
@@ -59,6 +65,10 @@ export class MinuteTimeline {
     this.#sum[i]! += viewers;
     this.#ticks[i]!++;
     if (viewers > this.#peak[i]!) this.#peak[i] = viewers;
+    if (ingestBitsPerSecond !== undefined) {
+      this.#ingestSum[i]! += ingestBitsPerSecond;
+      this.#ingestTicks[i]!++;
+    }
   }
 
   /** Buckets from oldest to newest, optionally only those starting at or after sinceMs. */
@@ -69,12 +79,14 @@ export class MinuteTimeline {
       const startMs = this.#minute[i]! * MINUTE_MS;
       if (startMs < sinceMs) continue;
       const ticks = this.#ticks[i]!;
+      const ingestTicks = this.#ingestTicks[i]!;
       out.push({
         startMs,
         viewersAvg: ticks > 0 ? this.#sum[i]! / ticks : 0,
         viewersPeak: this.#peak[i]!,
         watchSeconds: this.#sum[i]!,
         ticks,
+        ...(ingestTicks > 0 ? { ingestBitsPerSecond: Math.round(this.#ingestSum[i]! / ingestTicks) } : {}),
       });
     }
     return out;
@@ -99,6 +111,8 @@ export class MinuteTimeline {
     this.#sum[i] = 0;
     this.#peak[i] = 0;
     this.#ticks[i] = 0;
+    this.#ingestSum[i] = 0;
+    this.#ingestTicks[i] = 0;
     return i;
   }
 
@@ -108,6 +122,8 @@ export class MinuteTimeline {
     const sum = new Float64Array(n);
     const peak = new Uint32Array(n);
     const ticks = new Uint32Array(n);
+    const ingestSum = new Float64Array(n);
+    const ingestTicks = new Uint32Array(n);
     // Unroll the ring so the oldest bucket lands at 0.
     for (let k = 0; k < this.#length; k++) {
       const i = this.#index(k);
@@ -115,11 +131,15 @@ export class MinuteTimeline {
       sum[k] = this.#sum[i]!;
       peak[k] = this.#peak[i]!;
       ticks[k] = this.#ticks[i]!;
+      ingestSum[k] = this.#ingestSum[i]!;
+      ingestTicks[k] = this.#ingestTicks[i]!;
     }
     this.#minute = minute;
     this.#sum = sum;
     this.#peak = peak;
     this.#ticks = ticks;
+    this.#ingestSum = ingestSum;
+    this.#ingestTicks = ingestTicks;
     this.#start = 0;
   }
 }

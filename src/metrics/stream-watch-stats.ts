@@ -71,7 +71,7 @@ export class StreamWatchStats implements StreamWatchView {
   }
 
   /** Folds one tick's active-session counts (counts[offset .. offset + BUCKETS)) into the totals. */
-  recordTick(nowMs: number, counts: Uint32Array, offset: number): void {
+  recordTick(nowMs: number, counts: Uint32Array, offset: number, ingestBitsPerSecond?: number): void {
     let total = 0;
     for (let b = 0; b < BUCKETS; b++) {
       const n = counts[offset + b]!;
@@ -85,7 +85,7 @@ export class StreamWatchStats implements StreamWatchView {
       this.peakViewers = total;
       this.peakAtMs = nowMs;
     }
-    this.timeline.record(nowMs, total);
+    this.timeline.record(nowMs, total, ingestBitsPerSecond);
   }
 
   /** When the stream last had a reason to carry series: tracked, ended, or last watched. */

@@ -36,6 +36,8 @@ export interface WatchTickerOptions {
   hllPrecision?: number;
   /** Receives a stream's totals just before its series are dropped (persist them here); errors are logged, not thrown. */
   onStreamDropped?: (totals: StreamWatchTotals) => void;
+  /** A stream's ingest bitrate now, sampled into its per-minute timeline each tick (undefined: not publishing). */
+  ingestBitsPerSecond?: (streamId: string, nowMs: number) => number | undefined;
   logger?: WatchTickerLogger;
 }
 
@@ -67,6 +69,7 @@ export class WatchTicker extends TypedEmitter<WatchTickerEvents> {
   readonly #stats: (StreamWatchStats | undefined)[] = [];
   readonly #counts: Uint32Array;
   readonly #onStreamDropped: ((totals: StreamWatchTotals) => void) | undefined;
+  readonly #ingest: WatchTickerOptions['ingestBitsPerSecond'];
   readonly #logger: WatchTickerLogger | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -79,6 +82,7 @@ export class WatchTicker extends TypedEmitter<WatchTickerEvents> {
     this.timelineMinutes = options.timelineMinutes ?? 1440;
     this.hllPrecision = options.hllPrecision ?? 14;
     this.#onStreamDropped = options.onStreamDropped;
+    this.#ingest = options.ingestBitsPerSecond;
     this.#logger = options.logger;
     this.#counts = new Uint32Array(this.table.maxStreams * BUCKETS);
     this.onListenerError = (event, error) => this.#logger?.warn({ err: error, event }, 'watch ticker listener failed');
@@ -145,7 +149,7 @@ export class WatchTicker extends TypedEmitter<WatchTickerEvents> {
     for (let i = 0; i < extent; i++) {
       const stats = this.#stats[i];
       if (!stats) continue;
-      stats.recordTick(nowMs, counts, i * BUCKETS);
+      stats.recordTick(nowMs, counts, i * BUCKETS, stats.live ? this.#ingest?.(stats.streamId, nowMs) : undefined);
       if (!stats.live && stats.viewersTotal === 0 && nowMs - stats.quietSinceMs() >= this.graceMs) this.#drop(stats, nowMs);
       else trackedStreams++;
     }

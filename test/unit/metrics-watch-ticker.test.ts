@@ -192,3 +192,16 @@ t.test('the real timer ticks once a second, is unref()d and stops on close', asy
   await new Promise((resolve) => setTimeout(resolve, 1000));
   t.equal(ticker.ticks, 1, 'no tick after close');
 });
+
+t.test('the per-minute timeline carries the mean ingest bitrate of the minutes a stream was live', async (t) => {
+  const table = new ViewerSessionTable({ timeoutMs: 6000, now: () => 0, hashKey: Buffer.from('test') });
+  const rate = new Map<number, number>([[0, 2_000_000], [1, 4_000_000]]);
+  const ticker = new WatchTicker({ table, graceMs: 600_000, ingestBitsPerSecond: (_id, nowMs) => rate.get(Math.floor(nowMs / 60_000)) });
+  ticker.markLive('s1', 0);
+  for (let s = 1; s <= 120; s++) ticker.tick(s * 1000);
+  ticker.markEnded('s1', 120_000);
+  for (let s = 121; s <= 180; s++) ticker.tick(s * 1000);
+  const buckets = ticker.timeline('s1')!;
+  t.same(buckets.map((b) => b.ingestBitsPerSecond), [2_000_000, 4_000_000, undefined, undefined], 'one mean per minute with ingest, none without or once ended');
+  t.same(buckets.map((b) => b.ticks), [59, 60, 60, 1]);
+});
