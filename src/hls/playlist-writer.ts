@@ -132,3 +132,20 @@ export function renderMultivariant(variants: VariantEntry[]): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Appends a query (the viewer session, `?_sid=...`) to every URI of a playlist read from disk: the
+ * URI lines and URI="..." attributes (EXT-X-MAP, EXT-X-MEDIA). Used for VOD replays, whose
+ * playlists are files written once at finalize, so replay viewers are counted like live ones.
+ */
+export function withQuery(playlist: string, query: string): string {
+  if (!query) return playlist;
+  return playlist
+    .split('\n')
+    .map((line) => {
+      if (line === '') return line;
+      if (!line.startsWith('#')) return line + query;
+      return line.replace(/URI="([^"?]*)"/g, (_m, uri: string) => `URI="${uri}${query}"`);
+    })
+    .join('\n');
+}

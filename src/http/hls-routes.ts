@@ -3,6 +3,8 @@ import type { HlsOrigin } from '../hls/hls-origin.js';
 import type { HlsResponse } from '../hls/types.js';
 import { parseRange } from './range.js';
 import { sendFile, mediaContentType } from './file-response.js';
+import { readFile } from 'node:fs/promises';
+import { withQuery } from '../hls/playlist-writer.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME = /^[a-z0-9_-]{1,16}$/;
@@ -58,6 +60,21 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     return sendFile(req, reply, file, mediaContentType(file));
   };
 
+  /** A replay playlist with the viewer session on every URI (small text files, read per request). */
+  const sendVodPlaylist = async (reply: FastifyReply, file: string, query: string, cache: string) => {
+    reply.header('cache-control', cache);
+    reply.header('content-type', mediaContentType(file));
+    return reply.send(withQuery(await readFile(file, 'utf8'), query));
+  };
+
+  /** The `?_sid=` of a request carrying a well-formed session id, touching that session; '' otherwise. */
+  const touchedSession = (id: string, req: FastifyRequest<{ Querystring: Record<string, unknown> }>): string => {
+    const raw = req.query._sid;
+    if (typeof raw !== 'string' || !SID.test(raw)) return '';
+    opts.touchSession?.(id, raw);
+    return `?_sid=${raw}`;
+  };
+
   const send = (req: FastifyRequest, reply: FastifyReply, r: HlsResponse) => {
     if (r.status !== 200) {
       if (r.status === 503) reply.header('retry-after', '1');
@@ -96,7 +113,11 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     // An ended stream replays from its recording as soon as there is one: memory holds only the last window.
     if (!stream || stream.ended) {
       const vod = ID.test(id) ? opts.vod?.(id, undefined, 'master.m3u8') : undefined;
-      if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
+      if (vod) {
+        // Replay viewers get a session too (counted as mode 'replay'); their copy is theirs alone.
+        const query = opts.sessionQuery?.(id, req) ?? '';
+        return sendVodPlaylist(reply, vod, query, query ? CACHE.private : 'public, max-age=60');
+      }
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
     const query = opts.sessionQuery?.(id, req) ?? '';
@@ -109,13 +130,10 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
     if (!stream || stream.ended) {
       const vod = ID.test(id) && NAME.test(rendition) ? opts.vod?.(id, rendition, 'index.m3u8') : undefined;
-      if (vod) return sendVod(req, reply, vod, 'public, max-age=60');
+      if (vod) return sendVodPlaylist(reply, vod, touchedSession(id, req), 'public, max-age=60');
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
-    const rawSid = req.query._sid;
-    const sid = typeof rawSid === 'string' && SID.test(rawSid) ? `?_sid=${rawSid}` : '';
-    if (sid) opts.touchSession?.(id, rawSid as string);
-    return send(req, reply, await stream.mediaPlaylist(rendition, req.query, sid));
+    return send(req, reply, await stream.mediaPlaylist(rendition, req.query, touchedSession(id, req)));
   });
 
   app.get<{ Params: { id: string; rendition: string; file: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/:file', async (req, reply) => {
@@ -123,11 +141,11 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     const stream = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.origin.get(id) : undefined;
     if (!stream) {
       const vod = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.vod?.(id, rendition, file) : undefined;
-      if (vod) return sendVod(req, reply, vod, CACHE.immutable);
-      return notFound(reply, 'no such media');
+      if (!vod) return notFound(reply, 'no such media');
+      touchedSession(id, req);
+      return sendVod(req, reply, vod, CACHE.immutable);
     }
-    const rawSid = req.query._sid;
-    if (typeof rawSid === 'string' && SID.test(rawSid)) opts.touchSession?.(id, rawSid);
+    touchedSession(id, req);
     const r = await stream.media(rendition, file);
     // An ended stream's older segments have left memory but are in its recording (same names, same bytes).
     const vod = r.status === 404 && stream.ended ? opts.vod?.(id, rendition, file) : undefined;

@@ -131,6 +131,22 @@ t.test('a live stream is recorded; its creator downloads the MP4 through a signe
   await checkReplay('while the live origin holds the ended stream');
   srv.app.origin.drop(id);
   await checkReplay('after the live origin dropped it');
+
+  // Replay viewers are sessions too (counted as 'replay'): the VOD playlists hand out and carry one.
+  const vodMaster = await getText(`${srv.base}/hls/${id}/master.m3u8`);
+  const vodUri = /\n(180p\/index\.m3u8\?_sid=([A-Za-z0-9_-]+))\n/.exec(vodMaster.text);
+  t.ok(vodUri, 'the replay multivariant hands out a viewer session');
+  t.equal(vodMaster.headers.get('cache-control'), 'private, no-store', 'that copy is the viewer\'s alone');
+  const sid = vodUri![2]!;
+  t.equal(srv.app.sessions.lookup(sid)?.mode, 'replay', 'a replay session');
+  const vodMedia = await getText(`${srv.base}/hls/${id}/${vodUri![1]}`);
+  t.match(vodMedia.text, new RegExp(`#EXT-X-MAP:URI="init1\\.mp4\\?_sid=${sid}"`), 'the init URI carries it');
+  const segUri = new RegExp(`\\n(s\\d+\\.m4s\\?_sid=${sid})\\n`).exec(vodMedia.text)?.[1];
+  t.ok(segUri, 'and every segment URI');
+  const seen = srv.app.sessions.lookup(sid)!.lastSeenMs;
+  await waitFor(() => Date.now() > seen + 5, 'the clock to move');
+  t.equal((await getBytes(`${srv.base}/hls/${id}/180p/${segUri}`)).status, 200);
+  t.ok(srv.app.sessions.lookup(sid)!.lastSeenMs > seen, 'fetching a replay segment keeps the session active');
   t.equal((await getText(`${srv.base}/hls/${other.id}/master.m3u8`)).status, 404, 'a stream never live has no replay');
   for (const bad of [`/hls/${id}/180p/..%2F..%2Frecording-secret`, `/hls/${id}/..%2Frecording.mp4`, `/hls/${id}/180p/journal.jsonl`]) {
     t.equal((await getText(`${srv.base}${bad}`)).status, 404, `no way out of the replay files: ${bad}`);
