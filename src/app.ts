@@ -36,6 +36,7 @@ import { WhipIngest } from './webrtc/whip-ingest.js';
 import { resolveWorkerBinary } from './webrtc/worker-binary.js';
 import { webrtcRoutes } from './http/webrtc-routes.js';
 import { WhepPlayback } from './webrtc/whep-playback.js';
+import { RtmpPlaybackFeeds } from './webrtc/rtmp-playback-feeds.js';
 import { whepRoutes } from './http/whep-routes.js';
 import { registerWebRtcCollectors } from './webrtc/webrtc-metrics.js';
 import { hashSecret } from './store/secrets.js';
@@ -71,6 +72,8 @@ export class ShowcaseApp {
   webrtcPool?: WorkerPool;
   whip?: WhipIngest;
   whep?: WhepPlayback;
+  /** RTMP streams' WebRTC feeds (a second encode per stream, only while it has WHEP viewers). */
+  rtmpFeeds?: RtmpPlaybackFeeds;
   readonly #socketDir: string;
   #analyticsTimer?: NodeJS.Timeout;
   httpPort = 0;
@@ -326,7 +329,16 @@ export class ShowcaseApp {
       isOwnerDisabled: (rec) => (rec.ownerId ? this.store.getCreator(rec.ownerId)?.disabled ?? true : false),
     });
     await this.http.register(webrtcRoutes, { ingest: this.whip, limiter: this.auth.limiter, corsOrigin: c.http.corsOrigin });
-    // WHEP: every WHIP-published stream can be watched over WebRTC from its producers.
+    // WHEP: a WHIP stream is watched from its producers; an RTMP stream from a feed started on demand.
+    const feeds = w.rtmpPlayback.enabled ? new RtmpPlaybackFeeds({
+      stream: (id) => this.registry.get(id),
+      pool: this.webrtcPool,
+      settings: w.rtmpPlayback,
+      supervision: c.transcode,
+      viewers: (id) => this.whep?.viewers(id) ?? 0,
+      logger: this.log,
+    }) : undefined;
+    this.rtmpFeeds = feeds;
     const whep = new WhepPlayback({
       pool: this.webrtcPool,
       logger: this.log,
@@ -335,8 +347,10 @@ export class ShowcaseApp {
       iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
       limits: { maxViewers: w.maxViewers, maxViewersPerStream: w.maxViewersPerStream, maxViewersPerIp: w.maxViewersPerIp, maxConsumersPerWorker: w.maxConsumersPerWorker },
       streamExists: (id) => this.store.getStream(id) !== undefined,
+      ...(feeds ? { sourceFor: (id: string) => feeds.sourceFor(id) } : {}),
     });
     this.whep = whep;
+    if (feeds) whep.on('sessionclosed', (s) => feeds.viewerLeft(s.streamId));
     this.whip.on('session', (s) => { if (s.stream) whep.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
     // A WHEP viewer is a watching session from DTLS connect to close (it needs no fetches to stay active).
     const viewerSessions = new Map<string, string>();
@@ -428,6 +442,7 @@ export class ShowcaseApp {
     await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
     for (const s of this.registry.all()) s.end('server stopping');
     this.whep?.close();
+    await this.rtmpFeeds?.close().catch((err) => this.log.error({ err }, 'RTMP WebRTC feeds close failed'));
     await this.whip?.close().catch((err) => this.log.error({ err }, 'WHIP close failed'));
     this.webrtcPool?.close();
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));

@@ -70,6 +70,28 @@ export const ConfigSchema = Type.Object({
     /** One stream's consumers one worker holds; further viewers are served from another worker (pipeToRouter). */
     maxConsumersPerWorker: Type.Integer({ minimum: 1, maximum: 100_000, default: 400 }),
     logLevel: Type.Union([Type.Literal('debug'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('none')], { default: 'warn' }),
+    /**
+     * WHEP playback of RTMP-published streams: on a stream's first WHEP viewer a second ffmpeg
+     * (beside the HLS ladder's) encodes it to H.264 constrained baseline + Opus RTP into mediasoup.
+     * It costs one x264 encode per watched stream; it stops idleStopMs after the last viewer leaves.
+     */
+    rtmpPlayback: Type.Object({
+      enabled: Type.Boolean({ default: true }),
+      videoBitrateKbps: Type.Integer({ minimum: 100, maximum: 20000, default: 1500 }),
+      audioBitrateKbps: Type.Integer({ minimum: 16, maximum: 256, default: 64 }),
+      /** Scaled down to this height (never up); 720p keeps one x264 encode cheap. */
+      maxHeight: Type.Integer({ minimum: 90, maximum: 1080, default: 720 }),
+      maxFrameRate: Type.Integer({ minimum: 1, maximum: 60, default: 30 }),
+      /** Keyframe interval: viewers' keyframe requests cannot reach ffmpeg, so a new viewer waits up to this long. */
+      keyframeSeconds: Type.Number({ minimum: 0.25, maximum: 5, default: 1 }),
+      x264Preset: Type.Union(['ultrafast', 'superfast', 'veryfast', 'faster'].map((p) => Type.Literal(p)), { default: 'veryfast' }),
+      /** The encode stops this long after the stream's last WebRTC viewer left. */
+      idleStopMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
+      /** Streams encoded for WebRTC at once (each is an x264 encode). */
+      maxStreams: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
+      /** Bytes queued on the encode's stdin before it drops video until the next keyframe. */
+      maxQueuedBytes: Type.Integer({ minimum: 65536, default: 4 * 1024 * 1024 }),
+    }, { additionalProperties: false, default: {} }),
   }, { additionalProperties: false, default: {} }),
   streams: Type.Object({
     /** A publisher that reconnects within this window continues the same stream (a discontinuity). */

@@ -32,6 +32,11 @@ export interface WhepPlaybackOptions {
   limits: WhepLimits;
   /** Whether a stream id is known at all (404 when not; 409 when known but not playable now). */
   streamExists?: (streamId: string) => boolean;
+  /**
+   * Makes a source on demand for a stream that has none yet (an RTMP stream's feed starts on its
+   * first viewer); undefined when the stream cannot be played over WebRTC now.
+   */
+  sourceFor?: (streamId: string) => Promise<PlaybackSource | undefined>;
 }
 
 export type WhepPlaybackEvents = {
@@ -134,7 +139,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
    */
   async play(req: { streamId: string; offer: string; remoteAddress: string }): Promise<WhepPlayResult> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-    const fanout = this.#sources.get(req.streamId);
+    const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
     if (!fanout) {
       if (this.#o.streamExists && !this.#o.streamExists(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
       throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
@@ -212,6 +217,18 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
     this.#closed = true;
     for (const id of [...this.#sources.keys()]) this.removeSource(id, reason);
     for (const s of [...this.#sessions.values()]) s.close(reason);
+  }
+
+  /** The fan-out of a source made on demand (sourceFor), registered as if setSource had been called. */
+  async #sourceOnDemand(streamId: string): Promise<StreamFanout | undefined> {
+    if (!this.#o.sourceFor) return undefined;
+    const source = await this.#o.sourceFor(streamId);
+    if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+    // Another viewer's request may have registered it meanwhile: keep that one (its viewers stay).
+    const existing = this.#sources.get(streamId);
+    if (existing || !source || source.router.closed) return existing;
+    this.setSource(source);
+    return this.#sources.get(streamId);
   }
 
   /** Matches each of the source's producers to a receiving section of the offer that can decode it. */
