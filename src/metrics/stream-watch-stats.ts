@@ -8,6 +8,8 @@ export type ByProtocolMode = Record<ViewerProtocol, Record<ViewMode, number>>;
 /** A stream's audience figures at the last tick (the analytics API's answer). */
 export interface StreamWatchSnapshot {
   streamId: string;
+  /** When this tracking period began (a stream is tracked again after a drop or a restart). */
+  trackedAtMs: number;
   live: boolean;
   startedAtMs: number | null;
   endedAtMs: number | null;
@@ -24,7 +26,6 @@ export interface StreamWatchSnapshot {
 
 /** Everything known about a stream when it is dropped, handed to the persistence callback. */
 export interface StreamWatchTotals extends StreamWatchSnapshot {
-  trackedAtMs: number;
   droppedAtMs: number;
   timeline: MinuteBucket[];
   /** The unique-viewer sketch's registers (merge or re-estimate with HyperLogLog.fromRegisters). */
@@ -99,6 +100,7 @@ export class StreamWatchStats implements StreamWatchView {
     for (let b = 0; b < BUCKETS; b++) watchSecondsTotal += this.watchSeconds[b]!;
     return {
       streamId: this.streamId,
+      trackedAtMs: this.trackedAtMs,
       live: this.live,
       startedAtMs: this.startedAtMs,
       endedAtMs: this.endedAtMs,
@@ -116,7 +118,6 @@ export class StreamWatchStats implements StreamWatchView {
   totals(nowMs: number): StreamWatchTotals {
     return {
       ...this.snapshot(),
-      trackedAtMs: this.trackedAtMs,
       droppedAtMs: nowMs,
       timeline: this.timeline.buckets(),
       uniqueSketch: this.unique.registers.slice(),

@@ -186,6 +186,11 @@ export class WatchTicker extends TypedEmitter<WatchTickerEvents> {
     return this.#get(streamId)?.snapshot();
   }
 
+  /** A copy of a tracked stream's unique-viewer sketch registers; undefined when not tracked. */
+  uniqueSketch(streamId: string): Uint8Array | undefined {
+    return this.#get(streamId)?.unique.registers.slice();
+  }
+
   /** A stream's per-minute buckets (oldest first), optionally from sinceMs; undefined when not tracked. */
   timeline(streamId: string, sinceMs?: number): MinuteBucket[] | undefined {
     return this.#get(streamId)?.timeline.buckets(sinceMs);
