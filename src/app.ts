@@ -40,6 +40,7 @@ import { RtmpPlaybackFeeds } from './webrtc/rtmp-playback-feeds.js';
 import { whepRoutes } from './http/whep-routes.js';
 import { registerWebRtcCollectors } from './webrtc/webrtc-metrics.js';
 import { hashSecret } from './store/secrets.js';
+import { SignalServer } from './webrtc/signal-server.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -70,6 +71,7 @@ export class ShowcaseApp {
   readonly auth: Authenticator;
   readonly recordings?: RecordingService;
   webrtcPool?: WorkerPool;
+  signaling?: SignalServer;
   whip?: WhipIngest;
   whep?: WhepPlayback;
   /** RTMP streams' WebRTC feeds (a second encode per stream, only while it has WHEP viewers). */
@@ -366,6 +368,24 @@ export class ShowcaseApp {
     const pool = this.webrtcPool;
     registerWebRtcCollectors(this.metrics.registry, { workers: () => pool.load(), sessions: () => ({ whip: this.whip?.size ?? 0, whep: whep.size }) });
     await this.http.register(whepRoutes, { playback: whep, corsOrigin: c.http.corsOrigin });
+    // WebSocket signaling (/v1/signal) for the studio page and mediasoup-client viewers.
+    this.signaling = new SignalServer({
+      ingest: this.whip,
+      playback: whep,
+      limiter: this.auth.limiter,
+      limits: {
+        maxMessageBytes: w.signalingMaxMessageBytes,
+        messagesPerSecond: w.signalingMessagesPerSecond,
+        joinTimeoutMs: w.signalingJoinTimeoutMs,
+        negotiateTimeoutMs: w.connectTimeoutMs,
+        maxConnections: w.signalingMaxConnections,
+        maxConnectionsPerIp: w.signalingMaxConnectionsPerIp,
+        heartbeatMs: w.signalingHeartbeatMs,
+      },
+      viewerTimeouts: { connectTimeoutMs: w.connectTimeoutMs, disconnectTimeoutMs: w.disconnectTimeoutMs },
+      logger: this.log,
+    });
+    this.signaling.attach(this.http.server);
   }
 
   /** Ends a stream now: its publisher is disconnected and its playlists end. */
@@ -440,6 +460,7 @@ export class ShowcaseApp {
     this.#stopped = true;
     this.log.info('showcase stopping');
     await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
+    await this.signaling?.close().catch((err) => this.log.error({ err }, 'signaling close failed'));
     for (const s of this.registry.all()) s.end('server stopping');
     this.whep?.close();
     await this.rtmpFeeds?.close().catch((err) => this.log.error({ err }, 'RTMP WebRTC feeds close failed'));

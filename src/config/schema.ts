@@ -61,6 +61,17 @@ export const ConfigSchema = Type.Object({
     connectTimeoutMs: Type.Integer({ minimum: 1000, default: 15000 }),
     iceConsentTimeoutSeconds: Type.Integer({ minimum: 3, maximum: 120, default: 10 }),
     disconnectTimeoutMs: Type.Integer({ minimum: 0, default: 5000 }),
+    /** WebSocket signaling (/v1/signal): a text frame above this gets a coded error; 4x it closes the socket (ws maxPayload). */
+    signalingMaxMessageBytes: Type.Integer({ minimum: 4096, maximum: 1_048_576, default: 65536 }),
+    /** Open signaling sockets on the server, and from one address. */
+    signalingMaxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4000 }),
+    signalingMaxConnectionsPerIp: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+    /** Requests per second one socket may send (bursts of twice that). */
+    signalingMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+    /** ws ping interval; a socket that answered no ping since the previous one is dropped. */
+    signalingHeartbeatMs: Type.Integer({ minimum: 1000, default: 15000 }),
+    /** A socket must join within this long; a joined publisher must then be live within connectTimeoutMs. */
+    signalingJoinTimeoutMs: Type.Integer({ minimum: 1000, default: 10000 }),
     /** WHEP viewers on the whole server (each holds a WebRtcTransport and two consumers). */
     maxViewers: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000 }),
     /** WHEP viewers of one stream. */

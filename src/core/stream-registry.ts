@@ -68,16 +68,10 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     /** Runs after the decision and before the publisher attaches (a WebRTC ingest sets rtpInput here). */
     prepare?: (stream: LiveStream) => void,
   ): PublishDecision {
-    const rec = this.#store.getStreamByKeyHash(hashSecret(streamKey));
     const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: publisher.remoteAddress, protocol: publisher.protocol };
-    if (!rec || isOwnerDisabled(rec)) {
-      this.#log.warn({ ...keyLog, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: unknown stream key');
-      return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason: 'unknown stream key' };
-    }
-    if (rec.state === 'ended') {
-      this.#log.warn({ ...keyLog, streamId: rec.id, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: the stream has ended; create a new stream');
-      return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason: 'stream has ended' };
-    }
+    const found = this.#lookupKey(streamKey, isOwnerDisabled, keyLog);
+    if (!found.ok) return found;
+    const rec = found.rec;
     let stream = this.#streams.get(rec.id);
     if (!stream) {
       stream = new LiveStream(rec.id, rec.state);
@@ -101,6 +95,40 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     stream.attachPublisher(publisher);
     this.#log.info({ ...keyLog, streamId: rec.id, publisherId: publisher.id }, 'publish started');
     return { ok: true, stream };
+  }
+
+  /**
+   * The same refusals as authorizePublish (unknown or disabled key, ended stream, a live publisher
+   * already on it) without attaching anything: for publishers that negotiate media after they
+   * present the key (the WebSocket signaling), so a bad key is refused before any router exists.
+   */
+  checkPublish(
+    streamKey: string,
+    who: { remoteAddress: string; protocol: PublisherHandle['protocol'] },
+    isOwnerDisabled: (rec: StreamRecord) => boolean = () => false,
+  ): { ok: true; streamId: string } | Extract<PublishDecision, { ok: false }> {
+    const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: who.remoteAddress, protocol: who.protocol };
+    const found = this.#lookupKey(streamKey, isOwnerDisabled, keyLog);
+    if (!found.ok) return found;
+    if (this.#streams.get(found.rec.id)?.publisher?.isAlive()) {
+      this.#log.warn({ ...keyLog, streamId: found.rec.id, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: stream key is already publishing');
+      return { ok: false, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING', reason: 'already publishing' };
+    }
+    return { ok: true, streamId: found.rec.id };
+  }
+
+  /** The stream record a key opens, or why it opens none (logged once, here). */
+  #lookupKey(streamKey: string, isOwnerDisabled: (rec: StreamRecord) => boolean, keyLog: Record<string, unknown>): { ok: true; rec: StreamRecord } | Extract<PublishDecision, { ok: false }> {
+    const rec = this.#store.getStreamByKeyHash(hashSecret(streamKey));
+    if (!rec || isOwnerDisabled(rec)) {
+      this.#log.warn({ ...keyLog, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: unknown stream key');
+      return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason: 'unknown stream key' };
+    }
+    if (rec.state === 'ended') {
+      this.#log.warn({ ...keyLog, streamId: rec.id, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: the stream has ended; create a new stream');
+      return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason: 'stream has ended' };
+    }
+    return { ok: true, rec };
   }
 
   /** Ends a stream now (deleted, or server shutdown); no-op when not in memory. */

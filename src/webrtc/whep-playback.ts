@@ -53,6 +53,22 @@ export interface WhepPlayResult {
   streamId: string;
 }
 
+/**
+ * A signaling viewer's place on one of a stream's edge routers, counted against the same caps as a
+ * WHEP session. The viewer loads its mediasoup-client Device with the edge's rtpCapabilities and
+ * consumes the edge's copies of the stream's producers. release() gives the place back (idempotent).
+ */
+export interface ViewerPlacement {
+  streamId: string;
+  router: types.Router;
+  /** The stream's producers as known on this edge router. */
+  producers: Array<{ id: string; kind: types.MediaKind }>;
+  /** A WebRtcTransport on the edge with the server's listen settings. */
+  createTransport(): Promise<types.WebRtcTransport>;
+  requestSourceKeyFrame?(): void;
+  release(): void;
+}
+
 /** One producer matched to the viewer's section that will receive it. */
 interface Assignment {
   producer: types.Producer;
@@ -199,6 +215,51 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
     } catch (err) {
       if (transport && !transport.closed) transport.close();
       lease?.release();
+      release();
+      throw err;
+    }
+  }
+
+  /**
+   * Places a viewer that negotiates with mediasoup-client over the WebSocket signaling: same
+   * refusals and caps as play() (404, 409 not live, 429 per address, 503 full), on an edge router
+   * built with the source router's own codecs, so the Device loads the edge's capabilities as is.
+   */
+  async placeViewer(req: { streamId: string; remoteAddress: string }): Promise<ViewerPlacement> {
+    if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+    const fanout = this.#sources.get(req.streamId);
+    if (!fanout) {
+      if (this.#o.streamExists && !this.#o.streamExists(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
+      throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
+    }
+    const source = fanout.source;
+    const producers = source.producers.filter((p) => !p.closed);
+    const release = this.#reserve(req.streamId, req.remoteAddress);
+    try {
+      const codecs = (source.router.rtpCapabilities.codecs ?? [])
+        .filter((c) => !/\/(rtx|red|ulpfec|flexfec)$/i.test(c.mimeType))
+        .map((c): types.RouterRtpCodecCapability => ({ kind: c.kind, mimeType: c.mimeType, clockRate: c.clockRate, ...(c.channels ? { channels: c.channels } : {}), parameters: c.parameters ?? {}, preferredPayloadType: c.preferredPayloadType }));
+      const lease = await fanout.acquire({ key: `native:${codecs.map((c) => `${c.mimeType}@${c.preferredPayloadType}`).join('|')}`, codecs }, producers.length);
+      if (this.#closed || !this.#sources.has(req.streamId)) {
+        lease.release();
+        throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream stopped while the viewer was joining');
+      }
+      this.#log.info({ streamId: req.streamId, remoteAddress: req.remoteAddress, slot: lease.slot }, 'signaling viewer placed');
+      return {
+        streamId: req.streamId,
+        router: lease.router,
+        producers: producers.map((p) => ({ id: lease.producerId(p.id), kind: p.kind })),
+        createTransport: () => lease.router.createWebRtcTransport({
+          listenInfos: this.#o.listenInfos,
+          enableUdp: true,
+          enableTcp: true,
+          preferUdp: true,
+          ...(this.#o.iceConsentTimeoutSeconds ? { iceConsentTimeout: this.#o.iceConsentTimeoutSeconds } : {}),
+        }),
+        requestSourceKeyFrame: source.requestKeyFrame ? () => source.requestKeyFrame!() : undefined,
+        release: () => { lease.release(); release(); },
+      };
+    } catch (err) {
       release();
       throw err;
     }

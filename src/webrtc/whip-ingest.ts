@@ -39,6 +39,17 @@ export type WhipIngestEvents = {
   sessionclosed: [session: WhipSession, reason: string];
 };
 
+/** A publisher place held while a signaling client negotiates (see WhipIngest.reserve). */
+export interface PublisherReservation {
+  id: string;
+  streamId: string;
+  router: types.Router;
+  /** A WebRtcTransport on the router with the server's listen settings. */
+  createTransport(): Promise<types.WebRtcTransport>;
+  /** Gives the place back (idempotent); the caller still closes the router if it keeps no session. */
+  release(): void;
+}
+
 /** The result of a successful WHIP POST. */
 export interface WhipPublishResult {
   sessionId: string;
@@ -49,14 +60,17 @@ export interface WhipPublishResult {
 /**
  * WHIP ingest: a publisher's offer becomes a router on the least-loaded worker, a WebRtcTransport,
  * producers and an RTP bridge for ffmpeg, then the registry decides (exactly as for RTMP) and the
- * stream goes live with `rtpInput` set. Every session is owned here and closed on DELETE, stream
- * end, failure or shutdown.
+ * stream goes live with `rtpInput` set. The WebSocket signaling reserves a place here and attaches
+ * its producers the same way. Every session is owned here and closed on DELETE, stream end,
+ * failure or shutdown.
  */
 export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
   readonly #o: WhipIngestOptions;
   readonly #log: Logger;
   readonly #sessions = new Map<string, WhipSession>();
   readonly #pending = new Set<Promise<unknown>>();
+  /** Places held by signaling publishers that have a router but no session yet. */
+  #reserved = 0;
   #closed = false;
 
   constructor(o: WhipIngestOptions) {
@@ -91,7 +105,7 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
       this.#log.warn({ keyPrefix: secretPrefix(req.streamKey), remoteAddress: req.remoteAddress, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'WHIP publish refused: unknown stream key');
       throw new ShowcaseError('SHOWCASE_ERR_RTMP_BAD_KEY', 'unknown stream key');
     }
-    if (this.#sessions.size + this.#pending.size >= this.#o.maxSessions) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'too many WebRTC publishers on this server');
+    if (this.#sessions.size + this.#pending.size + this.#reserved >= this.#o.maxSessions) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'too many WebRTC publishers on this server');
     const work = this.#open(req, offer);
     this.#pending.add(work);
     try {
@@ -104,15 +118,8 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
   async #open(req: { streamKey: string; remoteAddress: string }, offer: ReturnType<typeof translateWhipOffer>): Promise<WhipPublishResult> {
     const id = randomBytes(16).toString('base64url');
     const router = await this.#o.pool.createRouter(`whip:${id}`, WHIP_MEDIA_CODECS);
-    let session: WhipSession | undefined;
     try {
-      const transport = await router.createWebRtcTransport({
-        listenInfos: this.#o.listenInfos,
-        enableUdp: true,
-        enableTcp: true,
-        preferUdp: true,
-        ...(this.#o.iceConsentTimeoutSeconds ? { iceConsentTimeout: this.#o.iceConsentTimeoutSeconds } : {}),
-      });
+      const transport = await this.#createTransport(router);
       await transport.connect({ dtlsParameters: offer.dtlsParameters });
       const producers: types.Producer[] = [];
       for (const s of offer.sections) {
@@ -123,40 +130,103 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
           throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', `unacceptable SDP offer: the ${s.kind} parameters were refused: ${(err as Error).message}`, { mid: s.mid });
         }
       }
-      const bridge = await RtpBridge.create({ router, producers, logger: this.#log, portRange: this.#o.bridgePortRange, label: `showcase whip ${id}` });
-      const created = new WhipSession({
-        id,
-        keyHash: hashSecret(req.streamKey),
-        remoteAddress: req.remoteAddress,
-        router,
-        transport,
-        producers,
-        bridge,
-        logger: this.#log,
-        timeouts: this.#o.timeouts,
-        onClosed: (s, reason) => {
-          if (this.#sessions.get(s.id) === s) this.#sessions.delete(s.id);
-          this.safeEmit('sessionclosed', s, reason);
-        },
-      });
-      session = created;
+      const session = await this.#attach({ id, streamKey: req.streamKey, remoteAddress: req.remoteAddress, router, transport, producers, label: 'WHIP publisher' });
+      const answer = buildWhipAnswer(offer, transport);
+      this.#log.info({ sessionId: id, streamId: session.stream!.id, remoteAddress: req.remoteAddress, kinds: producers.map((p) => p.kind), codecs: offer.sections.map((s) => s.rtpParameters?.codecs[0]?.mimeType).filter(Boolean) }, 'WHIP publish accepted');
+      return { sessionId: id, answer, streamId: session.stream!.id };
+    } catch (err) {
+      if (!router.closed) router.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Reserves a publisher place for a client that negotiates its own transport and producers (the
+   * WebSocket signaling): the key is checked with the registry's rules first, then a router is made
+   * on the least-loaded worker. The place counts against maxSessions until attach() or release().
+   */
+  async reserve(req: { streamKey: string; remoteAddress: string }): Promise<PublisherReservation> {
+    if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+    const check = this.#o.registry.checkPublish(req.streamKey, { remoteAddress: req.remoteAddress, protocol: 'webrtc' }, this.#o.isOwnerDisabled);
+    if (!check.ok) throw new ShowcaseError(check.code, check.reason);
+    if (this.#sessions.size + this.#pending.size + this.#reserved >= this.#o.maxSessions) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'too many WebRTC publishers on this server');
+    this.#reserved++;
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      this.#reserved--;
+    };
+    try {
+      const id = randomBytes(16).toString('base64url');
+      const router = await this.#o.pool.createRouter(`whip:${id}`, WHIP_MEDIA_CODECS);
+      return { id, streamId: check.streamId, router, release, createTransport: () => this.#createTransport(router) };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /**
+   * Turns a reservation's producers into a live publisher: the same RTP bridge, registry decision
+   * and session as a WHIP POST, so the stream feeds the same ladder. On failure the router is closed.
+   */
+  async attach(r: PublisherReservation, p: { streamKey: string; remoteAddress: string; transport: types.WebRtcTransport; producers: types.Producer[] }): Promise<WhipSession> {
+    try {
       if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-      const decision = this.#o.registry.authorizePublish(req.streamKey, created.handle, this.#o.isOwnerDisabled, (stream) => {
+      return await this.#attach({ id: r.id, router: r.router, label: 'signaling publisher', ...p });
+    } catch (err) {
+      if (!r.router.closed) r.router.close();
+      throw err;
+    } finally {
+      r.release();
+    }
+  }
+
+  #createTransport(router: types.Router): Promise<types.WebRtcTransport> {
+    return router.createWebRtcTransport({
+      listenInfos: this.#o.listenInfos,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      ...(this.#o.iceConsentTimeoutSeconds ? { iceConsentTimeout: this.#o.iceConsentTimeoutSeconds } : {}),
+    });
+  }
+
+  /** Bridge, session and registry decision for producers already on a router (shared by WHIP and the signaling). */
+  async #attach(p: { id: string; streamKey: string; remoteAddress: string; router: types.Router; transport: types.WebRtcTransport; producers: types.Producer[]; label: string }): Promise<WhipSession> {
+    const bridge = await RtpBridge.create({ router: p.router, producers: p.producers, logger: this.#log, portRange: this.#o.bridgePortRange, label: `showcase whip ${p.id}` });
+    const created = new WhipSession({
+      id: p.id,
+      keyHash: hashSecret(p.streamKey),
+      remoteAddress: p.remoteAddress,
+      router: p.router,
+      transport: p.transport,
+      producers: p.producers,
+      bridge,
+      label: p.label,
+      logger: this.#log,
+      timeouts: this.#o.timeouts,
+      onClosed: (s, reason) => {
+        if (this.#sessions.get(s.id) === s) this.#sessions.delete(s.id);
+        this.safeEmit('sessionclosed', s, reason);
+      },
+    });
+    try {
+      if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+      const decision = this.#o.registry.authorizePublish(p.streamKey, created.handle, this.#o.isOwnerDisabled, (stream) => {
         created.stream = stream;
         stream.rtpInput = created.rtpInput;
       });
       if (!decision.ok) throw new ShowcaseError(decision.code, decision.reason);
       created.stream = decision.stream;
-      this.#sessions.set(id, created);
-      const answer = buildWhipAnswer(offer, transport);
-      this.#log.info({ sessionId: id, streamId: decision.stream.id, remoteAddress: req.remoteAddress, kinds: producers.map((p) => p.kind), codecs: offer.sections.map((s) => s.rtpParameters?.codecs[0]?.mimeType).filter(Boolean) }, 'WHIP publish accepted');
-      this.safeEmit('session', created);
-      return { sessionId: id, answer, streamId: decision.stream.id };
     } catch (err) {
-      if (session) session.close(`publish failed: ${(err as Error).message}`, { detach: true, graceful: true });
-      else router.close();
+      created.close(`publish failed: ${(err as Error).message}`, { detach: true, graceful: true });
       throw err;
     }
+    this.#sessions.set(p.id, created);
+    this.safeEmit('session', created);
+    return created;
   }
 
   /** Ends a session for a WHIP DELETE; the key must be the one that opened it. False when unknown. */

@@ -20,6 +20,8 @@ export interface WhipSessionParts {
   transport: types.WebRtcTransport;
   producers: types.Producer[];
   bridge: RtpBridge;
+  /** Who publishes, in log lines ("WHIP publisher", "signaling publisher"). */
+  label?: string;
   logger: Logger;
   timeouts: WhipSessionTimeouts;
   onClosed: (session: WhipSession, reason: string) => void;
@@ -65,7 +67,7 @@ export class WhipSession {
       close: (reason) => this.close(reason, { detach: false }),
     };
     this.#watchdog = new TransportWatchdog(p.transport, p.timeouts, {
-      label: 'WHIP publisher',
+      label: p.label ?? 'WHIP publisher',
       logger: this.#log,
       onDead: (reason) => this.close(reason, { graceful: false }),
     });
