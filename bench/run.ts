@@ -40,6 +40,7 @@ for (const [name, file, fn] of [
   ['metrics-watch', './metrics-watch.js', 'runMetricsBench'],
   ['recording-finalize', './recording-finalize.js', 'runRecordingFinalizeBench'],
   ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
+  ['webrtc-latency', './webrtc-latency.js', 'runWebRtcLatencyBench'],
 ] as const) {
   await section(name, async () => {
     let mod: Record<string, unknown>;
