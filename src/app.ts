@@ -21,12 +21,12 @@ import { creatorsRoutes } from './http/creators-routes.js';
 import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
 import { Authenticator } from './http/auth.js';
 import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
-import { metricsRoutes, type StoredAnalytics } from './http/metrics-routes.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import { AnalyticsPersistence } from './metrics/analytics-persistence.js';
 import { ViewerSessionTable } from './metrics/session-table.js';
 import { WatchTicker } from './metrics/watch-ticker.js';
 import { createMetricsRegistry, type ShowcaseMetrics } from './metrics/metrics-registry.js';
 import { registerAppCollectors, type AppMetrics, type StreamMetricsView } from './metrics/app-collectors.js';
-import type { StreamWatchTotals } from './metrics/stream-watch-stats.js';
 import type { HlsStream } from './hls/hls-stream.js';
 import { RecordingService } from './recorder/recording-service.js';
 import { registerRecordingCollectors } from './recorder/recording-metrics.js';
@@ -66,6 +66,7 @@ export class ShowcaseApp {
   readonly adminToken: string;
   readonly sessions: ViewerSessionTable;
   readonly ticker: WatchTicker;
+  readonly analytics: AnalyticsPersistence;
   readonly metrics: ShowcaseMetrics;
   readonly appMetrics: AppMetrics;
   readonly auth: Authenticator;
@@ -107,9 +108,12 @@ export class ShowcaseApp {
     this.ticker = new WatchTicker({
       table: this.sessions,
       graceMs: config.metrics.endedSeriesGraceMs,
-      onStreamDropped: (totals) => this.#persistAnalytics(totals.streamId, totals),
+      onStreamDropped: (totals) => this.analytics.dropped(totals),
+      // The per-minute timeline's ingest bitrate, from the publisher's ingest window.
+      ingestBitsPerSecond: (id, now) => this.registry.get(id)?.ingest.window.rates(now).bitsPerSecond,
       logger: log.child({ component: 'watch-ticker' }),
     });
+    this.analytics = new AnalyticsPersistence(this.store, this.ticker);
     this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
       streamsLive: () => this.registry.liveCount(),
@@ -195,6 +199,7 @@ export class ShowcaseApp {
       table: this.sessions,
       ticker: this.ticker,
       heartbeatLimiter: new AuthFailureLimiter(c.metrics.heartbeatsPerMinute, 60_000),
+      analytics: (id) => this.analytics.current(id),
     });
     this.http.get('/healthz', async () => ({ ok: true, streamsLive: this.registry.liveCount() }));
     await this.http.register(hlsRoutes, {
@@ -282,28 +287,9 @@ export class ShowcaseApp {
     });
   }
 
-  /** Saves a stream's watch totals and timeline in its record (survives restarts). */
-  #persistAnalytics(streamId: string, totals: Pick<StreamWatchTotals, 'watchSeconds' | 'uniqueViewers' | 'peakViewers' | 'timeline'>): void {
-    if (!this.store.getStream(streamId)) return;
-    const w = totals.watchSeconds;
-    const analytics: StoredAnalytics = {
-      watchSecondsLive: w.hls.live + w.webrtc.live,
-      watchSecondsReplay: w.hls.replay + w.webrtc.replay,
-      watchSecondsByProtocol: { hls: w.hls.live + w.hls.replay, webrtc: w.webrtc.live + w.webrtc.replay },
-      uniqueViewers: totals.uniqueViewers,
-      peakViewers: totals.peakViewers,
-      timeline: totals.timeline.map((b) => ({ startMs: b.startMs, viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds })),
-      updatedAt: Date.now(),
-    };
-    this.store.updateStream(streamId, { extra: { analytics } });
-  }
-
   /** Every minute: persist what the ticker holds, so a crash loses at most a minute of analytics. */
   #persistLiveAnalytics(): void {
-    for (const id of this.ticker.trackedStreams()) {
-      const snap = this.ticker.snapshot(id);
-      if (snap) this.#persistAnalytics(id, { ...snap, timeline: this.ticker.timeline(id) ?? [] });
-    }
+    this.analytics.persistTracked();
   }
 
   /** WHIP ingest through a mediasoup worker pool, when enabled and the worker binary exists. */

@@ -8,6 +8,9 @@ import type { ShowcaseMetrics } from '../metrics/metrics-registry.js';
 import type { ViewerSessionTable } from '../metrics/session-table.js';
 import type { WatchTicker } from '../metrics/watch-ticker.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { StoredAnalytics } from '../metrics/stream-analytics.js';
+
+export type { StoredAnalytics } from '../metrics/stream-analytics.js';
 
 export interface MetricsRoutesOptions {
   store: Store;
@@ -17,22 +20,12 @@ export interface MetricsRoutesOptions {
   ticker: WatchTicker;
   /** Per-address budget for heartbeats (a FixedWindow limiter: one hit per heartbeat). */
   heartbeatLimiter: AuthFailureLimiter;
+  /** A stream's analytics over every tracking period (AnalyticsPersistence.current). */
+  analytics: (streamId: string) => StoredAnalytics | undefined;
 }
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
 const HeartbeatBody = Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
-
-/** Persisted analytics of a stream (in StreamRecord.extra.analytics), written every minute and at the end. */
-export interface StoredAnalytics {
-  watchSecondsLive: number;
-  watchSecondsReplay: number;
-  watchSecondsByProtocol: { hls: number; webrtc: number };
-  uniqueViewers: number;
-  peakViewers: number;
-  timeline: Array<{ startMs: number; viewersAvg: number; viewersPeak: number; watchSeconds: number; ingestBitsPerSecond?: number }>;
-  updatedAt: number;
-}
-
 
 /** Minutes streamed per calendar month (UTC), splitting streams that cross a month boundary. */
 export function minutesByMonth(streams: Array<{ startedAt: number | null; endedAt: number | null }>, now: number): Record<string, number> {
@@ -74,24 +67,24 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOption
     const p = o.auth.requireAuthenticated(req);
     const rec = owned(o.store, p, req.params.id);
     const live = o.ticker.snapshot(rec.id);
-    const stored = (rec.extra.analytics as StoredAnalytics | undefined);
+    // Stored periods plus the ticker's current one: a replay or a restart never hides what came before.
+    const a = o.analytics(rec.id);
     const now = Date.now();
     const streamedMs = rec.startedAt ? (rec.endedAt ?? now) - rec.startedAt : 0;
-    // Live figures win while the ticker tracks the stream; the stored ones survive restarts.
-    const watchLive = live ? live.watchSeconds.hls.live + live.watchSeconds.webrtc.live : stored?.watchSecondsLive ?? 0;
-    const watchReplay = live ? live.watchSeconds.hls.replay + live.watchSeconds.webrtc.replay : stored?.watchSecondsReplay ?? 0;
-    const timeline = live ? o.ticker.timeline(rec.id) ?? [] : stored?.timeline ?? [];
+    const watchLive = a?.watchSecondsLive ?? 0;
+    const watchReplay = a?.watchSecondsReplay ?? 0;
+    const timeline = a?.timeline ?? [];
     return {
       streamId: rec.id,
       state: rec.state,
       minutesStreamed: Math.round((streamedMs / 60000) * 100) / 100,
-      peakConcurrentViewers: live?.peakViewers ?? stored?.peakViewers ?? 0,
+      peakConcurrentViewers: a?.peakViewers ?? 0,
       averageConcurrentViewers: streamedMs > 0 ? Math.round((watchLive / (streamedMs / 1000)) * 100) / 100 : 0,
       watchMinutes: { live: Math.round((watchLive / 60) * 100) / 100, replay: Math.round((watchReplay / 60) * 100) / 100 },
-      uniqueViewers: live?.uniqueViewers ?? stored?.uniqueViewers ?? 0,
-      uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error)',
+      uniqueViewers: a?.uniqueViewers ?? 0,
+      uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error), merged across live and replay viewing',
       currentViewers: live?.viewersTotal ?? 0,
-      timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ...('ingestBitsPerSecond' in b ? { ingestBitsPerSecond: (b as { ingestBitsPerSecond?: number }).ingestBitsPerSecond } : {}) })),
+      timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
     };
   });
 

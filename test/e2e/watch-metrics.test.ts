@@ -98,6 +98,7 @@ t.test('watch seconds from real HTTP viewers are exact; stopped viewers stop cou
   t.equal(a.json.peakConcurrentViewers, N);
   t.ok(a.json.uniqueViewers >= N, 'unique viewers counted');
   t.ok(a.json.timeline.length >= 1, 'per-minute timeline');
+  t.ok(a.json.timeline.some((m: { ingestBitsPerSecond: number | null }) => (m.ingestBitsPerSecond ?? 0) > 10_000), `the timeline carries the ingest bitrate (${JSON.stringify(a.json.timeline.map((m: { ingestBitsPerSecond: number | null }) => m.ingestBitsPerSecond))})`);
 
   // End the stream: its series disappear after the grace period.
   pub.kill('SIGINT');
