@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Bundles the shopper's watch page (src/web/watch/) with esbuild into dist/web/: content-hashed JS
-// and CSS (plus .gz/.br copies the server sends when asked), the HTML template and manifest.json,
-// which src/http/watch-routes.ts reads. hls.js is bundled, so nothing comes from a CDN at run time.
+// Bundles the web pages with esbuild into dist/web/: the shopper's watch page (src/web/watch/) and
+// the creator's studio page (src/web/studio/). Each gets content-hashed JS and CSS (plus .gz/.br
+// copies the server sends when asked) and its HTML template; manifest.json lists them for
+// src/http/watch-routes.ts and src/http/studio-routes.ts. hls.js and mediasoup-client are bundled,
+// so nothing comes from a CDN at run time.
 // Usage: node scripts/build-web.mjs [--outdir dist/web] [--no-minify]
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,8 @@ const arg = (name) => {
 };
 const outdir = resolve(root, arg('--outdir') ?? 'dist/web');
 const minify = !process.argv.includes('--no-minify');
-const src = join(root, 'src/web/watch');
+/** One entry per page: its folder under src/web and the files named after it there. */
+const pages = ['watch', 'studio'].map((name) => ({ name, dir: join(root, 'src/web', name) }));
 
 mkdirSync(outdir, { recursive: true });
 // Remove the previous build's hashed files so the folder does not grow with every build.
@@ -34,10 +37,10 @@ if (existsSync(manifestFile)) {
 const t0 = Date.now();
 const result = await build({
   absWorkingDir: root,
-  entryPoints: [
-    { in: join(src, 'watch.ts'), out: 'watch' },
-    { in: join(src, 'watch.css'), out: 'watch' },
-  ],
+  entryPoints: pages.flatMap((p) => [
+    { in: join(p.dir, `${p.name}.ts`), out: p.name },
+    { in: join(p.dir, `${p.name}.css`), out: p.name },
+  ]),
   outdir,
   entryNames: '[name]-[hash]',
   bundle: true,
@@ -56,10 +59,14 @@ const result = await build({
 });
 
 const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
-const js = outputs.find((f) => /^watch-[A-Z0-9]+\.js$/i.test(f));
-const css = outputs.find((f) => /^watch-[A-Z0-9]+\.css$/i.test(f));
-if (!js || !css) throw new Error(`build-web: expected watch-*.js and watch-*.css, got ${outputs.join(', ')}`);
-copyFileSync(join(src, 'watch.html'), join(outdir, 'watch.html'));
+const built = {};
+for (const p of pages) {
+  const js = outputs.find((f) => new RegExp(`^${p.name}-[A-Z0-9]+\\.js$`, 'i').test(f));
+  const css = outputs.find((f) => new RegExp(`^${p.name}-[A-Z0-9]+\\.css$`, 'i').test(f));
+  if (!js || !css) throw new Error(`build-web: expected ${p.name}-*.js and ${p.name}-*.css, got ${outputs.join(', ')}`);
+  copyFileSync(join(p.dir, `${p.name}.html`), join(outdir, `${p.name}.html`));
+  built[p.name] = { js, css, html: `${p.name}.html` };
+}
 
 const files = outputs.filter((f) => /\.(js|css|map|txt)$/.test(f));
 for (const f of files.filter((f) => /\.(js|css)$/.test(f))) {
@@ -67,6 +74,7 @@ for (const f of files.filter((f) => /\.(js|css)$/.test(f))) {
   writeFileSync(join(outdir, `${f}.gz`), gzipSync(body, { level: 9 }));
   writeFileSync(join(outdir, `${f}.br`), brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
 }
-writeFileSync(manifestFile, `${JSON.stringify({ js, css, html: 'watch.html', files, builtAt: new Date().toISOString() }, null, 2)}\n`);
+// Top-level js/css/html stay the watch page's (what earlier readers of the manifest expect).
+writeFileSync(manifestFile, `${JSON.stringify({ ...built.watch, pages: built, files, builtAt: new Date().toISOString() }, null, 2)}\n`);
 const size = (f) => `${(readFileSync(join(outdir, f)).length / 1024).toFixed(0)} KiB (${(readFileSync(join(outdir, `${f}.br`)).length / 1024).toFixed(0)} KiB br)`;
-console.log(`build-web: ${js} ${size(js)}, ${css} ${size(css)} -> ${outdir} in ${Date.now() - t0} ms`);
+console.log(`build-web: ${Object.values(built).map((b) => `${b.js} ${size(b.js)}, ${b.css} ${size(b.css)}`).join('; ')} -> ${outdir} in ${Date.now() - t0} ms`);

@@ -41,6 +41,7 @@ import { whepRoutes } from './http/whep-routes.js';
 import { registerWebRtcCollectors } from './webrtc/webrtc-metrics.js';
 import { hashSecret } from './store/secrets.js';
 import { SignalServer } from './webrtc/signal-server.js';
+import { studioRoutes } from './http/studio-routes.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -372,6 +373,7 @@ export class ShowcaseApp {
       logger: this.log,
     });
     this.signaling.attach(this.http.server);
+    await this.http.register(studioRoutes, { assetsDir: defaultWebAssetsDir(), signalPath: this.signaling.path });
   }
 
   /** Ends a stream now: its publisher is disconnected and its playlists end. */

@@ -190,15 +190,17 @@ function stateEvent(s: PublicStreamState): string {
   return `event: state\ndata: ${JSON.stringify(s)}\n\n`;
 }
 
-/** What scripts/build-web.mjs writes next to the bundle: hashed file names and the page template. */
-interface WebManifest {
+/** What scripts/build-web.mjs writes next to the bundle: hashed file names and the page templates. */
+export interface WebManifest {
   js: string;
   css: string;
   html: string;
+  /** Every page's files (watch, studio); the top-level js/css/html are the watch page's. */
+  pages?: Record<string, { js: string; css: string; html: string }>;
   files: string[];
 }
 
-interface LoadedAssets {
+export interface LoadedAssets {
   manifest: WebManifest;
   template: string;
   files: Map<string, { body: Buffer; gzip?: Buffer; br?: Buffer; type: string }>;
@@ -211,7 +213,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Reads the built page into memory once: only names the manifest lists are ever served. */
-function loadAssets(dir: string): LoadedAssets | undefined {
+export function loadAssets(dir: string): LoadedAssets | undefined {
   const manifestFile = join(dir, 'manifest.json');
   if (!existsSync(manifestFile)) return undefined;
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as WebManifest;
@@ -228,7 +230,7 @@ function loadAssets(dir: string): LoadedAssets | undefined {
   return { manifest, template: readFileSync(join(dir, manifest.html), 'utf8'), files };
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
@@ -237,8 +239,23 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-function render(template: string, vars: Record<string, string>): string {
+export function render(template: string, vars: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
+}
+
+/** Answers a GET for one built file (brotli or gzip when the client takes it); 404 for names the manifest does not list. */
+export function sendAsset(assets: LoadedAssets, req: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply): FastifyReply {
+  const f = assets.files.get(req.params.file);
+  if (!f) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such asset');
+  const accept = String(req.headers['accept-encoding'] ?? '');
+  reply.header('content-type', f.type);
+  // Names carry a content hash: a new build gets new names, so these never go stale.
+  reply.header('cache-control', 'public, max-age=31536000, immutable');
+  reply.header('vary', 'accept-encoding');
+  reply.header('x-content-type-options', 'nosniff');
+  if (f.br && /\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(f.br);
+  if (f.gzip && /\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(f.gzip);
+  return reply.send(f.body);
 }
 
 function notFoundPage(reply: FastifyReply): FastifyReply {
@@ -310,19 +327,7 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
     }));
   });
 
-  app.get<{ Params: { file: string } }>('/assets/watch/:file', async (req: FastifyRequest<{ Params: { file: string } }>, reply) => {
-    const f = getAssets().files.get(req.params.file);
-    if (!f) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such asset');
-    const accept = String(req.headers['accept-encoding'] ?? '');
-    reply.header('content-type', f.type);
-    // Names carry a content hash: a new build gets new names, so these never go stale.
-    reply.header('cache-control', 'public, max-age=31536000, immutable');
-    reply.header('vary', 'accept-encoding');
-    reply.header('x-content-type-options', 'nosniff');
-    if (f.br && /\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(f.br);
-    if (f.gzip && /\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(f.gzip);
-    return reply.send(f.body);
-  });
+  app.get<{ Params: { file: string } }>('/assets/watch/:file', async (req: FastifyRequest<{ Params: { file: string } }>, reply) => sendAsset(getAssets(), req, reply));
 
   app.get<{ Params: { id: string } }>('/v1/streams/:id/events', async (req, reply) => {
     const { id } = req.params;

@@ -1,0 +1,103 @@
+// The creator's /studio page end to end: Debian Chromium with a fake camera opens it, types the
+// stream key and taps Go live; mediasoup-client publishes over the WebSocket signaling; the stream
+// goes live through the registry and comes out as the same LL-HLS ladder (ffprobe decodes it);
+// a second page watches over the signaling's viewer side (mediasoup-client) and decodes frames;
+// Stop ends the stream. A wrong key is refused with its code on the page.
+import t from 'tap';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
+import { ffprobe } from '../helpers/ffmpeg.js';
+import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
+import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
+const built = existsSync(join(defaultWebAssetsDir(), 'studio.html'));
+const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (bash native/mediasoup/build.sh)' : !existsSync(CHROMIUM) ? 'chromium missing' : !built ? 'studio page not built (npm run build)' : false;
+
+type Hook = { state: string; streamId: string | null; error: { code: string; message: string } | null; codecs: string[]; goLiveMs: number | null; framesEncoded: number;
+  monitor: { state: string; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null } };
+const hook = (page: Page): Promise<Hook> => page.evaluate(() => (window as unknown as { __studio: Hook }).__studio);
+
+t.test('the /studio page publishes over the signaling and a second page watches', { skip }, async (t) => {
+  const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 47500, rtcMaxPort: 47999, bridgeMinPort: 34500, bridgeMaxPort: 34999, iceConsentTimeoutSeconds: 6 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream('Studio live');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  t.teardown(() => browser.close());
+
+  const res = await fetch(`${srv.base}/studio`);
+  t.equal(res.status, 200, 'GET /studio');
+  t.match(res.headers.get('content-security-policy') ?? '', /connect-src 'self' ws:\/\/127\.0\.0\.1:\d+\/v1\/signal/, 'CSP allows the signaling socket');
+  t.match(await res.text(), /name="viewport"[^>]+width=device-width/, 'mobile viewport');
+
+  // A wrong key: refused with its code, the page says so and stays usable.
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  page.on('pageerror', (err) => t.fail(`studio page error: ${err.message}`));
+  await page.goto(`${srv.base}/studio`);
+  await waitFor(async () => (await hook(page)).state === 'preview', 'camera preview', 10000);
+  await page.fill('#key', 'sk_wrong');
+  await page.click('#go');
+  const refused = await waitFor(async () => { const h = await hook(page); return h.state === 'error' ? h : undefined; }, 'bad key refused', 10000);
+  t.equal(refused.error?.code, 'SHOWCASE_ERR_RTMP_BAD_KEY', 'an invalid key is refused with its code');
+  t.match(await page.textContent('#status'), /not valid/);
+  t.equal(srv.app.webrtcPool!.load()[0]!.routers, 0, 'nothing held for the refused key');
+
+  // The right key: Go live.
+  await page.fill('#key', streamKey);
+  const clicked = Date.now();
+  await page.click('#go');
+  const live = await waitFor(async () => { const h = await hook(page); return h.state === 'live' ? h : h.state === 'error' ? Promise.reject(new Error(JSON.stringify(h.error))) : undefined; }, 'studio live', 20000);
+  t.equal(live.streamId, id, 'the page learns its stream id');
+  t.ok(live.codecs.includes('video/H264') || live.codecs.includes('video/VP8'), `video codec ${live.codecs.join(',')}`);
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'live', 'API says live', 10000);
+  const liveMs = Date.now() - clicked;
+  t.equal(srv.app.registry.get(id)?.publisher?.protocol, 'webrtc');
+  t.equal(srv.app.whip!.size, 1, 'one WebRTC publisher session (shared with WHIP)');
+  t.equal(await page.textContent('#share-link'), `${srv.base}/watch/${id}`, 'the page shows the watch link');
+
+  const firstPart = await waitFor(async () => {
+    const x = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return x.status === 200 && /#EXT-X-PART:/.test(x.text) ? Date.now() : undefined;
+  }, 'first LL-HLS part', 30000, 50);
+  const master = await getText(`${srv.base}/hls/${id}/master.m3u8`);
+  t.equal(master.status, 200, 'multivariant playlist');
+  t.match(master.text, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/, 'the same ladder as RTMP and WHIP');
+  const pl = await waitFor(async () => {
+    const x = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return /\ns\d+\.m4s/.test(x.text) ? x.text : undefined;
+  }, 'a complete segment', 45000);
+  const seg = /\n(s\d+\.m4s)/.exec(pl)![1]!;
+  const dir = mkdtempSync(join(tmpdir(), 'showcase-studio-'));
+  const file = join(dir, 'seg.mp4');
+  writeFileSync(file, Buffer.concat([(await getBytes(`${srv.base}/hls/${id}/180p/init1.mp4`)).body, (await getBytes(`${srv.base}/hls/${id}/180p/${seg}`)).body]));
+  const probe = await ffprobe(file);
+  t.equal(probe.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264', 'ffprobe decodes the video');
+  t.equal(probe.streams.find((s) => s.codec_type === 'video')?.height, 180);
+  t.equal(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac', 'and the audio');
+
+  // A second page watches over the signaling's viewer side.
+  const viewer = await browser.newPage();
+  viewer.on('pageerror', (err) => t.fail(`monitor page error: ${err.message}`));
+  const joinAt = Date.now();
+  await viewer.goto(`${srv.base}/studio?view=${id}`);
+  const watching = await waitFor(async () => { const h = await hook(viewer); return h.monitor.framesDecoded > 0 ? h : h.monitor.state === 'error' ? Promise.reject(new Error(JSON.stringify(h.error))) : undefined; }, 'viewer decoding frames', 20000, 50);
+  const viewerMs = Date.now() - joinAt;
+  t.ok(watching.monitor.framesDecoded > 0, `framesDecoded ${watching.monitor.framesDecoded}`);
+  t.equal(srv.app.whep!.viewers(id), 1, 'counted against the WebRTC viewer caps');
+  t.equal(srv.app.signaling!.counts().viewers, 1);
+  t.comment(`studio: Go live click -> API live ${liveMs} ms (page: ${live.goLiveMs} ms), -> first LL-HLS part ${firstPart - clicked} ms; viewer: page open -> framesDecoded>0 ${viewerMs} ms (signaling setup ${watching.monitor.setupMs} ms, first frame ${watching.monitor.firstFrameMs ?? '?'} ms)`);
+
+  // Stop: the stream ends at once (no reconnect grace), the viewer is told, the playlists end.
+  await page.click('#stop');
+  await waitFor(async () => (await hook(page)).state === 'stopped', 'page stopped', 10000);
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'ended', 'stream ended', 10000);
+  await waitFor(async () => (await hook(viewer)).monitor.state === 'ended', 'the viewer is told', 10000);
+  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/180p/index.m3u8`)).text.includes('#EXT-X-ENDLIST'), 'ENDLIST', 15000);
+  await waitFor(() => srv.app.whep!.viewers(id) === 0 && srv.app.whip!.size === 0, 'viewer place and publisher released', 5000);
+  t.match(await page.textContent('#status'), /Stream ended/);
+});
