@@ -340,6 +340,7 @@ export class ShowcaseApp {
     });
     this.whep = whep;
     if (feeds) whep.on('sessionclosed', (s) => feeds.viewerLeft(s.streamId));
+    if (feeds) whep.on('placementreleased', (id) => feeds.viewerLeft(id));
     this.whip.on('session', (s) => { if (s.stream) whep.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
     // A WHEP viewer is a watching session from DTLS connect to close (it needs no fetches to stay active).
     const viewerSessions = new Map<string, string>();

@@ -44,6 +44,8 @@ export type WhepPlaybackEvents = {
   /** A viewer's DTLS connected: its media flows. */
   sessionconnected: [session: WhepSession];
   sessionclosed: [session: WhepSession, reason: string];
+  /** A signaling viewer's place was given back (an on-demand source may stop when it was the last). */
+  placementreleased: [streamId: string];
 };
 
 /** The result of a successful WHEP POST. */
@@ -227,14 +229,22 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
    */
   async placeViewer(req: { streamId: string; remoteAddress: string }): Promise<ViewerPlacement> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-    const fanout = this.#sources.get(req.streamId);
+    // An RTMP stream's feed starts on its first viewer, whichever way the viewer came in.
+    const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
     if (!fanout) {
       if (this.#o.streamExists && !this.#o.streamExists(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
       throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
     }
     const source = fanout.source;
     const producers = source.producers.filter((p) => !p.closed);
-    const release = this.#reserve(req.streamId, req.remoteAddress);
+    const reserved = this.#reserve(req.streamId, req.remoteAddress);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      reserved();
+      this.safeEmit('placementreleased', req.streamId);
+    };
     try {
       const codecs = (source.router.rtpCapabilities.codecs ?? [])
         .filter((c) => !/\/(rtx|red|ulpfec|flexfec)$/i.test(c.mimeType))

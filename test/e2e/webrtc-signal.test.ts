@@ -4,6 +4,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { startServer, waitFor } from '../helpers/server.js';
+import { publishRtmp } from '../helpers/ffmpeg.js';
 import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
 
 const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (bash native/mediasoup/build.sh)' : false;
@@ -143,4 +144,28 @@ t.test('signaling: coded errors, key refusal, ownership, limits', { skip }, asyn
   await waitFor(() => d.closed, 'closed at shutdown', 3000);
   t.equal(d.closed!.code, 1001);
   t.equal(srv.app.webrtcPool!.load()[0]!.routers, 0);
+});
+
+t.test('signaling viewers of an RTMP stream start and stop its on-demand WebRTC feed', { skip }, async (t) => {
+  const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 47000, rtcMaxPort: 47499, bridgeMinPort: 34000, bridgeMaxPort: 34499,
+    rtmpPlayback: { idleStopMs: 500, x264Preset: 'ultrafast' } as never } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream('RTMP via signaling');
+  const ff = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  t.teardown(() => { ff.kill('SIGKILL'); });
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'live', 'RTMP live', 15000);
+  // The feed starts from the publisher's H.264 configuration (its first video tag).
+  await waitFor(() => srv.app.registry.get(id)?.videoConfig, 'RTMP video configuration', 15000);
+  const c = await Client.open(`${srv.base.replace('http', 'ws')}/v1/signal`);
+  t.teardown(() => c.ws.terminate());
+  const join = await c.req('join', { role: 'viewer', streamId: id });
+  t.ok(join.ok, `viewer join of an RTMP stream ${JSON.stringify(join.error ?? '')}`);
+  t.same([...join.data.kinds].sort(), ['audio', 'video']);
+  t.ok(srv.app.rtmpFeeds!.feed(id), 'the join started the stream\'s WebRTC feed');
+  const caps = await c.req('getRouterRtpCapabilities');
+  t.ok(caps.data.rtpCapabilities.codecs.some((x: any) => x.mimeType === 'video/H264'), 'edge capabilities carry the feed\'s H.264');
+  t.equal(srv.app.whep!.viewers(id), 1);
+  t.ok((await c.req('leave')).ok);
+  t.equal(srv.app.whep!.viewers(id), 0, 'leave gives the place back');
+  await waitFor(() => !srv.app.rtmpFeeds!.feed(id), 'feed stopped after the last signaling viewer left', 10000);
 });
