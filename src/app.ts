@@ -353,6 +353,16 @@ export class ShowcaseApp {
       viewerSessions.delete(s.id);
       if (sid) this.sessions.close(sid, s.streamId);
     });
+    // Viewers over the WebSocket signaling count the same way, keyed by their placement.
+    whep.on('viewerconnected', (placementId, streamId) => {
+      const sid = this.sessions.open(streamId, this.registry.get(streamId)?.state === 'live' ? 'live' : 'replay');
+      if (sid) viewerSessions.set(placementId, sid);
+    });
+    whep.on('viewerleft', (placementId, streamId) => {
+      const sid = viewerSessions.get(placementId);
+      viewerSessions.delete(placementId);
+      if (sid) this.sessions.close(sid, streamId);
+    });
     const pool = this.webrtcPool;
     registerWebRtcCollectors(this.metrics.registry, { workers: () => pool.load(), sessions: () => ({ whip: this.whip?.size ?? 0, whep: whep.size }) });
     await this.http.register(whepRoutes, { playback: whep, corsOrigin: c.http.corsOrigin });

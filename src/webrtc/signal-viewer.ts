@@ -60,7 +60,11 @@ export class SignalViewer {
           throw new ShowcaseError('SHOWCASE_ERR_SIGNAL_STATE', 'the viewer closed');
         }
         this.#transport = t;
-        this.#watchdog = new TransportWatchdog(t, this.#o.timeouts, { label: 'signaling viewer', logger: this.#log, onDead: (reason) => this.#end('SHOWCASE_ERR_SIGNAL_TIMEOUT', reason) });
+        this.#watchdog = new TransportWatchdog(t, this.#o.timeouts, {
+          label: 'signaling viewer', logger: this.#log,
+          onDead: (reason) => this.#end('SHOWCASE_ERR_SIGNAL_TIMEOUT', reason),
+          onConnected: () => this.#o.placement.connected(),
+        });
         return transportParams(t);
       }
       case 'connectTransport': {

@@ -46,6 +46,9 @@ export type WhepPlaybackEvents = {
   sessionclosed: [session: WhepSession, reason: string];
   /** A signaling viewer's place was given back (an on-demand source may stop when it was the last). */
   placementreleased: [streamId: string];
+  /** A signaling viewer's transport connected (it watches from now on) / it left after that. */
+  viewerconnected: [placementId: string, streamId: string];
+  viewerleft: [placementId: string, streamId: string];
 };
 
 /** The result of a successful WHEP POST. */
@@ -68,6 +71,8 @@ export interface ViewerPlacement {
   /** A WebRtcTransport on the edge with the server's listen settings. */
   createTransport(): Promise<types.WebRtcTransport>;
   requestSourceKeyFrame?(): void;
+  /** The viewer's transport connected: it counts as watching until release(). */
+  connected(): void;
   release(): void;
 }
 
@@ -238,11 +243,14 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
     const source = fanout.source;
     const producers = source.producers.filter((p) => !p.closed);
     const reserved = this.#reserve(req.streamId, req.remoteAddress);
+    const placementId = randomBytes(8).toString('base64url');
     let released = false;
+    let watching = false;
     const release = (): void => {
       if (released) return;
       released = true;
       reserved();
+      if (watching) this.safeEmit('viewerleft', placementId, req.streamId);
       this.safeEmit('placementreleased', req.streamId);
     };
     try {
@@ -267,6 +275,11 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
           ...(this.#o.iceConsentTimeoutSeconds ? { iceConsentTimeout: this.#o.iceConsentTimeoutSeconds } : {}),
         }),
         requestSourceKeyFrame: source.requestKeyFrame ? () => source.requestKeyFrame!() : undefined,
+        connected: () => {
+          if (watching || released) return;
+          watching = true;
+          this.safeEmit('viewerconnected', placementId, req.streamId);
+        },
         release: () => { lease.release(); release(); },
       };
     } catch (err) {

@@ -90,6 +90,7 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   t.ok(watching.monitor.framesDecoded > 0, `framesDecoded ${watching.monitor.framesDecoded}`);
   t.equal(srv.app.whep!.viewers(id), 1, 'counted against the WebRTC viewer caps');
   t.equal(srv.app.signaling!.counts().viewers, 1);
+  await waitFor(() => srv.app.ticker.snapshot(id)?.viewers.webrtc.live === 1, 'the signaling viewer counted as a WebRTC viewer', 5000);
   t.comment(`studio: Go live click -> API live ${liveMs} ms (page: ${live.goLiveMs} ms), -> first LL-HLS part ${firstPart - clicked} ms; viewer: page open -> framesDecoded>0 ${viewerMs} ms (signaling setup ${watching.monitor.setupMs} ms, first frame ${watching.monitor.firstFrameMs ?? '?'} ms)`);
 
   // Stop: the stream ends at once (no reconnect grace), the viewer is told, the playlists end.
@@ -99,5 +100,6 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   await waitFor(async () => (await hook(viewer)).monitor.state === 'ended', 'the viewer is told', 10000);
   await waitFor(async () => (await getText(`${srv.base}/hls/${id}/180p/index.m3u8`)).text.includes('#EXT-X-ENDLIST'), 'ENDLIST', 15000);
   await waitFor(() => srv.app.whep!.viewers(id) === 0 && srv.app.whip!.size === 0, 'viewer place and publisher released', 5000);
+  await waitFor(() => (srv.app.ticker.snapshot(id)?.viewers.webrtc.live ?? 0) === 0, 'no longer counted once it left', 5000);
   t.match(await page.textContent('#status'), /Stream ended/);
 });
