@@ -3,27 +3,24 @@
 // RTMP comes out and ffprobe decodes it; a second page watches over WHEP and counts as a WebRTC viewer.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
-import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** promtool, unpacked by scripts/setup.sh from Debian's prometheus package. */
 const promtool = process.env.PROMTOOL ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'showcase-tools', 'promtool');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
-const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (bash native/mediasoup/build.sh)' : !existsSync(CHROMIUM) ? 'chromium missing' : false;
+const skip = webrtcSkip();
 
 t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, async (t) => {
   const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 43000, rtcMaxPort: 43999, bridgeMinPort: 31000, bridgeMaxPort: 31999, iceConsentTimeoutSeconds: 6 } });
   t.teardown(() => srv.close());
   const { id, streamKey, json } = await srv.createStream('Phone live');
   t.equal(json.ingest.whipUrl, `${srv.base}/whip`, 'the API hands out the WHIP URL');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`${srv.base}/healthz`);

@@ -4,20 +4,16 @@
 // framesDecoded and audio bytes from getStats, checks the HLS ladder still decodes, that the feed's
 // ffmpeg stops after the idle grace once the viewer left, and that the stream ending closes viewers.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { publishRtmp, decodeFrames } from '../helpers/ffmpeg.js';
-import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
 import type { Config } from '../../src/config/schema.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
-const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (set MEDIASOUP_WORKER_BIN or run bash native/mediasoup/build.sh)'
-  : !existsSync(CHROMIUM) ? `${CHROMIUM} missing (apt-get install chromium)` : false;
+const skip = webrtcSkip();
 const IDLE_STOP_MS = 1500;
 
 type Win = { pc: RTCPeerConnection };
@@ -45,7 +41,7 @@ t.test('RTMP streams play over WHEP through an on-demand RTP encode', { skip }, 
       rtmpPlayback: { idleStopMs: IDLE_STOP_MS, x264Preset: 'ultrafast' } as Config['webrtc']['rtmpPlayback'] },
   });
   t.teardown(() => srv.close());
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   t.teardown(() => browser.close());
   const whep = srv.app.whep!;
   const feeds = srv.app.rtmpFeeds!;

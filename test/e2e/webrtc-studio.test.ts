@@ -10,14 +10,11 @@ import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
-import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
 import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
 const built = existsSync(join(defaultWebAssetsDir(), 'studio.html'));
-const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (bash native/mediasoup/build.sh)' : !existsSync(CHROMIUM) ? 'chromium missing' : !built ? 'studio page not built (npm run build)' : false;
+const skip = webrtcSkip() || (!built ? 'studio page not built (npm run build)' : false);
 
 type Hook = { state: string; streamId: string | null; error: { code: string; message: string } | null; codecs: string[]; goLiveMs: number | null; framesEncoded: number;
   monitor: { state: string; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null } };
@@ -27,7 +24,7 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 47500, rtcMaxPort: 47999, bridgeMinPort: 34500, bridgeMaxPort: 34999, iceConsentTimeoutSeconds: 6 } });
   t.teardown(() => srv.close());
   const { id, streamKey } = await srv.createStream('Studio live');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   t.teardown(() => browser.close());
 
   const res = await fetch(`${srv.base}/studio`);

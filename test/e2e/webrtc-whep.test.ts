@@ -5,7 +5,6 @@
 // pipeToRouter past maxConsumersPerWorker, and shutdown. The server is a small fastify with the WHIP
 // and WHEP plugins over an in-memory store (the app's wiring is covered by webrtc-ladder).
 import t from 'tap';
-import { existsSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createLogger } from '../../src/core/logger.js';
@@ -15,18 +14,14 @@ import { hashSecret } from '../../src/store/secrets.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
 import { webrtcRoutes } from '../../src/http/webrtc-routes.js';
 import { whepRoutes } from '../../src/http/whep-routes.js';
-import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
 import { WhipIngest } from '../../src/webrtc/whip-ingest.js';
 import { WhepPlayback } from '../../src/webrtc/whep-playback.js';
 import { LogSink, waitFor } from '../helpers/server.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
 
-const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (set MEDIASOUP_WORKER_BIN or run bash native/mediasoup/build.sh)'
-  : !existsSync(CHROMIUM) ? `${CHROMIUM} missing (apt-get install chromium)` : false;
+const skip = webrtcSkip();
 if (skip) {
   t.plan(0, skip);
 } else {
@@ -66,7 +61,7 @@ async function run(): Promise<void> {
   app.get('/', async (_req, reply) => reply.type('text/html').send('<!doctype html><title>whep</title>'));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   t.teardown(async () => {
     await browser.close().catch(() => {});
     playback.close();

@@ -6,7 +6,7 @@
 // an in-memory store (the app's wiring is tested elsewhere).
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
@@ -17,17 +17,13 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { hashSecret } from '../../src/store/secrets.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
 import { webrtcRoutes } from '../../src/http/webrtc-routes.js';
-import { resolveWorkerBinary } from '../../src/webrtc/worker-binary.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
 import { WhipIngest } from '../../src/webrtc/whip-ingest.js';
 import { LogSink, waitFor } from '../helpers/server.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
 
-const skip = !resolveWorkerBinary() ? 'mediasoup-worker not found (set MEDIASOUP_WORKER_BIN or run bash native/mediasoup/build.sh)'
-  : !existsSync(CHROMIUM) ? `${CHROMIUM} missing (apt-get install chromium)` : false;
+const skip = webrtcSkip();
 if (skip) {
   t.plan(0, skip);
 } else {
@@ -55,7 +51,7 @@ async function run(): Promise<void> {
   app.get('/', async (_req, reply) => reply.type('text/html').send('<!doctype html><title>publisher</title>'));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   const dir = mkdtempSync(join(tmpdir(), 'showcase-whip-'));
   t.teardown(async () => {
     await browser.close().catch(() => {});
