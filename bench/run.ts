@@ -35,6 +35,18 @@ await section('origin-latency', async () => {
   );
 });
 
+await section('webrtc-capacity', async () => {
+  const { runWebRtcCapacityBench } = await import('./webrtc-capacity.js');
+  const r = await runWebRtcCapacityBench({ quick });
+  const cap = (c: typeof r.bare): string => `${c.capacityConsumers}${c.saturated ? '' : '+'}`;
+  rows.push(
+    { bench: 'webrtc-capacity', figure: 'consumers per worker at saturation, bare / showcase', value: `${cap(r.bare)} / ${cap(r.showcase)}`, target: '' },
+    { bench: 'webrtc-capacity', figure: 'showcase / bare consumer capacity', value: `${(r.capacityRatio * 100).toFixed(1)} %`, target: '>= 90 %' },
+    { bench: 'webrtc-capacity', figure: 'worker CPU per consumer, bare / showcase', value: `${r.bare.cpuPerConsumerPct} / ${r.showcase.cpuPerConsumerPct} % of a core`, target: '' },
+    { bench: 'webrtc-capacity', figure: 'machine at start', value: `load ${r.loadAvgAtStart}, ${r.othersBusyPct} % busy on ${r.cores} cores${r.quiet ? '' : ' (not quiet: indicative only)'}`, target: '' },
+  );
+});
+
 for (const [name, file, fn] of [
   ['rtmp-ingest', './rtmp-ingest.js', 'runRtmpIngestBench'],
   ['metrics-watch', './metrics-watch.js', 'runMetricsBench'],
