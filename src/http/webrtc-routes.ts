@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
 import { bearerToken } from './auth.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { WhipIngest } from '../webrtc/whip-ingest.js';
-import { SDP_MAX_BYTES } from '../webrtc/sdp-lines.js';
+import { sdpRouteCommon } from './sdp-routes-common.js';
 
 export interface WebRtcRoutesOptions {
   ingest: WhipIngest;
@@ -23,14 +23,7 @@ const SessionParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1
  */
 export async function webrtcRoutes(app: FastifyInstance, o: WebRtcRoutesOptions): Promise<void> {
   // Encapsulated: the SDP body parser exists only for these routes.
-  app.addContentTypeParser('application/sdp', { parseAs: 'string', bodyLimit: SDP_MAX_BYTES }, (_req, body, done) => done(null, body));
-
-  const cors = (reply: FastifyReply): void => {
-    if (!o.corsOrigin) return;
-    reply.header('access-control-allow-origin', o.corsOrigin);
-    reply.header('access-control-expose-headers', 'location, etag');
-    reply.header('vary', 'origin');
-  };
+  const cors = sdpRouteCommon(app, o.corsOrigin);
 
   const streamKeyOf = (req: Parameters<typeof bearerToken>[0]): string => {
     const key = bearerToken(req);

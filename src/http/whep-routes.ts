@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
 import type { WhepPlayback } from '../webrtc/whep-playback.js';
-import { SDP_MAX_BYTES } from '../webrtc/sdp-lines.js';
+import { sdpRouteCommon } from './sdp-routes-common.js';
 
 export interface WhepRoutesOptions {
   playback: WhepPlayback;
@@ -19,14 +19,7 @@ const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$
  */
 export async function whepRoutes(app: FastifyInstance, o: WhepRoutesOptions): Promise<void> {
   // Encapsulated: the SDP body parser exists only for these routes.
-  app.addContentTypeParser('application/sdp', { parseAs: 'string', bodyLimit: SDP_MAX_BYTES }, (_req, body, done) => done(null, body));
-
-  const cors = (reply: FastifyReply): void => {
-    if (!o.corsOrigin) return;
-    reply.header('access-control-allow-origin', o.corsOrigin);
-    reply.header('access-control-expose-headers', 'location, etag');
-    reply.header('vary', 'origin');
-  };
+  const cors = sdpRouteCommon(app, o.corsOrigin);
 
   app.post<{ Params: Static<typeof IdParams> }>('/whep/:id', { schema: { params: IdParams } }, async (req, reply) => {
     cors(reply);

@@ -25,6 +25,16 @@ export function transportParams(t: types.WebRtcTransport): Record<string, unknow
   return { id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters };
 }
 
+/** Connects a role's one transport once (DTLS parameters from the client); a second connect is a state error. */
+export async function connectOnce(t: types.WebRtcTransport, dtlsParameters: unknown, alreadyConnected: boolean): Promise<void> {
+  if (alreadyConnected) throw new ShowcaseError('SHOWCASE_ERR_SIGNAL_STATE', 'the transport is already connected');
+  try {
+    await t.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters });
+  } catch (err) {
+    throw refused('dtlsParameters', err);
+  }
+}
+
 /** mediasoup's own validation (ortc) refusing client parameters: the client's fault, so a coded 400. */
 export function refused(what: string, err: unknown): ShowcaseError {
   if (err instanceof ShowcaseError) return err;
@@ -91,13 +101,7 @@ export class SignalPublisher {
         return transportParams(t);
       }
       case 'connectTransport': {
-        const t = this.#transportById(req.transportId);
-        if (this.#connected) throw new ShowcaseError('SHOWCASE_ERR_SIGNAL_STATE', 'the transport is already connected');
-        try {
-          await t.connect({ dtlsParameters: req.dtlsParameters as types.DtlsParameters });
-        } catch (err) {
-          throw refused('dtlsParameters', err);
-        }
+        await connectOnce(this.#transportById(req.transportId), req.dtlsParameters, this.#connected);
         this.#connected = true;
         return {};
       }

@@ -2,7 +2,7 @@ import type { types } from 'mediasoup';
 import { ShowcaseError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { SignalRequest } from './signal-messages.js';
-import { refused, transportParams } from './signal-publisher.js';
+import { connectOnce, refused, transportParams } from './signal-publisher.js';
 import { TransportWatchdog, type TransportTimeouts } from './transport-watchdog.js';
 import type { ViewerPlacement } from './whep-playback.js';
 
@@ -68,13 +68,7 @@ export class SignalViewer {
         return transportParams(t);
       }
       case 'connectTransport': {
-        const t = this.#transportById(req.transportId);
-        if (this.#connected) throw new ShowcaseError('SHOWCASE_ERR_SIGNAL_STATE', 'the transport is already connected');
-        try {
-          await t.connect({ dtlsParameters: req.dtlsParameters as types.DtlsParameters });
-        } catch (err) {
-          throw refused('dtlsParameters', err);
-        }
+        await connectOnce(this.#transportById(req.transportId), req.dtlsParameters, this.#connected);
         this.#connected = true;
         return {};
       }
