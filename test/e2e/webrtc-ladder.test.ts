@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
-import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage, whipPublishFromPage } from '../helpers/chromium.js';
 
 /** promtool, unpacked by scripts/setup.sh from Debian's prometheus package. */
 const promtool = process.env.PROMTOOL ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'showcase-tools', 'promtool');
@@ -24,20 +24,7 @@ t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, 
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`${srv.base}/healthz`);
-  const r = await page.evaluate(async ({ key }) => {
-    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 180, frameRate: 30 } });
-    const pc = new RTCPeerConnection();
-    (window as unknown as { pc: RTCPeerConnection }).pc = pc;
-    pc.addTransceiver(media.getAudioTracks()[0]!, { direction: 'sendonly' });
-    const video = pc.addTransceiver(media.getVideoTracks()[0]!, { direction: 'sendonly' });
-    const codecs = RTCRtpSender.getCapabilities('video')!.codecs;
-    video.setCodecPreferences([...codecs.filter((c) => c.mimeType === 'video/H264'), ...codecs.filter((c) => c.mimeType !== 'video/H264')]);
-    await pc.setLocalDescription(await pc.createOffer());
-    const res = await fetch('/whip', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
-    const answer = await res.text();
-    if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    return { status: res.status, location: res.headers.get('location'), answer };
-  }, { key: streamKey });
+  const r = await whipPublishFromPage(page, streamKey, { width: 320, height: 180 });
   t.equal(r.status, 201, `WHIP 201 ${r.status === 201 ? '' : r.answer}`);
   await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'live', 'live');
   const master = await waitFor(async () => {
@@ -62,24 +49,9 @@ t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, 
   // A shopper watches the phone's stream over WHEP: counted as a WebRTC viewer while connected.
   const viewer = await browser.newPage();
   await viewer.goto(`${srv.base}/healthz`);
-  const w = await viewer.evaluate(async ({ id }) => {
-    const pc = new RTCPeerConnection();
-    (window as unknown as { pc: RTCPeerConnection }).pc = pc;
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    const res = await fetch(`/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
-    const body = await res.text();
-    if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: body });
-    return { status: res.status, location: res.headers.get('location'), body };
-  }, { id });
+  const w = await whepWatchFromPage(viewer, id);
   t.equal(w.status, 201, `WHEP 201 ${w.status === 201 ? '' : w.body}`);
-  await waitFor(async () => viewer.evaluate(async () => {
-    const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
-    let frames = 0;
-    stats.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames = r.framesDecoded ?? 0; });
-    return frames > 0;
-  }), 'WHEP viewer decoding frames', 20000);
+  t.ok((w.frames ?? 0) > 0, `WHEP viewer decoding frames (${w.frames ?? 0} within 20 s)`);
   // (The test's own playlist GETs above were HLS viewer sessions: only the webrtc count is the WHEP page.)
   const watching = await waitFor(() => {
     const snap = srv.app.ticker.snapshot(id);

@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { publishRtmp, decodeFrames } from '../helpers/ffmpeg.js';
 import type { Config } from '../../src/config/schema.js';
-import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage } from '../helpers/chromium.js';
 
 const skip = webrtcSkip();
 const IDLE_STOP_MS = 1500;
@@ -51,26 +51,7 @@ t.test('RTMP streams play over WHEP through an on-demand RTP encode', { skip }, 
   const watch = async (id: string): Promise<{ page: Page; status: number; location: string | null; body: string; firstFrameMs?: number }> => {
     const page = await browser.newPage();
     await page.goto(`${srv.base}/healthz`);
-    const r = await page.evaluate(async ({ id }) => {
-      const pc = new RTCPeerConnection();
-      (window as unknown as Win).pc = pc;
-      pc.addTransceiver('audio', { direction: 'recvonly' });
-      pc.addTransceiver('video', { direction: 'recvonly' });
-      await pc.setLocalDescription(await pc.createOffer());
-      const t0 = performance.now();
-      const res = await fetch(`/whep/${id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
-      const body = await res.text();
-      if (res.status !== 201) return { status: res.status, location: null, body };
-      await pc.setRemoteDescription({ type: 'answer', sdp: body });
-      // Bounded: 20 s for the first decoded frame.
-      while (performance.now() - t0 < 20000) {
-        let frames = 0;
-        (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded ?? 0; });
-        if (frames > 0) return { status: 201, location: res.headers.get('location'), body, firstFrameMs: Math.round(performance.now() - t0) };
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      return { status: 201, location: res.headers.get('location'), body };
-    }, { id });
+    const r = await whepWatchFromPage(page, id);
     return { page, ...r };
   };
   const audioBytes = (page: Page): Promise<number> => page.evaluate(async () => {

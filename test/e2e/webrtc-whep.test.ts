@@ -18,7 +18,7 @@ import { WorkerPool } from '../../src/webrtc/worker-pool.js';
 import { WhipIngest } from '../../src/webrtc/whip-ingest.js';
 import { WhepPlayback } from '../../src/webrtc/whep-playback.js';
 import { LogSink, waitFor } from '../helpers/server.js';
-import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage, whipPublishFromPage } from '../helpers/chromium.js';
 
 
 const skip = webrtcSkip();
@@ -83,20 +83,7 @@ async function run(): Promise<void> {
   const publish = async (key: string): Promise<{ page: Page; location: string }> => {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
-    const r = await page.evaluate(async ({ key }) => {
-      const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360, frameRate: 30 } });
-      const pc = new RTCPeerConnection();
-      (window as unknown as Win).pc = pc;
-      pc.addTransceiver(media.getAudioTracks()[0]!, { direction: 'sendonly' });
-      const video = pc.addTransceiver(media.getVideoTracks()[0]!, { direction: 'sendonly' });
-      const codecs = RTCRtpSender.getCapabilities('video')!.codecs;
-      video.setCodecPreferences([...codecs.filter((c) => c.mimeType === 'video/H264'), ...codecs.filter((c) => c.mimeType !== 'video/H264')]);
-      await pc.setLocalDescription(await pc.createOffer());
-      const res = await fetch('/whip', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
-      const answer = await res.text();
-      if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      return { status: res.status, location: res.headers.get('location'), answer };
-    }, { key });
+    const r = await whipPublishFromPage(page, key);
     if (r.status !== 201) throw new Error(`WHIP publish failed: ${r.status} ${r.answer}`);
     await waitFor(async () => (await page.evaluate(() => (window as unknown as Win).pc.connectionState)) === 'connected', 'publisher connected', 15000);
     return { page, location: r.location! };
@@ -120,32 +107,7 @@ async function run(): Promise<void> {
   const watch = async (streamId: string, wantFrames = true): Promise<{ page: Page; status: number; location: string | null; body: string; firstFrameMs?: number; frames?: number; audioBytes?: number }> => {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
-    const r = await page.evaluate(async ({ streamId, wantFrames }) => {
-      const pc = new RTCPeerConnection();
-      (window as unknown as Win).pc = pc;
-      pc.addTransceiver('audio', { direction: 'recvonly' });
-      pc.addTransceiver('video', { direction: 'recvonly' });
-      await pc.setLocalDescription(await pc.createOffer());
-      const started = performance.now();
-      const res = await fetch(`/whep/${streamId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
-      const body = await res.text();
-      if (res.status !== 201) return { status: res.status, location: null, body };
-      await pc.setRemoteDescription({ type: 'answer', sdp: body });
-      if (!wantFrames) return { status: res.status, location: res.headers.get('location'), body };
-      const deadline = started + 20_000;
-      let frames = 0;
-      let audioBytes = 0;
-      while (performance.now() < deadline) {
-        const stats = await pc.getStats();
-        stats.forEach((s) => {
-          if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded ?? 0;
-          if (s.type === 'inbound-rtp' && s.kind === 'audio') audioBytes = s.bytesReceived ?? 0;
-        });
-        if (frames > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return { status: res.status, location: res.headers.get('location'), body, frames, audioBytes, firstFrameMs: frames > 0 ? Math.round(performance.now() - started) : undefined };
-    }, { streamId, wantFrames });
+    const r = await whepWatchFromPage(page, streamId, wantFrames);
     return { page, ...r };
   };
   const post = (id: string, body: string, ct = 'application/sdp') => fetch(`${base}/whep/${id}`, { method: 'POST', headers: { 'content-type': ct }, body });

@@ -20,7 +20,7 @@ import { webrtcRoutes } from '../../src/http/webrtc-routes.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
 import { WhipIngest } from '../../src/webrtc/whip-ingest.js';
 import { LogSink, waitFor } from '../helpers/server.js';
-import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
+import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whipPublishFromPage } from '../helpers/chromium.js';
 
 
 const skip = webrtcSkip();
@@ -74,20 +74,7 @@ async function run(): Promise<void> {
   const publish = async (key: string): Promise<{ page: Page; status: number; location: string | null; answer: string }> => {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
-    const r = await page.evaluate(async ({ key }) => {
-      const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360, frameRate: 30 } });
-      const pc = new RTCPeerConnection();
-      (window as unknown as { pc: RTCPeerConnection }).pc = pc;
-      pc.addTransceiver(media.getAudioTracks()[0]!, { direction: 'sendonly' });
-      const video = pc.addTransceiver(media.getVideoTracks()[0]!, { direction: 'sendonly' });
-      const codecs = RTCRtpSender.getCapabilities('video')!.codecs;
-      video.setCodecPreferences([...codecs.filter((c) => c.mimeType === 'video/H264'), ...codecs.filter((c) => c.mimeType !== 'video/H264')]);
-      await pc.setLocalDescription(await pc.createOffer());
-      const res = await fetch('/whip', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
-      const answer = await res.text();
-      if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      return { status: res.status, location: res.headers.get('location'), answer };
-    }, { key });
+    const r = await whipPublishFromPage(page, key);
     return { page, ...r };
   };
   const pcState = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as { pc: RTCPeerConnection }).pc.connectionState);
