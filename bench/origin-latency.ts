@@ -6,10 +6,11 @@
  * Run: node dist/bench/origin-latency.js [--seconds 30] [--height 720] [--preset veryfast] [--no-recording]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShowcaseApp } from '../src/app.js';
+import { processCpuSeconds } from '../src/core/proc-stat.js';
 
 export interface OriginLatencyResult {
   partTargetMs: number;
@@ -32,14 +33,6 @@ export interface OriginLatencyResult {
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
-}
-
-/** CPU seconds (user+system) a process has used, from /proc. */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100;
 }
 
 /** Pre-encodes the source once so the publisher costs almost nothing (-c copy). */
@@ -82,7 +75,7 @@ export async function runOriginLatencyBench(opts: { seconds?: number; height?: n
     const publishStart = live.clock!.wallAtFirstMs;
     await new Promise((r) => setTimeout(r, 3000));
     const cpu0 = process.cpuUsage();
-    const ff0 = procCpuSeconds(tc.pid!);
+    const ff0 = processCpuSeconds(tc.pid!);
     const w0 = Date.now();
     const sampled: number[] = [];
     const arrival: number[] = [];
@@ -104,7 +97,7 @@ export async function runOriginLatencyBench(opts: { seconds?: number; height?: n
     const wall = (Date.now() - w0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const nodeCpu = (cpu.user + cpu.system) / 1e6 / wall;
-    const ffCpu = (procCpuSeconds(tc.pid!) - ff0) / wall;
+    const ffCpu = (processCpuSeconds(tc.pid!) - ff0) / wall;
     pub.kill('SIGINT');
     await pubDone;
     return {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { RtmpServer, defaultRtmpLimits } from '../src/ingest/rtmp/rtmp-server.js';
+import { processCpuSeconds } from '../src/core/proc-stat.js';
 
 const execFileP = promisify(execFile);
 
@@ -66,13 +67,6 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** User+system CPU seconds of a process, from /proc (for nginx). */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -106,10 +100,10 @@ rtmp { server { listen 127.0.0.1:${port}; chunk_size 4096; application live { li
     if (nginx.exitCode !== null) return { note: `nginx exited ${nginx.exitCode}: ${readFileSync(join(dir, 'error.log'), 'utf8').slice(-300)}` };
     pubs.push(...spawnPublishers(source, port, streams));
     await sleep(warmupMs);
-    const c0 = procCpuSeconds(nginx.pid!);
+    const c0 = processCpuSeconds(nginx.pid!);
     const t0 = performance.now();
     await sleep(seconds * 1000);
-    const c1 = procCpuSeconds(nginx.pid!);
+    const c1 = processCpuSeconds(nginx.pid!);
     const wall = (performance.now() - t0) / 1000;
     if (pubs.some((p) => p.exitCode !== null)) return { note: 'a publisher to nginx exited early' };
     return { cpu: ((c1 - c0) * 1000) / (streams * wall) };

@@ -33,6 +33,7 @@ import { WHIP_MEDIA_CODECS } from '../src/webrtc/sdp.js';
 import { WhepPlayback } from '../src/webrtc/whep-playback.js';
 import { loadMediasoup, resolveWorkerBinary } from '../src/webrtc/worker-binary.js';
 import { WorkerPool } from '../src/webrtc/worker-pool.js';
+import { processCpuSeconds } from '../src/core/proc-stat.js';
 
 export interface CapacityStep {
   consumers: number;
@@ -124,13 +125,6 @@ function runQueueWaitSeconds(pid: number): number {
     }
   }
   return ns / 1e9;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (ticks at 100 Hz). */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /**
@@ -399,13 +393,13 @@ async function ramp(make: () => Promise<Side>, o: Required<Omit<WebRtcCapacityOp
     const measure = async (): Promise<{ cpu: number; wait: number; delivery: number; harness: number; flowing: number }> => {
       await sleep(o.settleMs);
       const before = sinks.map((s) => s.snapshot());
-      const c0 = procCpuSeconds(side.pid);
+      const c0 = processCpuSeconds(side.pid);
       const q0 = runQueueWaitSeconds(side.pid);
       const h0 = process.cpuUsage();
       const w0 = performance.now();
       await sleep(o.windowMs);
       const wall = (performance.now() - w0) / 1000;
-      const cpu = (procCpuSeconds(side.pid) - c0) / wall;
+      const cpu = (processCpuSeconds(side.pid) - c0) / wall;
       const wait = (runQueueWaitSeconds(side.pid) - q0) / wall;
       const h = process.cpuUsage(h0);
       const ds: number[] = [];

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { processCpuAndMemory } from '../core/proc-stat.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../metrics/metrics-registry.js';
 import type { WorkerLoad } from './worker-pool.js';
@@ -11,17 +11,12 @@ export interface WebRtcMetricsSource {
   sessions(): { whip: number; whep: number };
 }
 
-const PAGE_SIZE = 4096;
-const CLOCK_TICKS = 100;
-
-/** CPU seconds and resident bytes of a process from /proc (a worker is a child process; no IPC, never blocks on it). */
+/** A worker's /proc usage; undefined when it exited between load() and the read. */
 function procUsage(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { cpuSeconds: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS, rssBytes: Number(f[21]) * PAGE_SIZE };
+    return processCpuAndMemory(pid);
   } catch {
-    return undefined; // exited between load() and the read
+    return undefined;
   }
 }
 

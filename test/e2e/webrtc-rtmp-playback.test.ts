@@ -4,7 +4,7 @@
 // framesDecoded and audio bytes from getStats, checks the HLS ladder still decodes, that the feed's
 // ffmpeg stops after the idle grace once the viewer left, and that the stream ending closes viewers.
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -12,18 +12,12 @@ import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { publishRtmp, decodeFrames } from '../helpers/ffmpeg.js';
 import type { Config } from '../../src/config/schema.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage } from '../helpers/chromium.js';
+import { processCpuSeconds } from '../../src/core/proc-stat.js';
 
 const skip = webrtcSkip();
 const IDLE_STOP_MS = 1500;
 
 type Win = { pc: RTCPeerConnection };
-
-/** CPU seconds a process used so far (utime + stime from /proc, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -82,12 +76,12 @@ t.test('RTMP streams play over WHEP through an on-demand RTP encode', { skip }, 
   t.not(rtpPid, hlsPid, 'a second ffmpeg, beside the ladder\'s');
 
   // What the second encode costs: its CPU over a few seconds, beside the ladder's.
-  const c0 = [cpuSeconds(rtpPid), cpuSeconds(hlsPid)];
+  const c0 = [processCpuSeconds(rtpPid), processCpuSeconds(hlsPid)];
   const w0 = Date.now();
   await new Promise((r) => setTimeout(r, 4000));
   const wall = (Date.now() - w0) / 1000;
-  const rtpCpu = (cpuSeconds(rtpPid) - c0[0]!) / wall;
-  const hlsCpu = (cpuSeconds(hlsPid) - c0[1]!) / wall;
+  const rtpCpu = (processCpuSeconds(rtpPid) - c0[0]!) / wall;
+  const hlsCpu = (processCpuSeconds(hlsPid) - c0[1]!) / wall;
   t.pass(`CPU of the RTP encode (320x180 source, ultrafast): ${(rtpCpu * 100).toFixed(1)} % of a core; the HLS ladder's ffmpeg: ${(hlsCpu * 100).toFixed(1)} %`);
 
   // The HLS ladder is unaffected: same ffmpeg run, and a complete segment decodes.
