@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
+import { startServer, waitFor, getText, getBytes, logsOnFailure } from '../helpers/server.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
 import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
@@ -23,6 +23,7 @@ const hook = (page: Page): Promise<Hook> => page.evaluate(() => (window as unkno
 t.test('the /studio page publishes over the signaling and a second page watches', { skip }, async (t) => {
   const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 47500, rtcMaxPort: 47999, bridgeMinPort: 34500, bridgeMaxPort: 34999, iceConsentTimeoutSeconds: 6 } });
   t.teardown(() => srv.close());
+  logsOnFailure(t, srv);
   const { id, streamKey } = await srv.createStream('Studio live');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   t.teardown(() => browser.close());

@@ -97,6 +97,22 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
   };
 }
 
+/**
+ * When the test fails, prints the server's warnings and errors (and transcoder lines) as TAP
+ * comments before it stops: CI keeps only the output, so a flake must explain itself there.
+ */
+export function logsOnFailure(t: { passing(): boolean; comment(...args: unknown[]): void; teardown(fn: () => unknown): void }, srv: Pick<TestServer, 'logs'>): void {
+  t.teardown(() => {
+    if (t.passing()) return;
+    const keep = srv.logs.lines.filter((l) => (l.level as number) >= 40 || l.component === 'transcoder');
+    t.comment(`server log on failure (${keep.length} of ${srv.logs.lines.length} lines):`);
+    for (const l of keep.slice(-80)) {
+      const { level, time, msg, pid: _p, hostname: _h, ...rest } = l;
+      t.comment(`${String(time)} ${String(level)} ${String(msg)} ${JSON.stringify(rest).slice(0, 400)}`);
+    }
+  });
+}
+
 /** Polls fn until it returns a truthy value or the deadline passes (bounded; for state we cannot await). */
 export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 100): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
