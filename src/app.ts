@@ -266,6 +266,7 @@ export class ShowcaseApp {
         keyframeIntervalSeconds: s.ingest.keyframeIntervalMs / 1000,
         transcoderState: t?.state ?? 'idle',
         transcoderRestarts: t?.restarts ?? 0,
+        transcoderStalls: t?.stalls ?? 0,
         transcoderSpeed: hls ? transcoderSpeed(hls, now) : 0,
         droppedPackets: t?.droppedPackets ?? 0,
         blockingRequests: hls?.blockedRequests ?? 0,
@@ -399,6 +400,7 @@ export class ShowcaseApp {
     return {
       transcoder: t?.state ?? 'idle',
       transcoderRestarts: t?.restarts ?? 0,
+      transcoderStalls: t?.stalls ?? 0,
       renditions: t?.renditions?.map((r) => r.name) ?? [],
       publisher: s?.publisher ? { protocol: s.publisher.protocol } : null,
       reconnecting: s?.reconnectDeadline ? new Date(s.reconnectDeadline).toISOString() : null,

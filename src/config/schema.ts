@@ -125,6 +125,12 @@ export const ConfigSchema = Type.Object({
     restartWindowMs: Type.Integer({ minimum: 1000, default: 60000 }),
     restartBackoffMs: Type.Integer({ minimum: 10, default: 300 }),
     restartBackoffMaxMs: Type.Integer({ minimum: 10, default: 5000 }),
+    /**
+     * A run whose input keeps arriving but which writes no media for this long is hung: it is killed
+     * and restarted like a crash (counted against maxRestarts). The first output of an RTP run
+     * (WebRTC publishers) may take a few seconds of probing: before it, twice this is allowed.
+     */
+    stallTimeoutMs: Type.Integer({ minimum: 1000, default: 10000 }),
     /** Grace after SIGTERM before SIGKILL when stopping ffmpeg. */
     killGraceMs: Type.Integer({ minimum: 10, default: 2000 }),
     /** Bytes queued on ffmpeg's stdin before the transcoder drops video until the next keyframe. */

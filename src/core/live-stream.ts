@@ -39,6 +39,8 @@ export interface RtpInput {
   height?: number;
   /** Asks the publisher for a keyframe (a reader started or restarted). */
   requestKeyFrame(): void;
+  /** RTP bytes sent towards ffmpeg so far (the transcoder's stall watchdog: is input arriving?). */
+  sentBytes?(): Promise<number>;
 }
 
 export type LiveStreamEvents = {

@@ -10,6 +10,8 @@ export interface StreamMetricsView {
   keyframeIntervalSeconds: number;
   transcoderState: string;
   transcoderRestarts: number;
+  /** Runs the stall watchdog killed (each is also a restart). */
+  transcoderStalls: number;
   /** Media seconds produced per wall second by the transcoder over the last seconds (1 = real time). */
   transcoderSpeed: number;
   droppedPackets: number;
@@ -59,10 +61,17 @@ export function registerAppCollectors(registry: Registry, streamLabels: StreamLa
   perStream('transcoder_speed_ratio', 'Media seconds the transcoder produced per wall second (1 = real time).', (s) => s.transcoderSpeed);
   perStream('hls_blocking_requests', 'Playlist and part requests held open for this stream.', (s) => s.blockingRequests);
   new Counter({
-    name: `${METRIC_PREFIX}transcoder_restarts_total`, help: 'ffmpeg restarts after a crash.', labelNames: ['stream'] as const, registers,
+    name: `${METRIC_PREFIX}transcoder_restarts_total`, help: 'ffmpeg restarts after a crash or a stall.', labelNames: ['stream'] as const, registers,
     collect() {
       this.reset();
       for (const s of src.streams()) this.inc({ stream: s.id }, s.transcoderRestarts);
+    },
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}transcoder_stalls_total`, help: 'ffmpeg runs killed by the stall watchdog: no media written while input arrived.', labelNames: ['stream'] as const, registers,
+    collect() {
+      this.reset();
+      for (const s of src.streams()) this.inc({ stream: s.id }, s.transcoderStalls);
     },
   });
   new Counter({

@@ -39,6 +39,12 @@ interface Run {
   dropping: boolean;
   /** A fragment came out of this run (ffmpeg decodes). */
   gotMedia: boolean;
+  /** When the run last wrote a fragment (or started). */
+  lastOutputAt: number;
+  /** The stall watchdog's timer. */
+  watchdog?: NodeJS.Timeout;
+  /** Set when the watchdog killed it: how long it had been silent. */
+  stalled?: number;
 }
 
 /** Bytes of the current GOP kept so a restarted ffmpeg starts from a keyframe at once. */
@@ -53,6 +59,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   readonly name = 'transcoder';
   state: TranscoderState = 'idle';
   restarts = 0;
+  /** Runs killed by the stall watchdog (each also counts as a restart). */
+  stalls = 0;
   droppedPackets = 0;
   readonly #o: TranscoderOptions;
   readonly #log: Logger;
@@ -67,6 +75,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   #publishing = false;
   #ended = false;
   #lastVideoTs = 0;
+  /** When the last packet was written to (or dropped for) the running ffmpeg: is FLV input arriving? */
+  #lastInputAt = 0;
 
   constructor(o: TranscoderOptions) {
     super();
@@ -111,6 +121,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       this.#gopBytes += p.payload.length;
     }
     const run = this.#run;
+    this.#lastInputAt = Date.now();
     if (!run) {
       if (p.kind === 'video' && p.keyframe && this.#publishing && !this.#restartTimer && this.state !== 'failed') this.#startRun();
       return;
@@ -205,6 +216,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
               else {
                 tl.addFragment(c.data);
                 run.gotMedia = true;
+                run.lastOutputAt = Date.now();
               }
             }
           } catch (err) {
@@ -236,8 +248,9 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       killGraceMs: this.#o.transcode.killGraceMs,
       logger: this.#log,
     });
-    const run: Run = { id: runId, proc, servers, flushed, dropping: false, gotMedia: false };
+    const run: Run = { id: runId, proc, servers, flushed, dropping: false, gotMedia: false, lastOutputAt: Date.now() };
     this.#run = run;
+    this.#watch(run);
     const restart = runId > 1;
     proc.on('spawn', (pid) => {
       this.#log.info({ runId, pid, renditions: plan.map((r) => r.name), restart, input: rtp ? 'rtp' : 'flv' }, 'transcoder run started');
@@ -266,6 +279,54 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     proc.write(head);
   }
 
+  /**
+   * The stall watchdog: a run that writes no media for stallTimeoutMs while its input keeps arriving
+   * is hung (a wedged decoder, a blocked output, a stuck RTP demuxer): kill it, and the exit path
+   * restarts it like a crash. Input that stopped (a publisher gone quiet) is not a stall.
+   */
+  #watch(run: Run): void {
+    const limit = this.#o.transcode.stallTimeoutMs;
+    const rtp = this.#o.stream.rtpInput;
+    let lastBytes = -1;
+    let checking = false;
+    run.watchdog = setInterval(() => {
+      if (run !== this.#run || run.proc.exited) {
+        clearInterval(run.watchdog);
+        return;
+      }
+      // A run's first media comes after ffmpeg's start-up and probing (RTP: seconds): give it twice the time.
+      const silentMs = Date.now() - run.lastOutputAt - (run.gotMedia ? 0 : limit);
+      if (checking || !this.#publishing) return;
+      if (rtp) {
+        // RTP arrives without passing through us: once the run has been quiet a while, ask the
+        // bridge (once a tick) whether bytes still flow.
+        if (!rtp.sentBytes) return;
+        if (silentMs < limit / 2) {
+          lastBytes = -1;
+          return;
+        }
+        checking = true;
+        rtp.sentBytes().then((bytes) => {
+          checking = false;
+          const flowing = lastBytes >= 0 && bytes > lastBytes;
+          lastBytes = bytes;
+          if (flowing && Date.now() - run.lastOutputAt - (run.gotMedia ? 0 : limit) > limit) this.#stalled(run, Date.now() - run.lastOutputAt);
+        }, () => { checking = false; });
+        return;
+      }
+      if (silentMs > limit && Date.now() - this.#lastInputAt < Math.min(limit / 2, 2000)) this.#stalled(run, Date.now() - run.lastOutputAt);
+    }, Math.min(1000, Math.max(100, Math.floor(limit / 4))));
+    run.watchdog.unref();
+  }
+
+  #stalled(run: Run, silentMs: number): void {
+    if (run !== this.#run || run.proc.exited) return;
+    this.stalls++;
+    run.stalled = silentMs;
+    this.#log.warn({ code: 'SHOWCASE_ERR_TRANSCODER_STALLED', runId: run.id, pid: run.proc.pid, silentMs, input: this.#o.stream.rtpInput ? 'rtp' : 'flv' }, 'ffmpeg wrote no media while its input kept arriving: killing it for a restart');
+    run.proc.kill('SIGKILL');
+  }
+
   async #stopRun(): Promise<void> {
     const run = this.#run;
     if (!run) return;
@@ -282,6 +343,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   }
 
   #onRunExit(run: Run, info: { code: number | null; signal: string | null; expected: boolean; message: string }): void {
+    clearInterval(run.watchdog);
+    if (run.stalled !== undefined && !info.expected) info = { ...info, message: `stalled: no media for ${run.stalled} ms while input arrived` };
     if (info.expected) {
       this.#log.info({ runId: run.id, code: info.code }, 'transcoder run ended');
       return;

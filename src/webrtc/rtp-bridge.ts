@@ -95,9 +95,20 @@ export class RtpBridge {
     }
   }
 
+  /** RTP bytes the bridge's transports have sent to ffmpeg so far (0 once closed). */
+  async sentBytes(): Promise<number> {
+    if (this.#closed) return 0;
+    let n = 0;
+    for (const t of this.tracks) {
+      if (t.transport.closed) continue;
+      for (const s of await t.transport.getStats()) n += s.bytesSent;
+    }
+    return n;
+  }
+
   /** What a LiveStream's readers use to read this media (LiveStream.rtpInput). */
   rtpInput(height?: number): RtpInput {
-    return { sdp: this.sdp, hasAudio: this.hasAudio, ...(height ? { height } : {}), requestKeyFrame: () => this.requestKeyFrame() };
+    return { sdp: this.sdp, hasAudio: this.hasAudio, ...(height ? { height } : {}), requestKeyFrame: () => this.requestKeyFrame(), sentBytes: () => this.sentBytes() };
   }
 
   /** Closes the transports (and so the consumers). Idempotent. */

@@ -50,6 +50,51 @@ t.test('ffmpeg killed mid-stream is restarted; playlists carry a discontinuity a
   t.ok(srv.logs.find((l) => l.code === 'SHOWCASE_ERR_TRANSCODER_FAILED'), 'logged with its code');
 });
 
+t.test('a hung ffmpeg (input arriving, no media out) is killed by the stall watchdog and restarted', async (t) => {
+  const srv = await startServer({ transcode: { stallTimeoutMs: 2000, restartBackoffMs: 100 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream();
+  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  t.teardown(() => pub.kill('SIGKILL'));
+  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
+  const tc = srv.app.transcoders.get(id)!;
+  const hungPid = tc.pid!;
+  const restarted = new Promise<number>((resolve) => tc.on('run', (r) => r.restart && resolve(Date.now())));
+  // A stopped process is the hang in its purest form: it holds its pipes and sockets, reads and writes nothing.
+  const hungAt = Date.now();
+  process.kill(hungPid, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(hungPid, 'SIGKILL'); } catch { /* gone */ } });
+  const at = await restarted;
+  t.ok(at - hungAt >= 2000 && at - hungAt < 8000, `restarted ${at - hungAt} ms after the hang (watchdog 2000 ms)`);
+  t.not(tc.pid, hungPid, 'a new ffmpeg');
+  await waitFor(() => !alive(hungPid), 'the hung ffmpeg is gone', 5000, 50);
+  const log = srv.logs.find((l) => l.code === 'SHOWCASE_ERR_TRANSCODER_STALLED');
+  t.ok(log, 'logged with its code');
+  t.ok((log?.silentMs as number) >= 2000, `silent for ${String(log?.silentMs)} ms`);
+  await waitFor(async () => /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init2\.mp4"[\s\S]*#EXT-X-PART:[^\n]*URI="p\d+\.1\.m4s"/.test((await getText(`${srv.base}/hls/${id}/180p/index.m3u8`)).text), 'media again after the restart', 10000);
+  const metrics = (await getText(`${srv.base}/metrics`)).text;
+  t.match(metrics, new RegExp(`showcase_transcoder_stalls_total\\{stream="${id}"\\} 1\\n`), 'counted in /metrics');
+  t.match(metrics, new RegExp(`showcase_transcoder_restarts_total\\{stream="${id}"\\} 1\\n`), 'and as a restart');
+  t.equal(tc.state, 'running');
+});
+
+t.test('a publisher that goes quiet is not a stall: ffmpeg is left alone', async (t) => {
+  const srv = await startServer({ transcode: { stallTimeoutMs: 1000 } });
+  t.teardown(() => srv.close());
+  const { id, streamKey } = await srv.createStream();
+  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
+  t.teardown(() => pub.kill('SIGKILL'));
+  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
+  const tc = srv.app.transcoders.get(id)!;
+  const pid = tc.pid!;
+  process.kill(pub.pid!, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(pub.pid!, 'SIGCONT'); } catch { /* gone */ } });
+  await new Promise((r) => setTimeout(r, 3000));
+  t.equal(tc.pid, pid, 'the same ffmpeg after 3 s without input (watchdog 1000 ms)');
+  t.equal(tc.stalls, 0, 'no stall counted');
+  t.notOk(srv.logs.find((l) => l.code === 'SHOWCASE_ERR_TRANSCODER_STALLED'), 'none logged');
+});
+
 t.test('OBS drops and reconnects within the grace period: the same stream continues', async (t) => {
   const srv = await startServer({ streams: { reconnectGraceMs: 8000 } });
   t.teardown(() => srv.close());

@@ -16,7 +16,7 @@ const promtool = process.env.PROMTOOL ?? join(process.env.XDG_CACHE_HOME ?? join
 const skip = webrtcSkip();
 
 t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, async (t) => {
-  const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 43000, rtcMaxPort: 43999, bridgeMinPort: 31000, bridgeMaxPort: 31999, iceConsentTimeoutSeconds: 6 } });
+  const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 43000, rtcMaxPort: 43999, bridgeMinPort: 31000, bridgeMaxPort: 31999, iceConsentTimeoutSeconds: 6 }, transcode: { stallTimeoutMs: 4000 } });
   t.teardown(() => srv.close());
   const { id, streamKey, json } = await srv.createStream('Phone live');
   t.equal(json.ingest.whipUrl, `${srv.base}/whip`, 'the API hands out the WHIP URL');
@@ -68,6 +68,20 @@ t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, 
   const stopped = await fetch(`${srv.base}${w.location}`, { method: 'DELETE' });
   t.ok(stopped.status === 200 || stopped.status === 204, `WHEP DELETE ${stopped.status}`);
   await waitFor(() => srv.app.ticker.snapshot(id)?.viewers.webrtc.live === 0, 'the viewer no longer counted', 5000);
+
+  // ffmpeg hangs while the phone's RTP keeps flowing (seen through the bridge's byte counters): the
+  // watchdog kills it, the restart asks the phone for a keyframe, and the ladder goes on.
+  const tc = srv.app.transcoders.get(id)!;
+  const hungPid = tc.pid!;
+  const restarted = new Promise<number>((resolve) => tc.on('run', (x) => x.restart && resolve(Date.now())));
+  const hungAt = Date.now();
+  process.kill(hungPid, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(hungPid, 'SIGKILL'); } catch { /* gone */ } });
+  const at = await restarted;
+  t.ok(at - hungAt >= 4000 && at - hungAt < 12000, `RTP run restarted ${at - hungAt} ms after the hang (watchdog 4000 ms)`);
+  t.equal(tc.stalls, 1, 'one stall');
+  t.match(srv.logs.find((l) => l.code === 'SHOWCASE_ERR_TRANSCODER_STALLED'), { input: 'rtp' }, 'logged with its code');
+  await waitFor(async () => /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init2\.mp4"[\s\S]*#EXT-X-PART:/.test((await getText(`${srv.base}/hls/${id}/180p/index.m3u8`)).text), 'the phone\'s media again after the restart', 20000);
 
   // The phone stops: DELETE on the WHIP session ends the stream and the playlists.
   const del = await fetch(`${srv.base}${r.location}`, { method: 'DELETE', headers: { authorization: `Bearer ${streamKey}` } });
