@@ -62,7 +62,11 @@ t.test('the /studio page publishes over the signaling and a second page watches'
     const x = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
     return x.status === 200 && /#EXT-X-PART:/.test(x.text) ? Date.now() : undefined;
   }, 'first LL-HLS part', 30000, 50);
-  const master = await getText(`${srv.base}/hls/${id}/master.m3u8`);
+  // As a player does: retry a 503 (every rung described by real media yet?) until it is there.
+  const master = await waitFor(async () => {
+    const m = await getText(`${srv.base}/hls/${id}/master.m3u8`);
+    return m.status === 200 ? m : undefined;
+  }, 'multivariant playlist', 30000);
   t.equal(master.status, 200, 'multivariant playlist');
   t.match(master.text, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/, 'the same ladder as RTMP and WHIP');
   const pl = await waitFor(async () => {
@@ -89,6 +93,8 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   t.equal(srv.app.whep!.viewers(id), 1, 'counted against the WebRTC viewer caps');
   t.equal(srv.app.signaling!.counts().viewers, 1);
   await waitFor(() => srv.app.ticker.snapshot(id)?.viewers.webrtc.live === 1, 'the signaling viewer counted as a WebRTC viewer', 5000);
+  const tc = srv.app.transcoders.get(id)!;
+  if (tc.restarts > 0) t.comment(`studio: the transcoder restarted ${tc.restarts} time(s), ${tc.stalls} of them stalls`);
   t.comment(`studio: Go live click -> API live ${liveMs} ms (page: ${live.goLiveMs} ms), -> first LL-HLS part ${firstPart - clicked} ms; viewer: page open -> framesDecoded>0 ${viewerMs} ms (signaling setup ${watching.monitor.setupMs} ms, first frame ${watching.monitor.firstFrameMs ?? '?'} ms)`);
 
   // Stop: the stream ends at once (no reconnect grace), the viewer is told, the playlists end.
