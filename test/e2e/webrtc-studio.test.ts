@@ -74,9 +74,11 @@ t.test('the /studio page publishes over the signaling and a second page watches'
     return /\ns\d+\.m4s/.test(x.text) ? x.text : undefined;
   }, 'a complete segment', 45000);
   const seg = /\n(s\d+\.m4s)/.exec(pl)![1]!;
+  // The init segment of the run that segment belongs to (the last EXT-X-MAP above it).
+  const init = [...pl.slice(0, pl.indexOf(`\n${seg}`)).matchAll(/#EXT-X-MAP:URI="(init\d+\.mp4)"/g)].pop()![1]!;
   const dir = mkdtempSync(join(tmpdir(), 'showcase-studio-'));
   const file = join(dir, 'seg.mp4');
-  writeFileSync(file, Buffer.concat([(await getBytes(`${srv.base}/hls/${id}/180p/init1.mp4`)).body, (await getBytes(`${srv.base}/hls/${id}/180p/${seg}`)).body]));
+  writeFileSync(file, Buffer.concat([(await getBytes(`${srv.base}/hls/${id}/180p/${init}`)).body, (await getBytes(`${srv.base}/hls/${id}/180p/${seg}`)).body]));
   const probe = await ffprobe(file);
   t.equal(probe.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264', 'ffprobe decodes the video');
   t.equal(probe.streams.find((s) => s.codec_type === 'video')?.height, 180);
