@@ -115,7 +115,7 @@ export class ShowcaseApp {
       logger: log.child({ component: 'watch-ticker' }),
     });
     this.analytics = new AnalyticsPersistence(this.store, this.ticker);
-    this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions });
+    this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions, eventLoopPrecisionMs: this.config.metrics.eventLoopPrecisionMs });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
       streamsLive: () => this.registry.liveCount(),
       streams: () => this.#streamMetrics(),

@@ -149,6 +149,11 @@ export const ConfigSchema = Type.Object({
     endedSeriesGraceMs: Type.Integer({ minimum: 0, default: 300_000 }),
     /** Heartbeats accepted per client address per minute. */
     heartbeatsPerMinute: Type.Integer({ minimum: 1, default: 120 }),
+    /**
+     * Sampling period of the event-loop delay behind showcase_nodejs_eventloop_lag_*: prom-client's
+     * 10 ms costs about 5 ms of CPU a second for a figure a 100 ms period reports as well.
+     */
+    eventLoopPrecisionMs: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   }, { additionalProperties: false, default: {} }),
   hls: Type.Object({
     /** Segment target duration in seconds: the keyframe interval of every rendition. */
