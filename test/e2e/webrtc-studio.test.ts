@@ -17,6 +17,7 @@ const built = existsSync(join(defaultWebAssetsDir(), 'studio.html'));
 const skip = webrtcSkip() || (!built ? 'studio page not built (npm run build)' : false);
 
 type Hook = { state: string; streamId: string | null; error: { code: string; message: string } | null; codecs: string[]; goLiveMs: number | null; framesEncoded: number;
+  camera: { label: string; count: number; switches: number; switching: boolean };
   monitor: { state: string; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null } };
 const hook = (page: Page): Promise<Hook> => page.evaluate(() => (window as unknown as { __studio: Hook }).__studio);
 
@@ -25,7 +26,10 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   t.teardown(() => srv.close());
   logsOnFailure(t, srv);
   const { id, streamKey } = await srv.createStream('Studio live');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
+  // Three fake cameras (a desktop's: they report no facing mode, so Flip goes to the next one).
+  // Chromium's fake_device_1 delivers Y16 (depth) frames, which no encoder takes: the test flips
+  // past it to fake_device_2 (MJPEG, like a USB webcam).
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS.map((a) => (a === '--use-fake-device-for-media-stream' ? `${a}=device-count=3` : a)) });
   t.teardown(() => browser.close());
 
   const res = await fetch(`${srv.base}/studio`);
@@ -98,6 +102,28 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   const tc = srv.app.transcoders.get(id)!;
   if (tc.restarts > 0) t.comment(`studio: the transcoder restarted ${tc.restarts} time(s), ${tc.stalls} of them stalls`);
   t.comment(`studio: Go live click -> API live ${liveMs} ms (page: ${live.goLiveMs} ms), -> first LL-HLS part ${firstPart - clicked} ms; viewer: page open -> framesDecoded>0 ${viewerMs} ms (signaling setup ${watching.monitor.setupMs} ms, first frame ${watching.monitor.firstFrameMs ?? '?'} ms)`);
+
+  // Flip the camera while live: the same producer sends the other camera; the stream, its ONE
+  // ffmpeg run and the WebRTC viewer carry on (no renegotiation, no restart).
+  const before = await hook(page);
+  t.equal(before.camera.count, 3, 'the page sees the cameras');
+  t.ok(await page.isVisible('#flip'), 'and offers the switch');
+  const pid = tc.pid;
+  const edgeBefore = srv.app.origin.get(id)!.timelines.get('180p')!.edge();
+  const decodedBefore = (await hook(viewer)).monitor.framesDecoded;
+  for (let n = 1; n <= 2; n++) {
+    await page.click('#flip');
+    await waitFor(async () => { const h = await hook(page); return h.camera.switches === n && !h.camera.switching ? h : undefined; }, `camera switch ${n}`, 10000);
+  }
+  const flipped = await hook(page);
+  t.equal(flipped.camera.label, 'fake_device_2', `now sending "${flipped.camera.label}" (was "${before.camera.label}")`);
+  t.equal(flipped.state, 'live', 'still live');
+  await waitFor(async () => (await hook(page)).framesEncoded > flipped.framesEncoded + 15, 'the new camera is encoded and sent', 10000);
+  await waitFor(() => { const e = srv.app.origin.get(id)!.timelines.get('180p')!.edge(); return e.msn > edgeBefore.msn + 1 ? e : undefined; }, 'the ladder goes on after the switch', 15000);
+  await waitFor(async () => (await hook(viewer)).monitor.framesDecoded > decodedBefore + 15, 'the WebRTC viewer keeps decoding', 10000);
+  t.equal(tc.pid, pid, 'the same ffmpeg run');
+  t.equal(tc.restarts, 0, 'no transcoder restart');
+  t.equal(srv.app.whip!.size, 1, 'the same publisher session');
 
   // Stop: the stream ends at once (no reconnect grace), the viewer is told, the playlists end.
   await page.click('#stop');

@@ -90,6 +90,16 @@ export class StudioPublisher {
     }
   }
 
+  /**
+   * Sends another camera on the same producer (front/back switch while live): no renegotiation,
+   * the server's producer, ladder and viewers carry on; the encoder starts the new picture on a keyframe.
+   */
+  async replaceVideoTrack(track: MediaStreamTrack): Promise<void> {
+    const video = this.#producers.find((p) => p.kind === 'video');
+    if (!video || video.closed) throw new SignalError('SHOWCASE_ERR_SIGNAL_STATE', 'not publishing video');
+    await video.replaceTrack({ track });
+  }
+
   /** The send transport's stats (bytes sent, frames encoded) for the page's status line. */
   async videoStats(): Promise<{ framesEncoded: number; bytesSent: number }> {
     const out = { framesEncoded: 0, bytesSent: 0 };

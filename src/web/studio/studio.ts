@@ -23,6 +23,8 @@ interface StudioHook {
   bytesSent: number;
   /** Go live click to the server's "live" answer (ms). */
   goLiveMs: number | null;
+  /** The camera being sent: its label, how many cameras there are, switches made. */
+  camera: { label: string; count: number; switches: number; switching: boolean };
   monitor: { state: 'idle' | 'connecting' | 'playing' | 'ended' | 'error'; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null };
 }
 
@@ -49,9 +51,11 @@ const stopButton = byId<HTMLButtonElement>('stop');
 const statusEl = byId('status');
 const share = byId('share');
 const shareLink = byId<HTMLAnchorElement>('share-link');
+const flipButton = byId<HTMLButtonElement>('flip');
 
 const hook: StudioHook = {
   mode: 'studio', state: 'idle', streamId: null, error: null, connection: null, codecs: [], framesEncoded: 0, bytesSent: 0, goLiveMs: null,
+  camera: { label: '', count: 0, switches: 0, switching: false },
   monitor: { state: 'idle', framesDecoded: 0, setupMs: null, firstFrameMs: null },
 };
 window.__studio = hook;
@@ -91,6 +95,62 @@ function fail(err: unknown): void {
 }
 
 /** Camera and microphone for the preview (and what goes live); asked once, on load. */
+const VIDEO_CONSTRAINTS = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30, max: 30 } };
+
+/** Shows the camera in use and offers the switch when the device has more than one. */
+async function showCamera(track: MediaStreamTrack | undefined): Promise<void> {
+  root.dataset.facing = track?.getSettings().facingMode ?? 'user';
+  hook.camera.label = track?.label ?? '';
+  try {
+    hook.camera.count = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput').length;
+  } catch {
+    hook.camera.count = 1;
+  }
+  flipButton.hidden = hook.camera.count < 2;
+}
+
+/**
+ * Front/back camera (or the next camera on a desktop), also while live: the old camera is released
+ * first (phones cannot open two at once), the new track replaces it in the preview and on the
+ * producer. If the other camera cannot be opened, the previous one comes back.
+ */
+async function flipCamera(): Promise<void> {
+  const old = media?.getVideoTracks()[0];
+  if (!media || !old || hook.camera.switching) return;
+  hook.camera.switching = true;
+  flipButton.disabled = true;
+  try {
+    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+    const current = old.getSettings().deviceId;
+    const facing = old.getSettings().facingMode;
+    const next = cameras[(cameras.findIndex((d) => d.deviceId === current) + 1) % Math.max(cameras.length, 1)];
+    // A phone says which way its camera faces: ask for the other side, which picks its main camera
+    // (phones also list ultra-wide, tele and depth cameras). Otherwise (desktops) the next camera.
+    const want: MediaTrackConstraints = facing === 'user' || facing === 'environment' || !next?.deviceId || next.deviceId === current
+      ? { ...VIDEO_CONSTRAINTS, facingMode: { exact: facing === 'environment' ? 'user' : 'environment' } }
+      : { ...VIDEO_CONSTRAINTS, deviceId: { exact: next.deviceId } };
+    old.stop();
+    let track: MediaStreamTrack;
+    try {
+      track = (await navigator.mediaDevices.getUserMedia({ video: want })).getVideoTracks()[0]!;
+    } catch (err) {
+      track = (await navigator.mediaDevices.getUserMedia({ video: { ...VIDEO_CONSTRAINTS, deviceId: current ? { exact: current } : undefined } })).getVideoTracks()[0]!;
+      statusEl.textContent = `Could not switch camera: ${(err as Error).message}`;
+    }
+    media.removeTrack(old);
+    media.addTrack(track);
+    video.srcObject = media;
+    await publisher?.replaceVideoTrack(track);
+    if (track.getSettings().deviceId !== current) hook.camera.switches++;
+    await showCamera(track);
+  } catch (err) {
+    statusEl.textContent = `Could not switch camera: ${(err as Error).message}`;
+  } finally {
+    hook.camera.switching = false;
+    flipButton.disabled = false;
+  }
+}
+
 async function startPreview(): Promise<void> {
   if (!navigator.mediaDevices?.getUserMedia) {
     note.textContent = 'This browser cannot use the camera here (the studio needs HTTPS).';
@@ -99,13 +159,13 @@ async function startPreview(): Promise<void> {
   try {
     media = await navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: true, noiseSuppression: true },
-      video: { facingMode: 'user', width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30, max: 30 } },
+      video: { facingMode: 'user', ...VIDEO_CONSTRAINTS },
     });
   } catch (err) {
     note.textContent = 'Camera or microphone blocked';
     return fail(err);
   }
-  root.dataset.facing = media.getVideoTracks()[0]?.getSettings().facingMode ?? 'user';
+  await showCamera(media.getVideoTracks()[0]);
   video.srcObject = media;
   note.hidden = true;
   setState('preview', 'Enter your stream key, then Go live.');
@@ -182,6 +242,7 @@ async function monitor(streamId: string): Promise<void> {
 
 form.addEventListener('submit', (e) => { e.preventDefault(); void goLive(); });
 stopButton.addEventListener('click', () => { void stop(); });
+flipButton.addEventListener('click', () => { void flipCamera(); });
 // Closing the tab while live: say goodbye so the stream ends now rather than after the grace.
 window.addEventListener('pagehide', () => { void publisher?.stop(); });
 
@@ -192,7 +253,7 @@ window.setInterval(() => {
     hook.framesEncoded = s.framesEncoded;
     hook.bytesSent = s.bytesSent;
     if (hook.state === 'live') statusEl.textContent = `You are live · ${Math.round((s.bytesSent * 8) / 1e6 * 10) / 10} Mbit sent`;
-  }, () => {});
+  }, (err: unknown) => console.warn('studio: sender stats failed', err));
 }, 500);
 
 const view = new URLSearchParams(location.search).get('view');
