@@ -17,7 +17,7 @@ const built = existsSync(join(defaultWebAssetsDir(), 'studio.html'));
 const skip = webrtcSkip() || (!built ? 'studio page not built (npm run build)' : false);
 
 type Hook = { state: string; streamId: string | null; error: { code: string; message: string } | null; codecs: string[]; goLiveMs: number | null; framesEncoded: number;
-  camera: { label: string; count: number; switches: number; switching: boolean };
+  camera: { label: string; count: number; switches: number; switching: boolean }; reconnects: number;
   monitor: { state: string; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null } };
 const hook = (page: Page): Promise<Hook> => page.evaluate(() => (window as unknown as { __studio: Hook }).__studio);
 
@@ -49,7 +49,11 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   t.match(await page.textContent('#status'), /not valid/);
   t.equal(srv.app.webrtcPool!.load()[0]!.routers, 0, 'nothing held for the refused key');
 
-  // The right key: Go live.
+  // The right key: Go live. The test keeps the server side of the page's signaling socket, to cut it later.
+  let publisherSocket: import('node:net').Socket | undefined;
+  srv.app.http.server.on('upgrade', (req: import('node:http').IncomingMessage, sock: import('node:net').Socket) => {
+    if (req.url?.startsWith('/v1/signal') && !publisherSocket) publisherSocket = sock;
+  });
   await page.fill('#key', streamKey);
   const clicked = Date.now();
   await page.click('#go');
@@ -124,6 +128,24 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   t.equal(tc.pid, pid, 'the same ffmpeg run');
   t.equal(tc.restarts, 0, 'no transcoder restart');
   t.equal(srv.app.whip!.size, 1, 'the same publisher session');
+
+  // The phone's connection drops (a tunnel): its signaling socket dies without a goodbye. The
+  // server holds the stream for its reconnect grace, the page goes live again by itself, and the
+  // same stream continues: a new transcoder run after a discontinuity, the same playlists.
+  const dropAt = Date.now();
+  publisherSocket!.destroy();
+  await waitFor(async () => (await hook(page)).state === 'reconnecting', 'the page says it is reconnecting', 10000, 50);
+  const back = await waitFor(async () => { const h = await hook(page); return h.state === 'live' && h.reconnects === 1 ? h : h.state === 'error' ? Promise.reject(new Error(JSON.stringify(h.error))) : undefined; }, 'live again', 20000, 50);
+  const backMs = Date.now() - dropAt;
+  t.equal(back.streamId, id, 'the same stream');
+  t.equal((await srv.api('GET', `/v1/streams/${id}`)).json.state, 'live', 'live throughout');
+  t.equal(srv.app.whip!.size, 1, 'one publisher session again');
+  const continued = await waitFor(async () => {
+    const x = await getText(`${srv.base}/hls/${id}/180p/index.m3u8`);
+    return /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init\d+\.mp4"[\s\S]*#EXT-X-PART:/.test(x.text) ? x.text : undefined;
+  }, 'the same playlist continues after a discontinuity', 30000);
+  t.notMatch(continued, /ENDLIST/, 'no ENDLIST');
+  t.comment(`studio: connection dropped -> live again in ${backMs} ms`);
 
   // Stop: the stream ends at once (no reconnect grace), the viewer is told, the playlists end.
   await page.click('#stop');

@@ -9,7 +9,7 @@ import { SignalError } from './signal-client.js';
 import { StudioMonitor } from './studio-monitor.js';
 import { StudioPublisher } from './studio-publisher.js';
 
-type State = 'idle' | 'preview' | 'connecting' | 'live' | 'stopping' | 'stopped' | 'error';
+type State = 'idle' | 'preview' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'error';
 
 /** The test hook (window.__studio). */
 interface StudioHook {
@@ -23,6 +23,8 @@ interface StudioHook {
   bytesSent: number;
   /** Go live click to the server's "live" answer (ms). */
   goLiveMs: number | null;
+  /** Times the page went live again by itself after losing the connection. */
+  reconnects: number;
   /** The camera being sent: its label, how many cameras there are, switches made. */
   camera: { label: string; count: number; switches: number; switching: boolean };
   monitor: { state: 'idle' | 'connecting' | 'playing' | 'ended' | 'error'; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null };
@@ -55,7 +57,7 @@ const flipButton = byId<HTMLButtonElement>('flip');
 
 const hook: StudioHook = {
   mode: 'studio', state: 'idle', streamId: null, error: null, connection: null, codecs: [], framesEncoded: 0, bytesSent: 0, goLiveMs: null,
-  camera: { label: '', count: 0, switches: 0, switching: false },
+  camera: { label: '', count: 0, switches: 0, switching: false }, reconnects: 0,
   monitor: { state: 'idle', framesDecoded: 0, setupMs: null, firstFrameMs: null },
 };
 window.__studio = hook;
@@ -63,16 +65,26 @@ window.__studio = hook;
 let media: MediaStream | undefined;
 let publisher: StudioPublisher | undefined;
 
-const BADGES: Record<State, string> = { idle: 'Offline', preview: 'Preview', connecting: 'Connecting', live: 'Live', stopping: 'Stopping', stopped: 'Offline', error: 'Offline' };
+const BADGES: Record<State, string> = { idle: 'Offline', preview: 'Preview', connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting', stopping: 'Stopping', stopped: 'Offline', error: 'Offline' };
+
+/**
+ * After a lost connection (a tunnel, a network switch) the page goes live again by itself for
+ * this long: the server holds the stream for its reconnect grace (10 s by default), so a
+ * reconnect inside it continues the same stream, playlists and recording.
+ */
+const RECONNECT_BUDGET_MS = 30_000;
+/** Codes a retry cannot fix: the key is wrong, or the stream already ended. */
+const FINAL_CODES = new Set(['SHOWCASE_ERR_RTMP_BAD_KEY', 'SHOWCASE_ERR_STREAM_ENDED', 'SHOWCASE_ERR_VALIDATION', 'SHOWCASE_ERR_SIGNAL_BAD_MESSAGE']);
+let reconnectTimer: number | undefined;
 
 function setState(state: State, text: string): void {
   hook.state = state;
   root.dataset.state = state;
   badge.textContent = BADGES[state];
   statusEl.textContent = text;
-  const busy = state === 'connecting' || state === 'stopping';
+  const busy = state === 'connecting' || state === 'stopping' || state === 'reconnecting';
   goButton.disabled = busy || state === 'live';
-  stopButton.disabled = state !== 'live' && state !== 'connecting';
+  stopButton.disabled = state !== 'live' && state !== 'connecting' && state !== 'reconnecting';
   keyInput.disabled = busy || state === 'live';
 }
 
@@ -181,30 +193,69 @@ async function goLive(): Promise<void> {
   setState('connecting', 'Connecting…');
   const t0 = performance.now();
   try {
-    publisher = await StudioPublisher.start(key, media, {
-      onConnectionState: (s) => { hook.connection = s; },
-      onEnded: (reason, code) => {
-        publisher = undefined;
-        share.hidden = true;
-        hook.error = { code, message: reason };
-        setState('error', `The stream stopped: ${reason}`);
-      },
-    });
+    await publish(key);
   } catch (err) {
     publisher = undefined;
     return fail(err);
   }
   hook.goLiveMs = Math.round(performance.now() - t0);
+  setState('live', 'You are live.');
+}
+
+/** One publish with the key; a lost connection afterwards starts the reconnect loop. */
+async function publish(key: string): Promise<void> {
+  publisher = await StudioPublisher.start(key, media!, {
+    onConnectionState: (s) => { hook.connection = s; },
+    onEnded: (reason, code) => {
+      publisher = undefined;
+      hook.error = { code, message: reason };
+      if (code === 'SHOWCASE_ERR_SIGNAL_LOST') return reconnect(key, Date.now() + RECONNECT_BUDGET_MS, 0);
+      share.hidden = true;
+      setState('error', `The stream stopped: ${reason}`);
+    },
+  });
   hook.streamId = publisher.streamId;
   hook.codecs = publisher.codecs;
   shareLink.href = `/watch/${publisher.streamId}`;
   shareLink.textContent = new URL(shareLink.href, location.href).href;
   share.hidden = false;
-  setState('live', 'You are live.');
+}
+
+/** Tries to go live again (backing off 0.5, 1, 2, 4 s) until the budget is spent or the server says no for good. */
+function reconnect(key: string, deadline: number, attempt: number): void {
+  setState('reconnecting', 'Connection lost. Reconnecting…');
+  const delay = Math.min(500 * 2 ** attempt, 4000);
+  reconnectTimer = window.setTimeout(() => {
+    reconnectTimer = undefined;
+    if (hook.state !== 'reconnecting') return; // Stop was tapped meanwhile
+    publish(key).then(() => {
+      if (hook.state !== 'reconnecting') { void stop(); return; }
+      hook.reconnects++;
+      hook.error = null;
+      setState('live', 'You are live again.');
+    }, (err: unknown) => {
+      publisher = undefined;
+      const code = err instanceof SignalError ? err.code : '';
+      if (hook.state !== 'reconnecting') return;
+      if (FINAL_CODES.has(code) || Date.now() + Math.min(500 * 2 ** (attempt + 1), 4000) > deadline) {
+        share.hidden = true;
+        return fail(err);
+      }
+      reconnect(key, deadline, attempt + 1);
+    });
+  }, delay);
 }
 
 async function stop(): Promise<void> {
   const p = publisher;
+  if (hook.state === 'reconnecting') {
+    // Nothing is connected: stop trying. The server ends the stream when its grace runs out.
+    if (reconnectTimer !== undefined) window.clearTimeout(reconnectTimer);
+    reconnectTimer = undefined;
+    share.hidden = true;
+    setState('stopped', 'Stopped. Go live again to start a new one.');
+    return;
+  }
   if (!p) return;
   publisher = undefined;
   setState('stopping', 'Stopping…');
