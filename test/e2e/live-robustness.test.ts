@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,17 +15,27 @@ function alive(pid: number): boolean {
   }
 }
 
-t.test('ffmpeg killed mid-stream is restarted; playlists carry a discontinuity and go on', async (t) => {
-  const srv = await startServer({ transcode: { maxRestarts: 2, restartWindowMs: 60000, restartBackoffMs: 200 } });
+/** A server with one stream live from a real RTMP publisher, up to its multivariant playlist. */
+async function liveRtmpStream(t: Test, overrides: Parameters<typeof startServer>[0]) {
+  const srv = await startServer(overrides);
   t.teardown(() => srv.close());
   const { id, streamKey } = await srv.createStream();
   const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
   t.teardown(() => pub.kill('SIGKILL'));
   await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
-  const tc = srv.app.transcoders.get(id)!;
+  return { srv, id, pub, tc: srv.app.transcoders.get(id)! };
+}
+
+/** Resolves with the time of the transcoder's next restarted run. */
+function nextRestart(tc: { on(e: 'run', fn: (r: { restart: boolean }) => void): unknown }): Promise<number> {
+  return new Promise<number>((resolve) => tc.on('run', (r) => r.restart && resolve(Date.now())));
+}
+
+t.test('ffmpeg killed mid-stream is restarted; playlists carry a discontinuity and go on', async (t) => {
+  const { srv, id, tc } = await liveRtmpStream(t, { transcode: { maxRestarts: 2, restartWindowMs: 60000, restartBackoffMs: 200 } });
   const firstPid = tc.pid!;
   t.ok(firstPid, 'ffmpeg running');
-  const restarted = new Promise<number>((resolve) => tc.on('run', (r) => r.restart && resolve(Date.now())));
+  const restarted = nextRestart(tc);
   const killedAt = Date.now();
   process.kill(firstPid, 'SIGKILL');
   const at = await restarted;
@@ -51,15 +61,9 @@ t.test('ffmpeg killed mid-stream is restarted; playlists carry a discontinuity a
 });
 
 t.test('a hung ffmpeg (input arriving, no media out) is killed by the stall watchdog and restarted', async (t) => {
-  const srv = await startServer({ transcode: { stallTimeoutMs: 2000, restartBackoffMs: 100 } });
-  t.teardown(() => srv.close());
-  const { id, streamKey } = await srv.createStream();
-  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
-  t.teardown(() => pub.kill('SIGKILL'));
-  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
-  const tc = srv.app.transcoders.get(id)!;
+  const { srv, id, tc } = await liveRtmpStream(t, { transcode: { stallTimeoutMs: 2000, restartBackoffMs: 100 } });
   const hungPid = tc.pid!;
-  const restarted = new Promise<number>((resolve) => tc.on('run', (r) => r.restart && resolve(Date.now())));
+  const restarted = nextRestart(tc);
   // A stopped process is the hang in its purest form: it holds its pipes and sockets, reads and writes nothing.
   const hungAt = Date.now();
   process.kill(hungPid, 'SIGSTOP');
@@ -79,13 +83,7 @@ t.test('a hung ffmpeg (input arriving, no media out) is killed by the stall watc
 });
 
 t.test('a publisher that goes quiet is not a stall: ffmpeg is left alone', async (t) => {
-  const srv = await startServer({ transcode: { stallTimeoutMs: 1000 } });
-  t.teardown(() => srv.close());
-  const { id, streamKey } = await srv.createStream();
-  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
-  t.teardown(() => pub.kill('SIGKILL'));
-  await waitFor(async () => (await getText(`${srv.base}/hls/${id}/master.m3u8`)).status === 200, 'master');
-  const tc = srv.app.transcoders.get(id)!;
+  const { srv, pub, tc } = await liveRtmpStream(t, { transcode: { stallTimeoutMs: 1000 } });
   const pid = tc.pid!;
   process.kill(pub.pid!, 'SIGSTOP');
   t.teardown(() => { try { process.kill(pub.pid!, 'SIGCONT'); } catch { /* gone */ } });
