@@ -9,7 +9,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
@@ -75,13 +75,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const NGINX = '/usr/sbin/nginx';
-const RTMP_MODULES = ['/usr/lib/nginx/modules/ngx_rtmp_module.so', '/usr/share/nginx/modules/ngx_rtmp_module.so'];
+/** Where scripts/setup.sh unpacks Debian's nginx and nginx-rtmp (no service installed), else a system install. */
+const TOOLS_NGINX = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'showcase-tools', 'nginx');
+const NGINX_BINARIES = [join(TOOLS_NGINX, 'usr/sbin/nginx'), '/usr/sbin/nginx'];
+const RTMP_MODULES = [join(TOOLS_NGINX, 'usr/lib/nginx/modules/ngx_rtmp_module.so'), '/usr/lib/nginx/modules/ngx_rtmp_module.so', '/usr/share/nginx/modules/ngx_rtmp_module.so'];
 
 /** nginx-rtmp (one process, master_process off so its CPU is one pid) under the same publishers. */
 async function measureNginx(source: string, streams: number, seconds: number, warmupMs: number): Promise<{ cpu: number } | { note: string }> {
   const mod = RTMP_MODULES.find((m) => existsSync(m));
-  if (!existsSync(NGINX) || !mod) return { note: 'nginx with libnginx-mod-rtmp not installed' };
+  const NGINX = NGINX_BINARIES.find((b) => existsSync(b));
+  if (!NGINX || !mod) return { note: 'nginx with nginx-rtmp not found (scripts/setup.sh unpacks it into ~/.cache/showcase-tools/nginx)' };
   const dir = mkdtempSync(join(tmpdir(), 'showcase-bench-nginx-'));
   const port = await freePort();
   writeFileSync(join(dir, 'nginx.conf'), `load_module ${mod};
@@ -91,7 +94,7 @@ worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
-rtmp { server { listen 127.0.0.1:${port}; chunk_size 4096; application live { live on; record off; } } }
+rtmp { access_log off; server { listen 127.0.0.1:${port}; chunk_size 4096; application live { live on; record off; } } }
 `);
   const nginx = spawn(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   const pubs: ChildProcess[] = [];

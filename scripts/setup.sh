@@ -38,6 +38,21 @@ if [ ! -x "$TOOLS_CACHE/promtool" ]; then
   rm -rf "$tmp"
 fi
 
+# nginx with nginx-rtmp, for bench/rtmp-ingest's side-by-side figure only: the binary and the
+# module are unpacked from Debian's packages into the cache, like promtool (installing them would
+# start an nginx service on port 80). Best effort: the server and the tests do not need it.
+if [ ! -x "$TOOLS_CACHE/nginx/usr/sbin/nginx" ] || [ ! -f "$TOOLS_CACHE/nginx/usr/lib/nginx/modules/ngx_rtmp_module.so" ]; then
+  echo "setup: fetching nginx and nginx-rtmp (benchmark comparison) from Debian's packages"
+  tmp="$(mktemp -d)"
+  if (cd "$tmp" && { apt-get download nginx libnginx-mod-rtmp >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download nginx libnginx-mod-rtmp >/dev/null 2>&1; }; }); then
+    rm -rf "$TOOLS_CACHE/nginx"
+    for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$TOOLS_CACHE/nginx"; done
+  else
+    echo "setup: warning: could not fetch nginx-rtmp; bench/rtmp-ingest will print its figure without the comparison"
+  fi
+  rm -rf "$tmp"
+fi
+
 # The mediasoup worker is built from source against Debian's libraries (native/README.md);
 # npm must not try to download or build it itself.
 # The worker is cached outside the checkout (keyed by version and patches), so fresh clones reuse it.
