@@ -2,6 +2,8 @@ import ffmpeg from 'fluent-ffmpeg';
 import type { ChildProcess } from 'node:child_process';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { Logger } from '../core/logger.js';
+import type { MediaPacket } from '../core/media.js';
+import { flvTag } from './flv-writer.js';
 
 export interface FfmpegProcessOptions {
   ffmpegPath: string;
@@ -42,6 +44,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   #killTimer?: NodeJS.Timeout;
   readonly #opts: FfmpegProcessOptions;
   readonly #log: Logger;
+  /** Dropping input until a video keyframe (stdin was backed up past the bound). */
+  #dropping = false;
   #stderrLines = 0;
   readonly #lastLines: string[] = [];
 
@@ -117,6 +121,24 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       });
     }
     for (const c of chunks) stdin.write(c);
+  }
+
+  /**
+   * Writes one media packet as an FLV tag, bounded: once more than maxQueuedBytes wait on stdin
+   * (ffmpeg cannot keep up) packets are dropped until a video keyframe finds the queue under half
+   * of it, rather than queued without bound. 'overflow' is the packet that started a drop period.
+   */
+  writePacket(p: MediaPacket, maxQueuedBytes: number): 'written' | 'dropped' | 'overflow' {
+    if (this.#dropping) {
+      if (!(p.kind === 'video' && p.keyframe && this.queuedBytes < maxQueuedBytes / 2)) return 'dropped';
+      this.#dropping = false;
+    }
+    if (this.queuedBytes > maxQueuedBytes) {
+      this.#dropping = true;
+      return 'overflow';
+    }
+    this.write(flvTag(p, p.timestamp));
+    return 'written';
   }
 
   /** Ends input so ffmpeg flushes its outputs and exits; SIGKILL if it has not after the grace. */

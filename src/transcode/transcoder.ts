@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FfmpegProcess } from './ffmpeg-process.js';
 import { flvHeader, flvTag } from './flv-writer.js';
+import { GopCache } from './gop-cache.js';
 import { ladderFilterGraph, planLadder, renditionOutputOptions, type PlannedRendition } from './ladder.js';
 import { Fmp4Splitter } from '../hls/fmp4-splitter.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
@@ -36,7 +37,6 @@ interface Run {
   proc: FfmpegProcess;
   servers: net.Server[];
   flushed: Promise<void>[];
-  dropping: boolean;
   /** A fragment came out of this run (ffmpeg decodes). */
   gotMedia: boolean;
   /** When the run last wrote a fragment (or started). */
@@ -68,13 +68,11 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   #runSeq = 0;
   #plan?: PlannedRendition[];
   #hls?: HlsStream;
-  #gop: MediaPacket[] = [];
-  #gopBytes = 0;
+  readonly #gop = new GopCache(MAX_GOP_CACHE_BYTES);
   #failures: number[] = [];
   #restartTimer?: NodeJS.Timeout;
   #publishing = false;
   #ended = false;
-  #lastVideoTs = 0;
   /** When the last packet was written to (or dropped for) the running ffmpeg: is FLV input arriving? */
   #lastInputAt = 0;
 
@@ -98,8 +96,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   onPublisherStart(): void {
     this.#publishing = true;
     this.#failures = [];
-    this.#gop = [];
-    this.#gopBytes = 0;
+    this.#gop.clear();
     if (this.state === 'failed') this.#setState('idle', 'publisher reconnected');
     // A takeover while a run is active: end it; the new publisher's keyframe starts the next run.
     const previous = this.#run ? this.#stopRun() : Promise.resolve();
@@ -109,38 +106,17 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
 
   onPacket(p: MediaPacket): void {
     if (p.sequenceHeader) return; // kept on the stream; written at the start of every run
-    if (p.kind === 'video') {
-      this.#lastVideoTs = p.timestamp;
-      if (p.keyframe) {
-        this.#gop = [];
-        this.#gopBytes = 0;
-      }
-    }
-    if (this.#gopBytes + p.payload.length <= MAX_GOP_CACHE_BYTES && (this.#gop.length > 0 || p.keyframe)) {
-      this.#gop.push(p);
-      this.#gopBytes += p.payload.length;
-    }
+    this.#gop.push(p);
     const run = this.#run;
     this.#lastInputAt = Date.now();
     if (!run) {
       if (p.kind === 'video' && p.keyframe && this.#publishing && !this.#restartTimer && this.state !== 'failed') this.#startRun();
       return;
     }
-    if (run.dropping) {
-      if (!(p.kind === 'video' && p.keyframe && run.proc.queuedBytes < this.#o.transcode.maxQueuedBytes / 2)) {
-        this.droppedPackets++;
-        return;
-      }
-      run.dropping = false;
-    }
-    if (run.proc.queuedBytes > this.#o.transcode.maxQueuedBytes) {
-      // ffmpeg cannot keep up: drop until the next keyframe rather than queue without bound.
-      run.dropping = true;
-      this.droppedPackets++;
-      this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'transcoder input queue full: dropping until next keyframe');
-      return;
-    }
-    run.proc.write(flvTag(p, p.timestamp));
+    const r = run.proc.writePacket(p, this.#o.transcode.maxQueuedBytes);
+    if (r === 'written') return;
+    this.droppedPackets++;
+    if (r === 'overflow') this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'transcoder input queue full: dropping until next keyframe');
   }
 
   onPublisherStop(): void {
@@ -189,11 +165,11 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   #startRun(): void {
     const stream = this.#o.stream;
     const rtp = stream.rtpInput;
-    if (!rtp && (!stream.videoConfig || this.#gop.length === 0)) return;
+    if (!rtp && (!stream.videoConfig || this.#gop.packets.length === 0)) return;
     if (rtp && stream.mediaInfo.height === undefined && rtp.height) stream.setMediaInfo({ height: rtp.height });
     const { plan, hls } = this.#ensurePlan();
     const runId = ++this.#runSeq;
-    const first = this.#gop[0];
+    const first = this.#gop.packets[0];
     const wallEpochMs = first ? stream.wallClockOf(first.timestamp) : Date.now();
     const hasAudio = rtp ? rtp.hasAudio : stream.audioConfig !== undefined;
     const servers: net.Server[] = [];
@@ -248,7 +224,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       killGraceMs: this.#o.transcode.killGraceMs,
       logger: this.#log,
     });
-    const run: Run = { id: runId, proc, servers, flushed, dropping: false, gotMedia: false, lastOutputAt: Date.now() };
+    const run: Run = { id: runId, proc, servers, flushed, gotMedia: false, lastOutputAt: Date.now() };
     this.#run = run;
     this.#watch(run);
     const restart = runId > 1;
@@ -275,7 +251,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     const head: Buffer[] = [flvHeader(hasAudio, true)];
     head.push(...flvTag(stream.videoConfig, first.timestamp));
     if (stream.audioConfig) head.push(...flvTag(stream.audioConfig, first.timestamp));
-    for (const p of this.#gop) head.push(...flvTag(p, p.timestamp));
+    for (const p of this.#gop.packets) head.push(...flvTag(p, p.timestamp));
     proc.write(head);
   }
 

@@ -82,7 +82,6 @@ interface Track {
 interface Run {
   id: number;
   proc: FfmpegProcess;
-  dropping: boolean;
 }
 
 /** Bytes of the current GOP kept for a restart (the source's GOP, not the encode's). */
@@ -206,21 +205,10 @@ export class RtmpRtpSource extends TypedEmitter<RtmpRtpSourceEvents> implements 
       if (p.kind === 'video' && p.keyframe && this.#publishing && !this.#restartTimer && !this.#stopping) this.#startRun();
       return;
     }
-    if (run.dropping) {
-      if (!(p.kind === 'video' && p.keyframe && run.proc.queuedBytes < this.#o.settings.maxQueuedBytes / 2)) {
-        this.droppedPackets++;
-        return;
-      }
-      run.dropping = false;
-    }
-    if (run.proc.queuedBytes > this.#o.settings.maxQueuedBytes) {
-      // The encode cannot keep up: drop until the next keyframe rather than queue without bound.
-      run.dropping = true;
-      this.droppedPackets++;
-      this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'RTP encode input queue full: dropping until next keyframe');
-      return;
-    }
-    run.proc.write(flvTag(p, p.timestamp));
+    const r = run.proc.writePacket(p, this.#o.settings.maxQueuedBytes);
+    if (r === 'written') return;
+    this.droppedPackets++;
+    if (r === 'overflow') this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'RTP encode input queue full: dropping until next keyframe');
   }
 
   onPublisherStop(): void {
@@ -269,7 +257,7 @@ export class RtmpRtpSource extends TypedEmitter<RtmpRtpSourceEvents> implements 
       killGraceMs: this.#o.supervision.killGraceMs,
       logger: this.#log,
     });
-    const run: Run = { id: runId, proc, dropping: false };
+    const run: Run = { id: runId, proc };
     this.#run = run;
     const restart = runId > 1;
     proc.on('spawn', (pid) => {
