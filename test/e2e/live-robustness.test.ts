@@ -4,16 +4,8 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, waitFor, getText, ADMIN } from '../helpers/server.js';
-import { publishRtmp } from '../helpers/ffmpeg.js';
+import { publishRtmp, processAlive } from '../helpers/ffmpeg.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A server with one stream live from a real RTMP publisher, up to its multivariant playlist. */
 async function liveRtmpStream(t: Test, overrides: Parameters<typeof startServer>[0]) {
@@ -71,7 +63,7 @@ t.test('a hung ffmpeg (input arriving, no media out) is killed by the stall watc
   const at = await restarted;
   t.ok(at - hungAt >= 2000 && at - hungAt < 8000, `restarted ${at - hungAt} ms after the hang (watchdog 2000 ms)`);
   t.not(tc.pid, hungPid, 'a new ffmpeg');
-  await waitFor(() => !alive(hungPid), 'the hung ffmpeg is gone', 5000, 50);
+  await waitFor(() => !processAlive(hungPid), 'the hung ffmpeg is gone', 5000, 50);
   const log = srv.logs.find((l) => l.code === 'SHOWCASE_ERR_TRANSCODER_STALLED');
   t.ok(log, 'logged with its code');
   t.ok((log?.silentMs as number) >= 2000, `silent for ${String(log?.silentMs)} ms`);
@@ -175,7 +167,7 @@ t.test('SIGTERM kills ffmpeg children, ends playlists and exits cleanly', { skip
   }, 'ffmpeg child');
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit code 0');
-  for (const pid of ffmpegPids) t.notOk(alive(pid), `ffmpeg ${pid} is gone`);
+  for (const pid of ffmpegPids) t.notOk(processAlive(pid), `ffmpeg ${pid} is gone`);
   t.match(out, /"state":"ended"/, 'the stream ended');
   t.match(out, /showcase stopped/);
 });

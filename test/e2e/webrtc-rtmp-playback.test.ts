@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
-import { publishRtmp, decodeFrames } from '../helpers/ffmpeg.js';
+import { publishRtmp, decodeFrames, processAlive } from '../helpers/ffmpeg.js';
 import type { Config } from '../../src/config/schema.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage } from '../helpers/chromium.js';
 import { processCpuSeconds } from '../../src/core/proc-stat.js';
@@ -19,14 +19,6 @@ const IDLE_STOP_MS = 1500;
 
 type Win = { pc: RTCPeerConnection };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('RTMP streams play over WHEP through an on-demand RTP encode', { skip }, async (t) => {
   const srv = await startServer({
@@ -112,7 +104,7 @@ t.test('RTMP streams play over WHEP through an on-demand RTP encode', { skip }, 
   const del = await fetch(`${srv.base}${v.location}`, { method: 'DELETE' });
   t.equal(del.status, 200, 'DELETE stops watching');
   const left = Date.now();
-  await waitFor(() => feeds.feed(id) === undefined && !alive(rtpPid), 'the RTP encode stopped after the last viewer left', IDLE_STOP_MS + 5000);
+  await waitFor(() => feeds.feed(id) === undefined && !processAlive(rtpPid), 'the RTP encode stopped after the last viewer left', IDLE_STOP_MS + 5000);
   const stoppedAfter = Date.now() - left;
   t.ok(stoppedAfter >= IDLE_STOP_MS - 100, `stopped ${stoppedAfter} ms after the last viewer left (grace ${IDLE_STOP_MS} ms)`);
   t.ok(feed.router.closed, 'its router closed');
@@ -132,7 +124,7 @@ t.test('RTMP streams play over WHEP through an on-demand RTP encode', { skip }, 
   pub.kill('SIGKILL');
   await waitFor(() => srv.app.registry.get(id)?.state !== 'live', 'the stream ended', 15000);
   await waitFor(() => whep.size === 0, 'the viewer closed with the stream', 5000);
-  await waitFor(() => feed3.closed && !alive(pid3), 'the encode stopped with the stream', 10000);
+  await waitFor(() => feed3.closed && !processAlive(pid3), 'the encode stopped with the stream', 10000);
   t.equal(feeds.size, 0, 'no feed left');
   t.notOk(whep.hasSource(id));
   await waitFor(() => srv.app.webrtcPool!.load().every((l) => l.routers === 0 && l.consumers === 0), 'nothing left on the worker', 5000);

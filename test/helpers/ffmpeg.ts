@@ -44,3 +44,13 @@ export async function decodeFrames(file: string): Promise<number> {
   const m = [...stderr.matchAll(/frame=\s*(\d+)/g)].pop();
   return m ? Number(m[1]) : 0;
 }
+
+/** Whether a process (an ffmpeg child, a worker) still exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
