@@ -76,6 +76,8 @@ const RECONNECT_BUDGET_MS = 30_000;
 /** Codes a retry cannot fix: the key is wrong, or the stream already ended. */
 const FINAL_CODES = new Set(['SHOWCASE_ERR_RTMP_BAD_KEY', 'SHOWCASE_ERR_STREAM_ENDED', 'SHOWCASE_ERR_VALIDATION', 'SHOWCASE_ERR_SIGNAL_BAD_MESSAGE']);
 let reconnectTimer: number | undefined;
+/** Wait before reconnect attempt n (0-based): 0.5, 1, 2, then 4 s. */
+const backoffMs = (attempt: number): number => Math.min(500 * 2 ** attempt, 4000);
 
 function setState(state: State, text: string): void {
   hook.state = state;
@@ -224,7 +226,6 @@ async function publish(key: string): Promise<void> {
 /** Tries to go live again (backing off 0.5, 1, 2, 4 s) until the budget is spent or the server says no for good. */
 function reconnect(key: string, deadline: number, attempt: number): void {
   setState('reconnecting', 'Connection lost. Reconnecting…');
-  const delay = Math.min(500 * 2 ** attempt, 4000);
   reconnectTimer = window.setTimeout(() => {
     reconnectTimer = undefined;
     if (hook.state !== 'reconnecting') return; // Stop was tapped meanwhile
@@ -237,13 +238,13 @@ function reconnect(key: string, deadline: number, attempt: number): void {
       publisher = undefined;
       const code = err instanceof SignalError ? err.code : '';
       if (hook.state !== 'reconnecting') return;
-      if (FINAL_CODES.has(code) || Date.now() + Math.min(500 * 2 ** (attempt + 1), 4000) > deadline) {
+      if (FINAL_CODES.has(code) || Date.now() + backoffMs(attempt + 1) > deadline) {
         share.hidden = true;
         return fail(err);
       }
       reconnect(key, deadline, attempt + 1);
     });
-  }, delay);
+  }, backoffMs(attempt));
 }
 
 async function stop(): Promise<void> {
