@@ -1,6 +1,7 @@
-# Showcase on Debian bookworm (the official Node 20 image is bookworm-based): the same setup
-# script as a bare machine, then the server.
-FROM node:20-bookworm-slim
+# Showcase on Debian bookworm with Node 24 LTS (the official image is bookworm-based): the same
+# setup script as a bare machine (it uses the image's Node 24 and so fetches no runtime), then the
+# server. Packages come only from Debian's archive and the npm registry.
+FROM node:24-bookworm-slim
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /app
 COPY . .

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Showcase needs on a fresh Debian (bookworm) machine, idempotently:
 #   1. Debian packages (ffmpeg for transcoding and tests; chromium for the browser tests),
-#   2. npm dependencies (npm ci, skipped when package-lock.json has not changed),
+#   2. the Node runtime (the machine's node if >= 22, else the pinned Node 24 LTS from the npm
+#      registry, see scripts/runtime.sh) and npm dependencies built against it (npm ci, skipped
+#      when package-lock.json and the runtime have not changed),
 #   3. native parts under native/ (the mediasoup worker, cached by version),
 #   4. the TypeScript build (dist/).
 # Run as root (or with sudo available). Safe to run again: each step is skipped when already done.
@@ -63,14 +65,31 @@ if [ -f native/mediasoup/build.sh ]; then
   echo "setup: mediasoup worker at $MEDIASOUP_WORKER_BIN"
 fi
 
+# Node: everything below (npm's install scripts, node-gyp, the build, the server, the tests) runs
+# on the runtime chosen here; native addons are compiled against its own headers.
+NODE_BIN="$(bash scripts/runtime.sh --provision)"
+NODE_DIR="$(dirname "$NODE_BIN")"
+export PATH="$NODE_DIR:$PATH"
+export npm_config_nodedir="$(bash scripts/runtime.sh --nodedir)"
+echo "setup: Node $("$NODE_BIN" --version) at $NODE_BIN"
+
 stamp="node_modules/.showcase-lock-hash"
-hash="$(sha256sum package-lock.json | cut -d' ' -f1)-$(node --version)"
+hash="$(sha256sum package-lock.json | cut -d' ' -f1)-$("$NODE_BIN" --version)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
   echo "setup: npm dependencies up to date"
 else
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$hash" > "$stamp"
+fi
+# A native addon built for another Node (NODE_MODULE_VERSION) would only fail at the first
+# request; fail here instead, saying what to do.
+if ! err="$("$NODE_BIN" -e "new (require('better-sqlite3'))(':memory:').close()" 2>&1)"; then
+  echo "setup: ERROR: better-sqlite3 does not load on Node $("$NODE_BIN" --version) ($NODE_BIN):" >&2
+  echo "$err" | grep -m1 -E 'NODE_MODULE_VERSION|Error' >&2 || true
+  echo "setup: remove node_modules and run scripts/setup.sh again to rebuild it for this runtime" >&2
+  rm -f "$stamp"
+  exit 1
 fi
 
 echo "setup: building (TypeScript and the watch page bundle)"

@@ -10,5 +10,10 @@ if [ -f native/mediasoup/VERSION ] && [ -z "${MEDIASOUP_WORKER_BIN:-}" ]; then
     if [ -x "$bin" ]; then export MEDIASOUP_WORKER_BIN="$bin"; break; fi
   done
 fi
+# Everything runs on Showcase's runtime (scripts/runtime.sh): tap and the processes it spawns
+# find it first on PATH.
+NODE_BIN="$(bash scripts/runtime.sh --print)" || { echo "0 passed, 1 failed"; exit 1; }
+export PATH="$(dirname "$NODE_BIN"):$PATH"
+echo "# Node $("$NODE_BIN" --version) ($NODE_BIN)"
 npm run build --silent || { echo "0 passed, 1 failed"; exit 1; }
 npx tap --reporter=tap "$@" 2>&1 | node scripts/tap-summary.mjs

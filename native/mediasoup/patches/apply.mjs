@@ -87,15 +87,13 @@ absl_container_dep = declare_dependency(
     dependency('absl_memory'),
   ],
 )
-# Catch2 (v3, not in bookworm) is only used by the worker unit tests, which
-# are not built: an empty, not-found dependency keeps the targets defined.
-catch2_dep = dependency('', required: false)
-
 `;
 
 edit('meson.build', (t, rel) => {
   t = replace(rel, t, "meson_version: '>= 1.1.0',", "meson_version: '>= 1.0.0',");
-  t = dropSubprojects(t, rel, ['openssl', 'libuv', 'libsrtp3', 'usrsctp', 'abseil-cpp', 'catch2', 'flatbuffers']);
+  // Catch2 (v3, not in bookworm) is only a subproject under `ms_build_tests`, which stays off:
+  // that block is left as it is.
+  t = dropSubprojects(t, rel, ['openssl', 'libuv', 'libsrtp3', 'usrsctp', 'abseil-cpp', 'flatbuffers']);
   t = replace(rel, t, '# flatbuffers schemas subdirectory.\n', systemDeps + '# flatbuffers schemas subdirectory.\n');
   // link_whole only feeds the (not built by default) shared library target;
   // system libraries are linked through `dependencies` instead.
@@ -116,10 +114,10 @@ edit('meson.build', (t, rel) => {
   t = replace(rel, t, "libsrtp3_proj.get_variable('libsrtp3_dep')", 'libsrtp_dep');
   t = replace(rel, t, "usrsctp_proj.get_variable('usrsctp_dep')", 'usrsctp_dep');
   t = replace(rel, t, "flatbuffers_proj.get_variable('flatbuffers_dep')", 'flatbuffers_dep');
-  t = replace(rel, t, "catch2_proj.get_variable('catch2_dep')", 'catch2_dep', 4);
-  // Only the Windows (wingetopt) and liburing (disabled) branches may still
+  // Only the Windows (wingetopt), liburing (disabled) and test-only (catch2) branches may still
   // use subprojects; nothing else may reference a removed *_proj variable.
-  const left = [...t.matchAll(/(\w+)_proj\b/g)].map((m) => m[1]).filter((v) => v !== 'wingetopt' && v !== 'liburing');
+  const kept = ['wingetopt', 'liburing', 'catch2'];
+  const left = [...t.matchAll(/(\w+)_proj\b/g)].map((m) => m[1]).filter((v) => !kept.includes(v));
   if (left.length) throw new Error(`${rel}: leftover subproject references: ${[...new Set(left)].join(',')}`);
   return t;
 });
