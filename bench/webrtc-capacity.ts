@@ -30,7 +30,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import type { types } from 'mediasoup';
 import { createLogger } from '../src/core/logger.js';
 import { WHIP_MEDIA_CODECS } from '../src/webrtc/sdp.js';
-import { WhepPlayback } from '../src/webrtc/whep-playback.js';
+import { WhepPlayback } from '../src/playback/whep/whep-playback.js';
 import { loadMediasoup, resolveWorkerBinary } from '../src/webrtc/worker-binary.js';
 import { WorkerPool } from '../src/webrtc/worker-pool.js';
 import { processCpuSeconds } from '../src/core/proc-stat.js';

@@ -11,36 +11,36 @@ import { StreamRegistry } from './core/stream-registry.js';
 import type { LiveStream, PublisherHandle } from './core/live-stream.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/types.js';
-import { HlsOrigin } from './hls/hls-origin.js';
+import { HlsOrigin } from './playback/hls/hls-origin.js';
 import { Transcoder } from './transcode/transcoder.js';
 import { RtmpServer, type RtmpPublishDecision, type RtmpPublishRequest } from './ingest/rtmp/rtmp-server.js';
 import { installErrorHandling } from './http/error-handler.js';
-import { hlsRoutes } from './http/hls-routes.js';
+import { hlsRoutes } from './playback/hls/hls-routes.js';
 import { streamsRoutes } from './http/streams-routes.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
 import { Authenticator } from './http/auth.js';
-import { AuthFailureLimiter } from './http/auth-failure-limiter.js';
+import { AuthFailureLimiter } from './core/auth-failure-limiter.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { AnalyticsPersistence } from './metrics/analytics-persistence.js';
 import { ViewerSessionTable } from './metrics/session-table.js';
 import { WatchTicker } from './metrics/watch-ticker.js';
 import { createMetricsRegistry, type ShowcaseMetrics } from './metrics/metrics-registry.js';
 import { registerAppCollectors, type AppMetrics, type StreamMetricsView } from './metrics/app-collectors.js';
-import type { HlsStream } from './hls/hls-stream.js';
+import type { HlsStream } from './playback/hls/hls-stream.js';
 import { RecordingService } from './recorder/recording-service.js';
 import { registerRecordingCollectors } from './recorder/recording-metrics.js';
 import { recordingRoutes } from './http/recording-routes.js';
 import { WorkerPool } from './webrtc/worker-pool.js';
-import { WhipIngest } from './webrtc/whip-ingest.js';
+import { WhipIngest } from './ingest/whip/whip-ingest.js';
 import { resolveWorkerBinary } from './webrtc/worker-binary.js';
-import { webrtcRoutes } from './http/webrtc-routes.js';
-import { WhepPlayback } from './webrtc/whep-playback.js';
-import { RtmpPlaybackFeeds } from './webrtc/rtmp-playback-feeds.js';
-import { whepRoutes } from './http/whep-routes.js';
+import { whipRoutes } from './ingest/whip/whip-routes.js';
+import { WhepPlayback } from './playback/whep/whep-playback.js';
+import { RtmpPlaybackFeeds } from './transcode/rtmp-playback-feeds.js';
+import { whepRoutes } from './playback/whep/whep-routes.js';
 import { registerWebRtcCollectors } from './webrtc/webrtc-metrics.js';
-import { hashSecret } from './store/secrets.js';
-import { SignalServer } from './webrtc/signal-server.js';
+import { hashSecret } from './core/secrets.js';
+import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
 
 export interface AppOptions {
@@ -318,7 +318,7 @@ export class ShowcaseApp {
       keyExists: (key) => this.store.getStreamByKeyHash(hashSecret(key)) !== undefined,
       isOwnerDisabled: (rec) => (rec.ownerId ? this.store.getCreator(rec.ownerId)?.disabled ?? true : false),
     });
-    await this.http.register(webrtcRoutes, { ingest: this.whip, limiter: this.auth.limiter, corsOrigin: c.http.corsOrigin });
+    await this.http.register(whipRoutes, { ingest: this.whip, limiter: this.auth.limiter, corsOrigin: c.http.corsOrigin });
     // WHEP: a WHIP stream is watched from its producers; an RTMP stream from a feed started on demand.
     const feeds = w.rtmpPlayback.enabled ? new RtmpPlaybackFeeds({
       stream: (id) => this.registry.get(id),

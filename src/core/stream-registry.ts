@@ -3,7 +3,7 @@ import { LiveStream, type PublisherHandle } from './live-stream.js';
 import type { Logger } from './logger.js';
 import { secretPrefix } from './logger.js';
 import type { Store, StreamRecord } from '../store/types.js';
-import { hashSecret } from '../store/secrets.js';
+import { hashSecret } from './secrets.js';
 
 export type PublishDecision =
   | { ok: true; stream: LiveStream }

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
-import { hashSecret, secretsEqual } from '../store/secrets.js';
+import { hashSecret, secretsEqual } from '../core/secrets.js';
 import type { CreatorRecord, Store } from '../store/types.js';
-import { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
 
 /** Who is calling: the operator, a creator, or nobody (anonymous viewer). */
 export type Principal = { role: 'operator' } | { role: 'creator'; creator: CreatorRecord } | { role: 'anonymous' };

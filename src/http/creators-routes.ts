@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
-import { generateSecret, hashSecret } from '../store/secrets.js';
+import { generateSecret, hashSecret } from '../core/secrets.js';
 import type { CreatorRecord, Store } from '../store/types.js';
 import type { Authenticator, Principal } from './auth.js';
 

@@ -7,7 +7,7 @@ import { owned } from './streams-routes.js';
 import type { ShowcaseMetrics } from '../metrics/metrics-registry.js';
 import type { ViewerSessionTable } from '../metrics/session-table.js';
 import type { WatchTicker } from '../metrics/watch-ticker.js';
-import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
 import type { StoredAnalytics } from '../metrics/stream-analytics.js';
 
 export type { StoredAnalytics } from '../metrics/stream-analytics.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
-import { generateSecret, hashSecret } from '../store/secrets.js';
+import { generateSecret, hashSecret } from '../core/secrets.js';
 import type { Store, StreamRecord } from '../store/types.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { StreamRegistry } from '../core/stream-registry.js';

@@ -1,6 +1,6 @@
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseInit, type InitInfo } from '../hls/fmp4.js';
+import { parseInit, type InitInfo } from '../playback/hls/fmp4.js';
 import type { Logger } from '../core/logger.js';
 import { JOURNAL_FILE, readJournal } from './journal.js';
 import { RemuxProcess } from './remux-process.js';

@@ -2,8 +2,8 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { Logger } from '../core/logger.js';
-import type { RenditionTimeline } from '../hls/rendition-timeline.js';
-import type { Part, Segment } from '../hls/types.js';
+import type { RenditionTimeline } from '../playback/hls/rendition-timeline.js';
+import type { Part, Segment } from '../playback/hls/types.js';
 import { JOURNAL_FILE, JournalWriter, type JournalEntry } from './journal.js';
 import { WriteQueue, writeAll } from './write-queue.js';
 

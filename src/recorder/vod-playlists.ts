@@ -1,5 +1,5 @@
 import type { JournalEntry, JournalSegment } from './journal.js';
-import type { InitInfo } from '../hls/fmp4.js';
+import type { InitInfo } from '../playback/hls/fmp4.js';
 
 /** One rendition of a recording as the journal describes it. */
 export interface RecordedRendition {

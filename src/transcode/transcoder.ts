@@ -5,14 +5,14 @@ import { FfmpegProcess } from './ffmpeg-process.js';
 import { flvHeader, flvTag } from './flv-writer.js';
 import { GopCache } from './gop-cache.js';
 import { ladderFilterGraph, planLadder, renditionOutputOptions, type PlannedRendition } from './ladder.js';
-import { Fmp4Splitter } from '../hls/fmp4-splitter.js';
+import { Fmp4Splitter } from '../playback/hls/fmp4-splitter.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { LiveStream, StreamReader } from '../core/live-stream.js';
 import type { MediaPacket } from '../core/media.js';
 import type { Logger } from '../core/logger.js';
 import type { Config } from '../config/schema.js';
-import type { HlsOrigin } from '../hls/hls-origin.js';
-import type { HlsStream } from '../hls/hls-stream.js';
+import type { HlsOrigin } from '../playback/hls/hls-origin.js';
+import type { HlsStream } from '../playback/hls/hls-stream.js';
 
 export type TranscoderState = 'idle' | 'running' | 'restarting' | 'failed' | 'stopped';
 

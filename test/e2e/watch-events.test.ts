@@ -12,7 +12,7 @@ import { watchRoutes, defaultWebAssetsDir } from '../../src/http/watch-routes.js
 import { installErrorHandling } from '../../src/http/error-handler.js';
 import { StreamRegistry } from '../../src/core/stream-registry.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import { generateSecret, hashSecret } from '../../src/store/secrets.js';
+import { generateSecret, hashSecret } from '../../src/core/secrets.js';
 import type { PublisherHandle } from '../../src/core/live-stream.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -10,13 +10,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createLogger } from '../../src/core/logger.js';
 import { StreamRegistry } from '../../src/core/stream-registry.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import { hashSecret } from '../../src/store/secrets.js';
+import { hashSecret } from '../../src/core/secrets.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
-import { webrtcRoutes } from '../../src/http/webrtc-routes.js';
-import { whepRoutes } from '../../src/http/whep-routes.js';
+import { whipRoutes } from '../../src/ingest/whip/whip-routes.js';
+import { whepRoutes } from '../../src/playback/whep/whep-routes.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
-import { WhipIngest } from '../../src/webrtc/whip-ingest.js';
-import { WhepPlayback } from '../../src/webrtc/whep-playback.js';
+import { WhipIngest } from '../../src/ingest/whip/whip-ingest.js';
+import { WhepPlayback } from '../../src/playback/whep/whep-playback.js';
 import { LogSink, waitFor } from '../helpers/server.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage, whipPublishFromPage } from '../helpers/chromium.js';
 
@@ -56,7 +56,7 @@ async function run(): Promise<void> {
   ingest.on('session', (s) => { if (s.stream) playback.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
   installErrorHandling(app);
-  await app.register(webrtcRoutes, { ingest });
+  await app.register(whipRoutes, { ingest });
   await app.register(whepRoutes, { playback });
   app.get('/', async (_req, reply) => reply.type('text/html').send('<!doctype html><title>whep</title>'));
   await app.listen({ host: '127.0.0.1', port: 0 });

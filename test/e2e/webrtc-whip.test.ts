@@ -14,11 +14,11 @@ import { chromium, type Page } from 'playwright-core';
 import { createLogger } from '../../src/core/logger.js';
 import { StreamRegistry } from '../../src/core/stream-registry.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import { hashSecret } from '../../src/store/secrets.js';
+import { hashSecret } from '../../src/core/secrets.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
-import { webrtcRoutes } from '../../src/http/webrtc-routes.js';
+import { whipRoutes } from '../../src/ingest/whip/whip-routes.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
-import { WhipIngest } from '../../src/webrtc/whip-ingest.js';
+import { WhipIngest } from '../../src/ingest/whip/whip-ingest.js';
 import { LogSink, waitFor } from '../helpers/server.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whipPublishFromPage } from '../helpers/chromium.js';
 
@@ -47,7 +47,7 @@ async function run(): Promise<void> {
   });
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
   installErrorHandling(app);
-  await app.register(webrtcRoutes, { ingest });
+  await app.register(whipRoutes, { ingest });
   app.get('/', async (_req, reply) => reply.type('text/html').send('<!doctype html><title>publisher</title>'));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { Fmp4Splitter } from '../../src/hls/fmp4-splitter.js';
-import { HlsStream, parseDirectives } from '../../src/hls/hls-stream.js';
-import { BlockingBudget } from '../../src/hls/blocking-waiter.js';
+import { Fmp4Splitter } from '../../src/playback/hls/fmp4-splitter.js';
+import { HlsStream, parseDirectives } from '../../src/playback/hls/hls-stream.js';
+import { BlockingBudget } from '../../src/playback/hls/blocking-waiter.js';
 import { makeFragmentedMp4 } from '../helpers/ffmpeg.js';
 
 // Real CMAF from ffmpeg (6 s, keyframes every 2 s, ~0.3 s fragments), cut as the transcoder cuts it.

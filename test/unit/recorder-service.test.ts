@@ -3,8 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/logger.js';
-import { HlsOrigin } from '../../src/hls/hls-origin.js';
-import { Fmp4Splitter } from '../../src/hls/fmp4-splitter.js';
+import { HlsOrigin } from '../../src/playback/hls/hls-origin.js';
+import { Fmp4Splitter } from '../../src/playback/hls/fmp4-splitter.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { resolveRecordingConfig, type RecordingConfig } from '../../src/recorder/recording-config.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { generateSecret, hashSecret, secretsEqual } from '../../src/store/secrets.js';
+import { generateSecret, hashSecret, secretsEqual } from '../../src/core/secrets.js';
 
 t.test('generateSecret: prefix + base64url of at least 128 random bits', async (t) => {
   const key = generateSecret('sk_');

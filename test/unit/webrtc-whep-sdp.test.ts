@@ -3,7 +3,7 @@
 // extensions whose id matches mediasoup's are negotiated, and broken offers get coded errors.
 import t from 'tap';
 import type { types } from 'mediasoup';
-import { buildWhepAnswer, offeredCodecFor, translateWhepOffer, viewerCapabilities } from '../../src/webrtc/sdp-whep.js';
+import { buildWhepAnswer, offeredCodecFor, translateWhepOffer, viewerCapabilities } from '../../src/playback/whep/sdp-whep.js';
 import { ShowcaseError } from '../../src/core/errors.js';
 
 const FP = 'sha-256 10:F2:FE:15:98:C6:A3:F6:26:A9:C9:CF:2E:91:0E:28:B8:13:B1:9C:D8:67:09:C7:40:86:8F:94:D9:5A:98:E5';

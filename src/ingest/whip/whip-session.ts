@@ -1,8 +1,8 @@
 import type { types } from 'mediasoup';
-import type { LiveStream, PublisherHandle, RtpInput } from '../core/live-stream.js';
-import type { Logger } from '../core/logger.js';
-import type { RtpBridge } from './rtp-bridge.js';
-import { TransportWatchdog, type TransportTimeouts } from './transport-watchdog.js';
+import type { LiveStream, PublisherHandle, RtpInput } from '../../core/live-stream.js';
+import type { Logger } from '../../core/logger.js';
+import type { RtpBridge } from '../../webrtc/rtp-bridge.js';
+import { TransportWatchdog, type TransportTimeouts } from '../../webrtc/transport-watchdog.js';
 
 /** Timeouts that decide when a phone is gone. */
 export interface WhipSessionTimeouts extends TransportTimeouts {

@@ -1,13 +1,13 @@
 import type { RawData, WebSocket } from 'ws';
 import { ShowcaseError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { AuthFailureLimiter } from '../http/auth-failure-limiter.js';
+import type { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
 import { parseSignalRequest, SignalFrameError, type SignalNotice, type SignalReply, type SignalRequest } from './signal-messages.js';
 import { SignalPublisher } from './signal-publisher.js';
 import { SignalViewer } from './signal-viewer.js';
-import type { TransportTimeouts } from './transport-watchdog.js';
-import type { WhepPlayback } from './whep-playback.js';
-import type { WhipIngest } from './whip-ingest.js';
+import type { TransportTimeouts } from '../webrtc/transport-watchdog.js';
+import type { WhepPlayback } from '../playback/whep/whep-playback.js';
+import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 
 /** Per-socket limits (config webrtc.signaling*). */
 export interface SignalPeerLimits {

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HlsOrigin } from '../hls/hls-origin.js';
-import type { HlsResponse } from '../hls/types.js';
-import { parseRange } from './range.js';
-import { sendFile, mediaContentType } from './file-response.js';
+import type { HlsOrigin } from './hls-origin.js';
+import type { HlsResponse } from './types.js';
+import { parseRange } from '../../http/range.js';
+import { sendFile, mediaContentType } from '../../http/file-response.js';
 import { readFile } from 'node:fs/promises';
-import { withQuery } from '../hls/playlist-writer.js';
+import { withQuery } from './playlist-writer.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME = /^[a-z0-9_-]{1,16}$/;

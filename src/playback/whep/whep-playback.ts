@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { ShowcaseError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { TypedEmitter } from '../core/typed-emitter.js';
+import { ShowcaseError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import { buildWhepAnswer, offeredCodecFor, translateWhepOffer, viewerCapabilities, type WhepOffer, type WhepSection, type WhepTrack } from './sdp-whep.js';
-import { StreamFanout, type EdgeLease, type EdgeProfile, type PlaybackSource } from './stream-fanout.js';
-import type { TransportTimeouts } from './transport-watchdog.js';
+import { StreamFanout, type EdgeLease, type EdgeProfile, type PlaybackSource } from '../../webrtc/stream-fanout.js';
+import type { TransportTimeouts } from '../../webrtc/transport-watchdog.js';
 import { WhepSession } from './whep-session.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../../webrtc/worker-pool.js';
 
 /** How many viewers the server takes, and how they spread over workers. */
 export interface WhepLimits {

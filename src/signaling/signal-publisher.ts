@@ -2,8 +2,8 @@ import type { types } from 'mediasoup';
 import { ShowcaseError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { SignalRequest } from './signal-messages.js';
-import type { PublisherReservation, WhipIngest } from './whip-ingest.js';
-import type { WhipSession } from './whip-session.js';
+import type { PublisherReservation, WhipIngest } from '../ingest/whip/whip-ingest.js';
+import type { WhipSession } from '../ingest/whip/whip-session.js';
 
 /** What one socket's publisher role needs. */
 export interface SignalPublisherOptions {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { ShowcaseError } from '../core/errors.js';
-import type { WhepPlayback } from '../webrtc/whep-playback.js';
-import { sdpRouteCommon } from './sdp-routes-common.js';
+import { ShowcaseError } from '../../core/errors.js';
+import type { WhepPlayback } from './whep-playback.js';
+import { sdpRouteCommon } from '../../http/sdp-routes-common.js';
 
 export interface WhepRoutesOptions {
   playback: WhepPlayback;

@@ -2,11 +2,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../core/logger.js';
-import type { AuthFailureLimiter } from '../http/auth-failure-limiter.js';
+import type { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
 import { SignalPeer, type SignalPeerLimits } from './signal-peer.js';
-import type { TransportTimeouts } from './transport-watchdog.js';
-import type { WhepPlayback } from './whep-playback.js';
-import type { WhipIngest } from './whip-ingest.js';
+import type { TransportTimeouts } from '../webrtc/transport-watchdog.js';
+import type { WhepPlayback } from '../playback/whep/whep-playback.js';
+import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 
 /** Server-wide signaling limits on top of each socket's. */
 export interface SignalServerLimits extends SignalPeerLimits {

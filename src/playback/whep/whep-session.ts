@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
-import type { Logger } from '../core/logger.js';
-import { TransportWatchdog, type TransportTimeouts } from './transport-watchdog.js';
+import type { Logger } from '../../core/logger.js';
+import { TransportWatchdog, type TransportTimeouts } from '../../webrtc/transport-watchdog.js';
 
 /** What a viewer session is built from (already created; the session owns and closes it). */
 export interface WhepSessionParts {

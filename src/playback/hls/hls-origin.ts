@@ -1,7 +1,7 @@
 import { HlsStream, type HlsStreamOptions } from './hls-stream.js';
 import { BlockingBudget } from './blocking-waiter.js';
 import type { PlaylistTiming } from './playlist-writer.js';
-import { TypedEmitter } from '../core/typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 
 export type HlsOriginEvents = {
   /** A stream's origin was created (its first transcoder run): subscribe to its timelines here. */

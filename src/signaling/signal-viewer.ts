@@ -3,8 +3,8 @@ import { ShowcaseError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { SignalRequest } from './signal-messages.js';
 import { connectOnce, refused, transportParams } from './signal-publisher.js';
-import { TransportWatchdog, type TransportTimeouts } from './transport-watchdog.js';
-import type { ViewerPlacement } from './whep-playback.js';
+import { TransportWatchdog, type TransportTimeouts } from '../webrtc/transport-watchdog.js';
+import type { ViewerPlacement } from '../playback/whep/whep-playback.js';
 
 /** What one socket's viewer role needs. */
 export interface SignalViewerOptions {

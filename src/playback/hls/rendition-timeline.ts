@@ -1,6 +1,6 @@
 import { parseFragment, parseInit, type InitInfo, type TrackInfo } from './fmp4.js';
 import type { Part, Segment } from './types.js';
-import { TypedEmitter } from '../core/typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 
 /** What a timeline tells its subscribers (the recorder, metrics), in order of production. */
 export type RenditionTimelineEvents = {

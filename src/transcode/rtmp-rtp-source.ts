@@ -1,14 +1,14 @@
 import type { types } from 'mediasoup';
-import { FfmpegProcess } from '../transcode/ffmpeg-process.js';
-import { flvHeader, flvTag } from '../transcode/flv-writer.js';
-import { GopCache } from '../transcode/gop-cache.js';
+import { FfmpegProcess } from './ffmpeg-process.js';
+import { flvHeader, flvTag } from './flv-writer.js';
+import { GopCache } from './gop-cache.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { LiveStream, StreamReader } from '../core/live-stream.js';
 import type { MediaPacket } from '../core/media.js';
 import type { Logger } from '../core/logger.js';
 import type { Config } from '../config/schema.js';
-import type { PlaybackSource } from './stream-fanout.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { PlaybackSource } from '../webrtc/stream-fanout.js';
+import type { WorkerPool } from '../webrtc/worker-pool.js';
 
 export type RtmpPlaybackSettings = Config['webrtc']['rtmpPlayback'];
 /** The transcode settings the RTP encode shares with the HLS ladder (binary, restart policy, kill grace). */

@@ -1,9 +1,9 @@
 import { ShowcaseError } from '../core/errors.js';
 import type { LiveStream } from '../core/live-stream.js';
 import type { Logger } from '../core/logger.js';
-import type { PlaybackSource } from './stream-fanout.js';
+import type { PlaybackSource } from '../webrtc/stream-fanout.js';
 import { RtmpRtpSource, type RtmpPlaybackSettings, type RtpEncodeSupervision } from './rtmp-rtp-source.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../webrtc/worker-pool.js';
 
 export interface RtmpPlaybackFeedsOptions {
   /** Looks a live stream up (the registry). */

@@ -1,4 +1,4 @@
-import { ShowcaseError } from '../core/errors.js';
+import { ShowcaseError } from './errors.js';
 
 /**
  * Counts failed authentications per client address in a fixed window; past the limit the address

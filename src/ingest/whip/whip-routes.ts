@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { ShowcaseError } from '../core/errors.js';
-import { bearerToken } from './auth.js';
-import type { AuthFailureLimiter } from './auth-failure-limiter.js';
-import type { WhipIngest } from '../webrtc/whip-ingest.js';
-import { sdpRouteCommon } from './sdp-routes-common.js';
+import { ShowcaseError } from '../../core/errors.js';
+import { bearerToken } from '../../http/auth.js';
+import type { AuthFailureLimiter } from '../../core/auth-failure-limiter.js';
+import type { WhipIngest } from './whip-ingest.js';
+import { sdpRouteCommon } from '../../http/sdp-routes-common.js';
 
-export interface WebRtcRoutesOptions {
+export interface WhipRoutesOptions {
   ingest: WhipIngest;
   /** Counts bad stream keys per address (429 past the limit), as for API tokens. */
   limiter?: AuthFailureLimiter;
@@ -21,7 +21,7 @@ const SessionParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1
  * <streamKey>` and an SDP offer answers 201 with the SDP answer and `Location: /whip/<session>`;
  * `DELETE /whip/<session>` (same key) stops publishing and ends the stream.
  */
-export async function webrtcRoutes(app: FastifyInstance, o: WebRtcRoutesOptions): Promise<void> {
+export async function whipRoutes(app: FastifyInstance, o: WhipRoutesOptions): Promise<void> {
   // Encapsulated: the SDP body parser exists only for these routes.
   const cors = sdpRouteCommon(app, o.corsOrigin);
 

@@ -1,9 +1,9 @@
 import type { types } from 'mediasoup';
-import { badSdp, parseSdp, unacceptableSdp } from './sdp-lines.js';
+import { badSdp, parseSdp, unacceptableSdp } from '../../webrtc/sdp-lines.js';
 import {
   acceptedSectionHead, answerSessionLines, candidateLines, codecMatches, directionOf, mediaLines, midOf, offeredCodecs, offeredExtensions,
   parseOfferTransport, rejectedSectionLines, requireBundledMux, unusableSection, type AnswerTransportInfo, type OfferTransport, type OfferedCodec,
-} from './sdp-offer.js';
+} from '../../webrtc/sdp-offer.js';
 
 // A WHEP viewer is the offerer, and the payload types and header extension ids in its offer are what
 // it will demultiplex on. mediasoup sends with its router's payload types and with fixed extension

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { ShowcaseError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { secretPrefix } from '../core/logger.js';
-import { TypedEmitter } from '../core/typed-emitter.js';
-import type { StreamRegistry } from '../core/stream-registry.js';
-import type { StreamRecord } from '../store/types.js';
-import { hashSecret, secretsEqual } from '../store/secrets.js';
-import { buildWhipAnswer, translateWhipOffer, WHIP_MEDIA_CODECS } from './sdp.js';
-import { RtpBridge } from './rtp-bridge.js';
+import { ShowcaseError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { secretPrefix } from '../../core/logger.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { StreamRegistry } from '../../core/stream-registry.js';
+import type { StreamRecord } from '../../store/types.js';
+import { hashSecret, secretsEqual } from '../../core/secrets.js';
+import { buildWhipAnswer, translateWhipOffer, WHIP_MEDIA_CODECS } from '../../webrtc/sdp.js';
+import { RtpBridge } from '../../webrtc/rtp-bridge.js';
 import { WhipSession, type WhipSessionTimeouts } from './whip-session.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../../webrtc/worker-pool.js';
 
 /** What WHIP ingest needs from the rest of the server. */
 export interface WhipIngestOptions {
