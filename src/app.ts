@@ -249,7 +249,7 @@ export class ShowcaseApp {
     this.ticker.start();
     this.#analyticsTimer = setInterval(() => this.#persistLiveAnalytics(), 60_000);
     this.#analyticsTimer.unref();
-    this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir) }, 'showcase listening');
+    this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir), node: process.version }, 'showcase listening');
   }
 
   #streamMetrics(): StreamMetricsView[] {
