@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { createRequire } from 'node:module';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -377,7 +377,9 @@ async function expectH264(tt: Test, sink: Awaited<ReturnType<typeof rtpSink>>, c
 }
 
 t.test('worker, router (opus, VP8, H264), WebRTC and plain transports', { skip: skipAll }, async (t) => {
-  t.equal(mediasoup!.version, '3.19.3', 'the npm module is the pinned version');
+  const pinned = readFileSync(new URL('../../native/mediasoup/VERSION', import.meta.url), 'utf8').trim();
+  t.equal(mediasoup!.version, pinned, `the npm module is the version the worker was built from (${pinned})`);
+  t.equal(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).dependencies.mediasoup, pinned, 'package.json pins it exactly');
   t.ok(worker!.pid > 0, 'worker process running');
   const usage = await worker!.getResourceUsage();
   t.type(usage.ru_maxrss, 'number', 'worker answers requests over its channel');
