@@ -96,7 +96,7 @@ export class SignalViewer {
     const producer = this.#o.placement.producers.find((x) => x.kind === kind);
     if (!producer) throw new ShowcaseError('SHOWCASE_ERR_SIGNAL_STATE', `this stream has no ${kind} track`);
     if ([...this.#consumers.values()].some((c) => c.kind === kind)) throw new ShowcaseError('SHOWCASE_ERR_SIGNAL_STATE', `the ${kind} track is already consumed on this socket`);
-    let ok = false;
+    let ok: boolean;
     try {
       ok = this.#o.placement.router.canConsume({ producerId: producer.id, rtpCapabilities });
     } catch (err) {

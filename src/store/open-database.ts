@@ -31,7 +31,7 @@ export function toStoreError(err: unknown, file: string): StoreError {
 
 /** Fails early, with a plain message, for a path that exists but is not a regular file. */
 function checkPath(file: string): void {
-  let isFile = true;
+  let isFile: boolean;
   try {
     isFile = statSync(file).isFile();
   } catch (err) {

@@ -70,7 +70,7 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {

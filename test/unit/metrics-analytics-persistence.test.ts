@@ -20,10 +20,9 @@ function fakeStore() {
 function processOn(store: ReturnType<typeof fakeStore>, startMs: number) {
   let now = startMs;
   const table = new ViewerSessionTable({ timeoutMs: 3000, now: () => now, hashKey: Buffer.from('k') });
-  let persistence: AnalyticsPersistence;
   const periods: StreamWatchTotals[] = [];
   const ticker = new WatchTicker({ table, graceMs: 10_000, onStreamDropped: (totals) => { periods.push(totals); persistence.dropped(totals); } });
-  persistence = new AnalyticsPersistence(store, ticker, () => now);
+  const persistence = new AnalyticsPersistence(store, ticker, () => now);
   const sessions = (n: number, mode: 'live' | 'replay') => Array.from({ length: n }, () => table.issue('s1', 'hls', mode, { nowMs: now }));
   /** The sessions watch for `seconds` (touched and ticked every second); then `idle` seconds of ticks alone. */
   const watch = (ids: string[], seconds: number) => {

@@ -46,7 +46,7 @@ function edit(rel, fn) {
  * directory is in `names`; all of them must be present, and none may remain.
  */
 function dropSubprojects(text, rel, names) {
-  const re = /^(\w+)_proj = subproject\(\n  '([\w-]+)',\n(?: {2}.*\n)*?\)\n\n?/gm;
+  const re = /^(\w+)_proj = subproject\(\n {2}'([\w-]+)',\n(?: {2}.*\n)*?\)\n\n?/gm;
   const found = [];
   const out = text.replace(re, (block, _var, dir) => {
     if (!names.includes(dir)) return block;

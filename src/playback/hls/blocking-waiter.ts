@@ -50,7 +50,7 @@ export class BlockingWaiter {
   /** Re-checks every held request; called when the timeline changes. */
   notify(): void {
     for (const w of [...this.#waiters]) {
-      let ok = false;
+      let ok: boolean;
       try {
         ok = w.ready();
       } catch {
