@@ -1,8 +1,8 @@
 import t from 'tap';
 import { startServer, waitFor, getText } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
-import { parsePromText } from '../../src/metrics/prom-text.js';
-import { lintPromFamilies } from '../../src/metrics/prom-lint.js';
+import { parsePromText } from '../helpers/prom-text.js';
+import { lintPromFamilies } from '../helpers/prom-lint.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';

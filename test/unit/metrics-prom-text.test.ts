@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parsePromText, PromParseError } from '../../src/metrics/prom-text.js';
-import { lintPromFamilies } from '../../src/metrics/prom-lint.js';
+import { parsePromText, PromParseError } from '../helpers/prom-text.js';
+import { lintPromFamilies } from '../helpers/prom-lint.js';
 
 const GOOD = `# HELP showcase_things_total Things, with a \\\\ and a \\n in the help.
 # TYPE showcase_things_total counter

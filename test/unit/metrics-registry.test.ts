@@ -1,8 +1,8 @@
 import t from 'tap';
 import { Counter } from 'prom-client';
 import { createMetricsRegistry } from '../../src/metrics/metrics-registry.js';
-import { parsePromText, type PromFamily } from '../../src/metrics/prom-text.js';
-import { lintPromFamilies } from '../../src/metrics/prom-lint.js';
+import { parsePromText, type PromFamily } from '../helpers/prom-text.js';
+import { lintPromFamilies } from '../helpers/prom-lint.js';
 import { ViewerSessionTable } from '../../src/metrics/session-table.js';
 import type { StreamWatchTotals } from '../../src/metrics/stream-watch-stats.js';
 import { WatchTicker } from '../../src/metrics/watch-ticker.js';

@@ -1,9 +1,9 @@
 /**
- * A strict parser for the Prometheus text exposition format 0.0.4, for tests that check what
- * /metrics serves. Hand-written because no maintained JavaScript parser is among our
- * dependencies (prom-client only writes the format) and promtool is not installed; it
- * rejects what Prometheus would reject (bad names, broken escapes, unordered or duplicate
- * series) rather than guessing.
+ * A strict parser for the Prometheus text exposition format 0.0.4, for tests only: the server
+ * serves prom-client's own output. Hand-written because no maintained JavaScript parser of the
+ * format exists among the npm packages the project uses (prom-client only writes it); it rejects
+ * what Prometheus would reject (bad names, broken escapes, unordered or duplicate series) rather
+ * than guessing. The suite also runs Debian's promtool over the same text.
  */
 
 /** A metric family's declared type. */
