@@ -15,6 +15,8 @@ import { HlsOrigin } from './playback/hls/hls-origin.js';
 import { Transcoder } from './transcode/transcoder.js';
 import { RtmpServer, type RtmpPublishDecision, type RtmpPublishRequest } from './ingest/rtmp/rtmp-server.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { staticFiles } from './http/file-response.js';
+import { webAssets } from './http/web-assets.js';
 import { hlsRoutes } from './playback/hls/hls-routes.js';
 import { streamsRoutes } from './http/streams-routes.js';
 import { creatorsRoutes } from './http/creators-routes.js';
@@ -203,6 +205,7 @@ export class ShowcaseApp {
       analytics: (id) => this.analytics.current(id),
     });
     this.http.get('/healthz', async () => ({ ok: true, streamsLive: this.registry.liveCount() }));
+    await this.http.register(staticFiles);
     await this.http.register(hlsRoutes, {
       origin: this.origin,
       corsOrigin: c.http.corsOrigin,
@@ -229,6 +232,7 @@ export class ShowcaseApp {
     });
     await this.#startWebRtc();
     if (this.recordings) await this.http.register(recordingRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
+    await this.http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
     await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
     await this.http.register(creatorsRoutes, {
       store: this.store,

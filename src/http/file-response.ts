@@ -1,24 +1,21 @@
-import { createReadStream, statSync } from 'node:fs';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseRange } from './range.js';
+import { basename, dirname } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fp from 'fastify-plugin';
+import type { FastifyReply } from 'fastify';
 
-/** Sends a file from disk with Range support (206/416), streaming rather than buffering it. */
-export function sendFile(req: FastifyRequest, reply: FastifyReply, file: string, contentType: string): FastifyReply {
-  const size = statSync(file).size;
+/**
+ * Files from disk (replay segments and playlists, recording downloads) go out through
+ * @fastify/static's `reply.sendFile`: streamed, with Range (206/416), ETag, Last-Modified and
+ * If-Range handled by @fastify/send. This plugin only adds that decorator; it serves no route.
+ */
+export const staticFiles = fp(async (app) => {
+  await app.register(fastifyStatic, { serve: false });
+}, { name: 'showcase-static-files', fastify: '5.x' });
+
+/** Sends a file from disk with Range support, with our content type; cache-control is the caller's. */
+export function sendFile(reply: FastifyReply, file: string, contentType: string): FastifyReply {
   reply.header('content-type', contentType);
-  reply.header('accept-ranges', 'bytes');
-  const range = parseRange(req.headers.range, size);
-  if (range === 'unsatisfiable') {
-    reply.header('content-range', `bytes */${size}`);
-    return reply.status(416).send();
-  }
-  if (range) {
-    reply.header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-    reply.header('content-length', String(range.end - range.start + 1));
-    return reply.status(206).send(createReadStream(file, { start: range.start, end: range.end }));
-  }
-  reply.header('content-length', String(size));
-  return reply.send(createReadStream(file));
+  return reply.sendFile(basename(file), dirname(file), { contentType: false, cacheControl: false, acceptRanges: true, etag: true, lastModified: true });
 }
 
 /** The content type of an HLS or MP4 file by its name. */

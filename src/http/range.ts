@@ -1,3 +1,5 @@
+// Live parts and playlists are answered from memory, so their Range requests are resolved here;
+// files on disk go through @fastify/static (src/http/file-response.ts), which cannot serve a Buffer.
 /** A single byte range resolved against a body length, or 'unsatisfiable'. */
 export type ResolvedRange = { start: number; end: number } | 'unsatisfiable' | undefined;
 

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
@@ -76,15 +75,10 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     if (check !== 'ok') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', check === 'expired' ? 'the download link has expired: ask for a new one' : 'invalid download link');
     const file = o.recordings.mp4File(id);
     if (!file) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'the recording is not available');
-    const st = statSync(file);
-    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-    // A resumed download whose validator no longer matches gets the whole file, not a wrong range.
-    const ifRange = req.headers['if-range'];
-    if (ifRange && ifRange !== etag) delete req.headers.range;
-    reply.header('etag', etag);
-    reply.header('last-modified', st.mtime.toUTCString());
+    // ETag/Last-Modified and If-Range come from sendFile: a resumed download whose validator no
+    // longer matches gets the whole file, not a wrong range.
     reply.header('content-disposition', `attachment; filename="recording-${id}.mp4"`);
     reply.header('cache-control', 'private, no-store');
-    return sendFile(req, reply, file, 'video/mp4');
+    return sendFile(reply, file, 'video/mp4');
   });
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { loadAssets, render, sendAsset, type LoadedAssets } from './watch-routes.js';
+import { loadAssets, render, type LoadedAssets } from './watch-routes.js';
 
 export interface StudioRoutesOptions {
   /** Where scripts/build-web.mjs wrote the pages (manifest.json, studio.html, hashed JS/CSS). */
@@ -51,5 +51,4 @@ export async function studioRoutes(app: FastifyInstance, o: StudioRoutesOptions)
     return reply.send(render(a.template, { js: `/assets/studio/${a.js}`, css: `/assets/studio/${a.css}` }));
   });
 
-  app.get<{ Params: { file: string } }>('/assets/studio/:file', async (req: FastifyRequest<{ Params: { file: string } }>, reply) => sendAsset(get().assets, req, reply));
 }

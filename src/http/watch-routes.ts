@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 import type { LiveStream } from '../core/live-stream.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
@@ -203,31 +203,14 @@ export interface WebManifest {
 export interface LoadedAssets {
   manifest: WebManifest;
   template: string;
-  files: Map<string, { body: Buffer; gzip?: Buffer; br?: Buffer; type: string }>;
 }
 
-const TYPES: Record<string, string> = {
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  map: 'application/json; charset=utf-8',
-};
-
-/** Reads the built page into memory once: only names the manifest lists are ever served. */
+/** Reads the built page's manifest and HTML template once (its files are served by web-assets.ts). */
 export function loadAssets(dir: string): LoadedAssets | undefined {
   const manifestFile = join(dir, 'manifest.json');
   if (!existsSync(manifestFile)) return undefined;
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as WebManifest;
-  const files = new Map<string, { body: Buffer; gzip?: Buffer; br?: Buffer; type: string }>();
-  for (const name of manifest.files) {
-    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(name) || name.startsWith('.')) continue;
-    const ext = name.slice(name.lastIndexOf('.') + 1);
-    const type = TYPES[ext];
-    if (!type) continue;
-    const path = join(dir, name);
-    const read = (p: string): Buffer | undefined => (existsSync(p) ? readFileSync(p) : undefined);
-    files.set(name, { body: readFileSync(path), gzip: read(`${path}.gz`), br: read(`${path}.br`), type });
-  }
-  return { manifest, template: readFileSync(join(dir, manifest.html), 'utf8'), files };
+  return { manifest, template: readFileSync(join(dir, manifest.html), 'utf8') };
 }
 
 export function escapeHtml(s: string): string {
@@ -241,21 +224,6 @@ function scriptJson(v: unknown): string {
 
 export function render(template: string, vars: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
-}
-
-/** Answers a GET for one built file (brotli or gzip when the client takes it); 404 for names the manifest does not list. */
-export function sendAsset(assets: LoadedAssets, req: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply): FastifyReply {
-  const f = assets.files.get(req.params.file);
-  if (!f) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such asset');
-  const accept = String(req.headers['accept-encoding'] ?? '');
-  reply.header('content-type', f.type);
-  // Names carry a content hash: a new build gets new names, so these never go stale.
-  reply.header('cache-control', 'public, max-age=31536000, immutable');
-  reply.header('vary', 'accept-encoding');
-  reply.header('x-content-type-options', 'nosniff');
-  if (f.br && /\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(f.br);
-  if (f.gzip && /\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(f.gzip);
-  return reply.send(f.body);
 }
 
 function notFoundPage(reply: FastifyReply): FastifyReply {
@@ -327,7 +295,6 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
     }));
   });
 
-  app.get<{ Params: { file: string } }>('/assets/watch/:file', async (req: FastifyRequest<{ Params: { file: string } }>, reply) => sendAsset(getAssets(), req, reply));
 
   app.get<{ Params: { id: string } }>('/v1/streams/:id/events', async (req, reply) => {
     const { id } = req.params;

@@ -55,9 +55,9 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     return reply.status(204).send();
   });
 
-  const sendVod = (req: FastifyRequest, reply: FastifyReply, file: string, cache: string) => {
+  const sendVod = (reply: FastifyReply, file: string, cache: string) => {
     reply.header('cache-control', cache);
-    return sendFile(req, reply, file, mediaContentType(file));
+    return sendFile(reply, file, mediaContentType(file));
   };
 
   /** A replay playlist with the viewer session on every URI (small text files, read per request). */
@@ -143,13 +143,13 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
       const vod = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.vod?.(id, rendition, file) : undefined;
       if (!vod) return notFound(reply, 'no such media');
       touchedSession(id, req);
-      return sendVod(req, reply, vod, CACHE.immutable);
+      return sendVod(reply, vod, CACHE.immutable);
     }
     touchedSession(id, req);
     const r = await stream.media(rendition, file);
     // An ended stream's older segments have left memory but are in its recording (same names, same bytes).
     const vod = r.status === 404 && stream.ended ? opts.vod?.(id, rendition, file) : undefined;
-    if (vod) return sendVod(req, reply, vod, CACHE.immutable);
+    if (vod) return sendVod(reply, vod, CACHE.immutable);
     return send(req, reply, r);
   });
 }
