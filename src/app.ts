@@ -241,7 +241,7 @@ export class ShowcaseApp {
         }
       },
     });
-    // Recording hooks the origin before any publisher can arrive, and finalizes what a crash left.
+    // Recording starts before any publisher can arrive (it reads each stream's renditions), and finalizes what a crash left.
     await this.recordings?.start();
     const rtmpAddr = await this.rtmp.listen();
     this.rtmpPort = rtmpAddr.port;
@@ -417,6 +417,7 @@ export class ShowcaseApp {
     this.transcoders.set(stream.id, t);
     stream.addReader(t);
     if (this.whep) stream.addReader(new WhepSourceReader(this.whep));
+    if (this.recordings) stream.addReader(this.recordings.reader());
     if (stream.state === 'live') this.ticker.markLive(stream.id);
     stream.on('state', (state) => {
       if (state === 'live') this.ticker.markLive(stream.id);
