@@ -41,6 +41,8 @@ import { WhepPlayback } from './playback/whep/whep-playback.js';
 import { RtmpPlaybackFeeds } from './transcode/rtmp-playback-feeds.js';
 import { whepRoutes } from './playback/whep/whep-routes.js';
 import { registerWebRtcCollectors } from './webrtc/webrtc-metrics.js';
+import { IngestMeter, ingestMeterOf } from './metrics/ingest-meter.js';
+import { WhepSourceReader } from './playback/whep/whep-source-reader.js';
 import { hashSecret } from './core/secrets.js';
 import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
@@ -112,8 +114,8 @@ export class ShowcaseApp {
       table: this.sessions,
       graceMs: config.metrics.endedSeriesGraceMs,
       onStreamDropped: (totals) => this.analytics.dropped(totals),
-      // The per-minute timeline's ingest bitrate, from the publisher's ingest window.
-      ingestBitsPerSecond: (id, now) => this.registry.get(id)?.ingest.window.rates(now).bitsPerSecond,
+      // The per-minute timeline's ingest bitrate, from the stream's ingest meter (every protocol).
+      ingestBitsPerSecond: (id, now) => ingestMeterOf(this.registry.get(id))?.rates(now).bitsPerSecond,
       logger: log.child({ component: 'watch-ticker' }),
     });
     this.analytics = new AnalyticsPersistence(this.store, this.ticker);
@@ -243,7 +245,7 @@ export class ShowcaseApp {
         }
       },
     });
-    // Recording hooks the origin before any publisher can arrive, and finalizes what a crash left.
+    // Recording starts before any publisher can arrive (it reads each stream's renditions), and finalizes what a crash left.
     await this.recordings?.start();
     const rtmpAddr = await this.rtmp.listen();
     this.rtmpPort = rtmpAddr.port;
@@ -262,12 +264,12 @@ export class ShowcaseApp {
     for (const s of this.registry.all()) {
       const t = this.transcoders.get(s.id);
       const hls = this.origin.get(s.id);
-      const rates = s.ingest.window.rates(now);
+      const rates = ingestMeterOf(s)?.rates(now);
       out.push({
         id: s.id,
-        ingestBitsPerSecond: rates.bitsPerSecond,
-        ingestFramesPerSecond: rates.framesPerSecond,
-        keyframeIntervalSeconds: s.ingest.keyframeIntervalMs / 1000,
+        ingestBitsPerSecond: rates?.bitsPerSecond ?? 0,
+        ingestFramesPerSecond: rates?.framesPerSecond ?? 0,
+        keyframeIntervalSeconds: rates?.keyframeIntervalSeconds ?? 0,
         transcoderState: t?.state ?? 'idle',
         transcoderRestarts: t?.restarts ?? 0,
         transcoderStalls: t?.stalls ?? 0,
@@ -346,7 +348,6 @@ export class ShowcaseApp {
     this.whep = whep;
     if (feeds) whep.on('sessionclosed', (s) => feeds.viewerLeft(s.streamId));
     if (feeds) whep.on('placementreleased', (id) => feeds.viewerLeft(id));
-    this.whip.on('session', (s) => { if (s.stream) whep.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
     // A WHEP viewer is a watching session from DTLS connect to close (it needs no fetches to stay active).
     const viewerSessions = new Map<string, string>();
     whep.on('sessionconnected', (s) => {
@@ -406,15 +407,21 @@ export class ShowcaseApp {
       transcoderRestarts: t?.restarts ?? 0,
       transcoderStalls: t?.stalls ?? 0,
       renditions: t?.renditions?.map((r) => r.name) ?? [],
-      publisher: s?.publisher ? { protocol: s.publisher.protocol } : null,
+      publisher: s?.publisher ? { protocol: s.publisher.protocol, form: s.publisher.media.form, tracks: s.publisher.media.tracks } : null,
       reconnecting: s?.reconnectDeadline ? new Date(s.reconnectDeadline).toISOString() : null,
+      ingest: ingestMeterOf(s)?.rates() ?? null,
+      readerDrops: s?.readerDrops() ?? {},
     };
   }
 
+  /** Every output attaches to a new stream as a reader; none learns which protocol feeds it. */
   #attachOutputs(stream: LiveStream): void {
+    stream.addReader(new IngestMeter({ logger: this.log }));
     const t = new Transcoder({ stream, transcode: this.config.transcode, hls: this.config.hls, origin: this.origin, socketDir: this.#socketDir, logger: this.log });
     this.transcoders.set(stream.id, t);
     stream.addReader(t);
+    if (this.whep) stream.addReader(new WhepSourceReader(this.whep));
+    if (this.recordings) stream.addReader(this.recordings.reader());
     if (stream.state === 'live') this.ticker.markLive(stream.id);
     stream.on('state', (state) => {
       if (state === 'live') this.ticker.markLive(stream.id);
@@ -437,6 +444,8 @@ export class ShowcaseApp {
       id: conn.id,
       protocol: 'rtmp',
       remoteAddress: req.remoteAddress,
+      // Tracks are declared by the sequence headers as they come (RTMP names no codecs before media).
+      media: { form: 'packets', tracks: [] },
       isAlive: () => !conn.isClosed() && Date.now() - conn.lastReceivedAt() < deadMs,
       close: (reason) => conn.close(reason),
     };

@@ -65,7 +65,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     streamKey: string,
     publisher: PublisherHandle,
     isOwnerDisabled: (rec: StreamRecord) => boolean = () => false,
-    /** Runs after the decision and before the publisher attaches (a WebRTC ingest sets rtpInput here). */
+    /** Runs after the decision and before the publisher attaches (an ingest learns its stream here). */
     prepare?: (stream: LiveStream) => void,
   ): PublishDecision {
     const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: publisher.remoteAddress, protocol: publisher.protocol };

@@ -2,6 +2,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../core/logger.js';
+import type { LiveStream, StreamReader } from '../core/live-stream.js';
 import type { HlsOrigin } from '../playback/hls/hls-origin.js';
 import type { HlsStream } from '../playback/hls/hls-stream.js';
 import type { RenditionTimeline } from '../playback/hls/rendition-timeline.js';
@@ -54,7 +55,7 @@ export interface RecordingServiceOptions {
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Records every live stream (a StreamRecorder per stream, hooked to the HLS origin's timelines),
+ * Records every live stream (a StreamRecorder per stream, a reader of each stream's renditions),
  * finalizes each in the background when it ends or after a crash (one at a time: remuxing is I/O
  * bound and must not starve live streams), signs download links, answers replay file lookups, and
  * runs the retention sweep. Owns every ffmpeg it starts: stop() kills what is still running.
@@ -76,7 +77,6 @@ export class RecordingService {
   #chain: Promise<void> = Promise.resolve();
   #started = false;
   #stopping = false;
-  readonly #onStream = (hls: HlsStream) => this.#record(hls);
 
   constructor(o: RecordingServiceOptions) {
     this.#o = o;
@@ -107,9 +107,26 @@ export class RecordingService {
       this.#count('SHOWCASE_ERR_RECORDING_FAILED');
       this.#log.error({ err, dir: this.root, code: 'SHOWCASE_ERR_RECORDING_FAILED' }, 'recordings directory is not usable: streams will not be recorded');
     }
-    this.#o.origin.on('stream', this.#onStream);
     await this.#recover();
     this.#sweeper.start(this.config.sweepIntervalMs);
+  }
+
+  /**
+   * The recorder as a reader of one stream: it reads no media form itself but the renditions the
+   * transcoder announces on the stream, and records them from then on (once per stream).
+   */
+  reader(): StreamReader {
+    return {
+      name: 'recorder',
+      consumes: [],
+      onPublisherStart: () => {},
+      onPublisherStop: () => {},
+      onStreamEnd: () => {},
+      onRenditions: (stream: LiveStream) => {
+        const hls = this.#o.origin.get(stream.id);
+        if (hls && this.#started) this.#record(hls);
+      },
+    };
   }
 
   /** The recording info of a stream (with live progress while recording), undefined if it has none. */
@@ -178,7 +195,6 @@ export class RecordingService {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#o.origin.off('stream', this.#onStream);
     await this.#sweeper.stop();
     // An ended recorder's 'ended' listener queues its finalize: wait for it, so the store is still open then.
     await Promise.all([...this.#recorders.values()].map((r) => (r.ended ? r.endedEmitted() : r.close())));

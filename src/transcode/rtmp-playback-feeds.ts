@@ -50,7 +50,7 @@ export class RtmpPlaybackFeeds {
 
   /**
    * The PlaybackSource of an RTMP stream, starting its feed if needed; undefined when the stream is
-   * not live over RTMP with H.264 (a WHIP stream's source is set by WHIP itself). Throws
+   * not live with H.264 packets (an RTP publisher's producers are the source themselves). Throws
    * SHOWCASE_ERR_WHEP_FULL when maxStreams feeds run.
    */
   async sourceFor(streamId: string): Promise<PlaybackSource | undefined> {
@@ -61,8 +61,10 @@ export class RtmpPlaybackFeeds {
       return feed && !feed.closed ? feed.source : undefined;
     }
     const stream = this.#o.stream(streamId);
-    // H.264 only (FLV codec id 7): the encode could read others, but RTMP publishers send H.264.
-    if (!stream || stream.state !== 'live' || stream.publisher?.protocol !== 'rtmp' || stream.rtpInput || !stream.videoConfig) return undefined;
+    // Packets only (RTP publishers are WHEP sources themselves), H.264 only: the encode could read
+    // others, but packet publishers (RTMP) send H.264.
+    const media = stream?.media;
+    if (!stream || stream.state !== 'live' || media?.form !== 'packets' || !media.tracks.some((t) => t.kind === 'video' && t.codec === 'h264') || !stream.videoConfig) return undefined;
     if (this.#entries.size >= this.#o.settings.maxStreams) {
       throw new ShowcaseError('SHOWCASE_ERR_WHEP_FULL', 'the server encodes as many RTMP streams for WebRTC as it may', { scope: 'rtmp-feeds', limit: this.#o.settings.maxStreams });
     }

@@ -96,6 +96,7 @@ const MAX_GOP_CACHE_BYTES = 8 * 1024 * 1024;
  */
 export class RtmpRtpSource extends TypedEmitter<RtmpRtpSourceEvents> implements StreamReader {
   readonly name = 'webrtc-rtp';
+  readonly consumes = ['packets'] as const;
   readonly streamId: string;
   readonly router: types.Router;
   readonly #video: Track;
@@ -197,18 +198,20 @@ export class RtmpRtpSource extends TypedEmitter<RtmpRtpSourceEvents> implements 
     if (this.#run) void this.#stopRun();
   }
 
-  onPacket(p: MediaPacket): void {
-    if (this.#closed || p.sequenceHeader) return;
+  /** Writes a packet to the encode's bounded stdin queue; false when dropped. */
+  onPacket(p: MediaPacket): boolean {
+    if (this.#closed || p.sequenceHeader) return true;
     this.#gop.push(p);
     const run = this.#run;
     if (!run) {
       if (p.kind === 'video' && p.keyframe && this.#publishing && !this.#restartTimer && !this.#stopping) this.#startRun();
-      return;
+      return true;
     }
     const r = run.proc.writePacket(p, this.#o.settings.maxQueuedBytes);
-    if (r === 'written') return;
+    if (r === 'written') return true;
     this.droppedPackets++;
     if (r === 'overflow') this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'RTP encode input queue full: dropping until next keyframe');
+    return false;
   }
 
   onPublisherStop(): void {

@@ -7,7 +7,7 @@ import { GopCache } from './gop-cache.js';
 import { ladderFilterGraph, planLadder, renditionOutputOptions, type PlannedRendition } from './ladder.js';
 import { Fmp4Splitter } from '../playback/hls/fmp4-splitter.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
-import type { LiveStream, StreamReader } from '../core/live-stream.js';
+import type { LiveStream, PublisherMedia, RtpMedia, StreamReader } from '../core/live-stream.js';
 import type { MediaPacket } from '../core/media.js';
 import type { Logger } from '../core/logger.js';
 import type { Config } from '../config/schema.js';
@@ -51,12 +51,14 @@ interface Run {
 const MAX_GOP_CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
- * The stream's ONE supervised ffmpeg: reads the stream (FLV on stdin), decodes once, encodes the
+ * The stream's ONE supervised ffmpeg, a reader of both media forms: packets go to its stdin as FLV,
+ * RTP is read by ffmpeg itself from the publisher's plain-RTP copy (the SDP on stdin). It decodes once, encodes the
  * ladder and writes each rendition as fragmented MP4 to a unix socket whose bytes feed the LL-HLS
  * origin. Crashes restart with exponential backoff; too many in the window put it in 'failed'.
  */
 export class Transcoder extends TypedEmitter<TranscoderEvents> implements StreamReader {
   readonly name = 'transcoder';
+  readonly consumes = ['packets', 'rtp'] as const;
   state: TranscoderState = 'idle';
   restarts = 0;
   /** Runs killed by the stall watchdog (each also counts as a restart). */
@@ -72,6 +74,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   #failures: number[] = [];
   #restartTimer?: NodeJS.Timeout;
   #publishing = false;
+  /** What the current publisher declared (kept through a crash restart). */
+  #media?: PublisherMedia;
   #ended = false;
   /** When the last packet was written to (or dropped for) the running ffmpeg: is FLV input arriving? */
   #lastInputAt = 0;
@@ -93,30 +97,33 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     return this.#run?.proc.pid;
   }
 
-  onPublisherStart(): void {
+  onPublisherStart(_stream: LiveStream, media: PublisherMedia): void {
     this.#publishing = true;
+    this.#media = media;
     this.#failures = [];
     this.#gop.clear();
     if (this.state === 'failed') this.#setState('idle', 'publisher reconnected');
     // A takeover while a run is active: end it; the new publisher's keyframe starts the next run.
     const previous = this.#run ? this.#stopRun() : Promise.resolve();
-    // RTP media (WebRTC) sends no packets through the stream: start reading it now.
-    if (this.#o.stream.rtpInput) void previous.then(() => this.#publishing && !this.#run && this.#startRun());
+    // RTP media sends no packets through the stream: start reading it now.
+    if (media.form === 'rtp') void previous.then(() => this.#publishing && !this.#run && this.#startRun());
   }
 
-  onPacket(p: MediaPacket): void {
-    if (p.sequenceHeader) return; // kept on the stream; written at the start of every run
+  /** Writes a packet to ffmpeg's bounded stdin queue; false when dropped (queue full, or waiting for a keyframe). */
+  onPacket(p: MediaPacket): boolean {
+    if (p.sequenceHeader) return true; // kept on the stream; written at the start of every run
     this.#gop.push(p);
     const run = this.#run;
     this.#lastInputAt = Date.now();
     if (!run) {
       if (p.kind === 'video' && p.keyframe && this.#publishing && !this.#restartTimer && this.state !== 'failed') this.#startRun();
-      return;
+      return true;
     }
     const r = run.proc.writePacket(p, this.#o.transcode.maxQueuedBytes);
-    if (r === 'written') return;
+    if (r === 'written') return true;
     this.droppedPackets++;
     if (r === 'overflow') this.#log.warn({ queuedBytes: run.proc.queuedBytes }, 'transcoder input queue full: dropping until next keyframe');
+    return false;
   }
 
   onPublisherStop(): void {
@@ -158,20 +165,22 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
         name: r.name,
         fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
       })));
+      // The transcoder publishes renditions: readers of them (the recorder) learn it from the stream.
+      this.#o.stream.announceRenditions();
     }
     return { plan: this.#plan, hls: this.#hls };
   }
 
   #startRun(): void {
     const stream = this.#o.stream;
-    const rtp = stream.rtpInput;
-    if (!rtp && (!stream.videoConfig || this.#gop.packets.length === 0)) return;
-    if (rtp && stream.mediaInfo.height === undefined && rtp.height) stream.setMediaInfo({ height: rtp.height });
+    const media = this.#media;
+    const rtp = this.#rtp();
+    if (!media || (!rtp && (!stream.videoConfig || this.#gop.packets.length === 0))) return;
     const { plan, hls } = this.#ensurePlan();
     const runId = ++this.#runSeq;
     const first = this.#gop.packets[0];
     const wallEpochMs = first ? stream.wallClockOf(first.timestamp) : Date.now();
-    const hasAudio = rtp ? rtp.hasAudio : stream.audioConfig !== undefined;
+    const hasAudio = rtp ? media.tracks.some((t) => t.kind === 'audio') : stream.audioConfig !== undefined;
     const servers: net.Server[] = [];
     const flushed: Promise<void>[] = [];
     const urls: string[] = [];
@@ -262,7 +271,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
    */
   #watch(run: Run): void {
     const limit = this.#o.transcode.stallTimeoutMs;
-    const rtp = this.#o.stream.rtpInput;
+    const rtp = this.#rtp();
     let lastBytes = -1;
     let checking = false;
     run.watchdog = setInterval(() => {
@@ -299,8 +308,14 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     if (run !== this.#run || run.proc.exited) return;
     this.stalls++;
     run.stalled = silentMs;
-    this.#log.warn({ code: 'SHOWCASE_ERR_TRANSCODER_STALLED', runId: run.id, pid: run.proc.pid, silentMs, input: this.#o.stream.rtpInput ? 'rtp' : 'flv' }, 'ffmpeg wrote no media while its input kept arriving: killing it for a restart');
+    this.#log.warn({ code: 'SHOWCASE_ERR_TRANSCODER_STALLED', runId: run.id, pid: run.proc.pid, silentMs, input: this.#media?.form ?? 'none' }, 'ffmpeg wrote no media while its input kept arriving: killing it for a restart');
     run.proc.kill('SIGKILL');
+  }
+
+  /** The current publisher's RTP media, when it declared that form. */
+  #rtp(): RtpMedia | undefined {
+    const m = this.#media;
+    return m?.form === 'rtp' ? m.rtp : undefined;
   }
 
   async #stopRun(): Promise<void> {

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { types } from 'mediasoup';
-import type { RtpInput } from '../core/live-stream.js';
+import type { RtpMedia } from '../core/live-stream.js';
 import type { Logger } from '../core/logger.js';
 
 /** Where and how a bridge sends RTP to ffmpeg. */
@@ -106,9 +106,16 @@ export class RtpBridge {
     return n;
   }
 
-  /** What a LiveStream's readers use to read this media (LiveStream.rtpInput). */
-  rtpInput(height?: number): RtpInput {
-    return { sdp: this.sdp, hasAudio: this.hasAudio, ...(height ? { height } : {}), requestKeyFrame: () => this.requestKeyFrame(), sentBytes: () => this.sentBytes() };
+  /** The RTP media a publisher declares to its LiveStream: the producers where they are, plus this plain copy for ffmpeg. */
+  rtpMedia(source: { router: types.Router; producers: readonly types.Producer[]; height?: number }): RtpMedia {
+    return {
+      router: source.router,
+      producers: source.producers,
+      sdp: this.sdp,
+      ...(source.height ? { height: source.height } : {}),
+      requestKeyFrame: () => this.requestKeyFrame(),
+      sentBytes: () => this.sentBytes(),
+    };
   }
 
   /** Closes the transports (and so the consumers). Idempotent. */

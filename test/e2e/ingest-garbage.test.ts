@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startServer, waitFor, getText } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
+import { ingestMeterOf } from '../../src/metrics/ingest-meter.js';
 import { garbage, garbageAfterHandshake, randomFlood, truncatedHandshake } from '../helpers/rtmp-garbage.js';
 
 // The whole server (transcoder and LL-HLS included); rtmp-garbage.test.ts holds the RTMP layer's own details.
@@ -12,9 +13,10 @@ t.test('garbage on the RTMP port leaves the server up, a live publisher undistur
   t.teardown(() => pub.kill('SIGKILL'));
   await waitFor(() => srv.app.origin.get(id)?.ready(), 'live stream');
   const live = srv.app.registry.get(id)!;
+  const meter = ingestMeterOf(live)!;
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
-  const framesBefore = live.ingest.videoFrames;
+  const framesBefore = meter.videoFrames;
   const port = srv.app.rtmpPort;
   const started = Date.now();
   for (let round = 0; round < 100; round++) {
@@ -30,7 +32,7 @@ t.test('garbage on the RTMP port leaves the server up, a live publisher undistur
   const refusals = srv.app.rtmp.stats().refusals;
   t.ok(Object.values(refusals).reduce((a, b) => a + b, 0) >= 200, `garbage refused and counted: ${JSON.stringify(refusals)}`);
   // The publisher kept flowing at about real time throughout.
-  const frames = live.ingest.videoFrames - framesBefore;
+  const frames = meter.videoFrames - framesBefore;
   t.ok(frames >= elapsed * 30 * 0.8, `publisher undisturbed: ${frames} frames in ${elapsed.toFixed(1)} s`);
   t.equal(live.state, 'live');
   t.ok(live.publisher, 'still publishing');

@@ -3,6 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
+import { expectIngestMeasured } from '../helpers/ingest-metrics.js';
 import { publishRtmp, ffprobe } from '../helpers/ffmpeg.js';
 
 const srv = await startServer();
@@ -43,6 +44,9 @@ t.test('OBS-style RTMP publish becomes an aligned LL-HLS ladder', async (t) => {
   const live = await srv.api('GET', `/v1/streams/${s.id}`);
   t.equal(live.json.state, 'live');
   t.ok(live.json.startedAt, 'startedAt set');
+  t.match(live.json.live.publisher, { protocol: 'rtmp', form: 'packets', tracks: [{ kind: 'video', codec: 'h264' }, { kind: 'audio', codec: 'aac' }] }, 'the publisher declares FLV packets and its tracks');
+  // ffmpeg sends 30 fps with a keyframe every 30 frames.
+  await expectIngestMeasured(t, srv, s.id, 'RTMP', { minFps: 20, maxFps: 40, maxKeyframeSeconds: 1.5 });
 
   // Let a few segments accumulate, then check both media playlists tag by tag.
   await new Promise((r) => setTimeout(r, Math.max(0, 4500 - (Date.now() - ready))));

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
 import { writeFileSync } from 'node:fs';
+import type { PublisherHandle } from '../../src/core/live-stream.js';
 
 /** A free even UDP-ish port pair base (RTP even, RTCP odd), found via a TCP probe on loopback. */
 async function freePort(): Promise<number> {
@@ -38,10 +39,12 @@ t.test('RTP media described by an SDP (the WebRTC path) feeds the same ladder', 
   await waitFor(() => existsSync(sdpFile) && readFileSync(sdpFile, 'utf8').includes('m=audio'), 'sender SDP');
   const sdp = readFileSync(sdpFile, 'utf8');
   let keyframeRequests = 0;
-  const handle = { id: 'webrtc-test', protocol: 'webrtc' as const, remoteAddress: '127.0.0.1', isAlive: () => true, close: () => sender.kill('SIGKILL') };
-  const decision = srv.app.registry.authorizePublish(streamKey, handle, () => false, (stream) => {
-    stream.rtpInput = { sdp, hasAudio: true, height: 180, requestKeyFrame: () => keyframeRequests++ };
-  });
+  // An RTP publisher from outside mediasoup: no producers, only the plain RTP and its SDP.
+  const handle: PublisherHandle = {
+    id: 'webrtc-test', protocol: 'webrtc', remoteAddress: '127.0.0.1', isAlive: () => true, close: () => sender.kill('SIGKILL'),
+    media: { form: 'rtp', tracks: [{ kind: 'video', codec: 'h264' }, { kind: 'audio', codec: 'opus' }], rtp: { producers: [], sdp, height: 180, requestKeyFrame: () => keyframeRequests++ } },
+  };
+  const decision = srv.app.registry.authorizePublish(streamKey, handle, () => false);
   t.ok(decision.ok, 'publish accepted');
   const master = await waitFor(async () => {
     const r = await getText(`${srv.base}/hls/${id}/master.m3u8`);

@@ -45,7 +45,7 @@ function createStream(title: string, ownerId: string | null = null): { id: strin
 }
 
 function publisher(): PublisherHandle {
-  return { id: `p${Math.random()}`, protocol: 'rtmp', remoteAddress: '127.0.0.1', isAlive: () => true, close: () => {} };
+  return { id: `p${Math.random()}`, protocol: 'rtmp', remoteAddress: '127.0.0.1', media: { form: 'packets', tracks: [] }, isAlive: () => true, close: () => {} };
 }
 
 /** An open event stream: parsed 'state' events and comment lines as they arrive. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
+import { expectIngestMeasured } from '../helpers/ingest-metrics.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage, whipPublishFromPage } from '../helpers/chromium.js';
 
 /** promtool, unpacked by scripts/setup.sh from Debian's prometheus package. */
@@ -46,6 +47,9 @@ t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, 
   t.equal(v.codec_name, 'h264');
   t.equal(v.height, 180);
   t.equal(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
+  // Ingest measured from mediasoup's view of the phone's RTP (Chromium sends keyframes when asked:
+  // the transcoder's requests space them, not a fixed GOP).
+  await expectIngestMeasured(t, srv, id, 'WHIP', { minFps: 5, maxFps: 61, maxKeyframeSeconds: 120 });
   // A shopper watches the phone's stream over WHEP: counted as a WebRTC viewer while connected.
   const viewer = await browser.newPage();
   await viewer.goto(`${srv.base}/healthz`);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { startServer, waitFor, getText, getBytes, logsOnFailure } from '../helpers/server.js';
+import { expectIngestMeasured } from '../helpers/ingest-metrics.js';
 import { ffprobe } from '../helpers/ffmpeg.js';
 import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
@@ -63,6 +64,7 @@ t.test('the /studio page publishes over the signaling and a second page watches'
   await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`)).json.state === 'live', 'API says live', 10000);
   const liveMs = Date.now() - clicked;
   t.equal(srv.app.registry.get(id)?.publisher?.protocol, 'webrtc');
+  await expectIngestMeasured(t, srv, id, 'studio', { minFps: 5, maxFps: 61, maxKeyframeSeconds: 120 });
   t.equal(srv.app.whip!.size, 1, 'one WebRTC publisher session (shared with WHIP)');
   t.equal(await page.textContent('#share-link'), `${srv.base}/watch/${id}`, 'the page shows the watch link');
 

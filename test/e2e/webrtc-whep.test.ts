@@ -16,6 +16,7 @@ import { whipRoutes } from '../../src/ingest/whip/whip-routes.js';
 import { whepRoutes } from '../../src/playback/whep/whep-routes.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
 import { WhipIngest } from '../../src/ingest/whip/whip-ingest.js';
+import { WhepSourceReader } from '../../src/playback/whep/whep-source-reader.js';
 import { WhepPlayback } from '../../src/playback/whep/whep-playback.js';
 import { LogSink, waitFor } from '../helpers/server.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip, whepWatchFromPage, whipPublishFromPage } from '../helpers/chromium.js';
@@ -53,7 +54,8 @@ async function run(): Promise<void> {
     limits: { maxViewers: 20, maxViewersPerStream: 6, maxViewersPerIp: 6, maxConsumersPerWorker: 2 },
     streamExists: (id) => store.getStream(id) !== undefined,
   });
-  ingest.on('session', (s) => { if (s.stream) playback.setSource({ streamId: s.stream.id, router: s.router, producers: s.producers }); });
+  // WHEP is a reader of every stream, as the app attaches it: RTP publishers become its sources.
+  registry.on('stream', (s) => s.addReader(new WhepSourceReader(playback)));
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
   installErrorHandling(app);
   await app.register(whipRoutes, { ingest });

@@ -136,8 +136,12 @@ async function run(): Promise<void> {
       return b > 20_000 ? b : undefined;
     }, 'video bytes at the producer', 15000);
     t.ok(videoBytes > 20_000, `producer received ${videoBytes} video bytes`);
-    const input = stream.rtpInput!;
-    t.ok(input && input.hasAudio, 'the stream carries an RTP input with audio');
+    const media = stream.media!;
+    t.equal(media.form, 'rtp', 'the publisher declares RTP media');
+    t.same(media.tracks, [{ kind: 'video', codec: 'h264' }, { kind: 'audio', codec: 'opus' }], 'and its tracks');
+    const input = media.form === 'rtp' ? media.rtp : undefined!;
+    t.equal(input.router, session.router, 'on the session\'s router');
+    t.same(input.producers.map((p) => p.id).sort(), session.producers.map((p) => p.id).sort(), 'with its producers');
     t.match(input.sdp, /m=video \d+ RTP\/AVP \d+\na=rtcp:\d+\na=rtpmap:\d+ H264\/90000\n/);
     t.match(input.sdp, /m=audio \d+ RTP\/AVP \d+\na=rtcp:\d+\na=rtpmap:\d+ opus\/48000\/2\n/);
 
@@ -168,7 +172,7 @@ async function run(): Promise<void> {
     t.equal(ok.status, 200, 'DELETE with the key stops publishing');
     t.equal(stream.state, 'ended', 'the stream ended, as with an RTMP unpublish');
     t.equal(store.getStream(id)!.state, 'ended');
-    t.equal(stream.rtpInput, undefined, 'the RTP input is withdrawn');
+    t.equal(stream.media, undefined, 'the RTP media is withdrawn with the publisher');
     t.ok(session.closed && session.transport.closed && session.router.closed, 'session, transport and router closed');
     t.equal(ingest.size, 0);
   });

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/logger.js';
+import { LiveStream } from '../../src/core/live-stream.js';
 import { HlsOrigin } from '../../src/playback/hls/hls-origin.js';
 import { Fmp4Splitter } from '../../src/playback/hls/fmp4-splitter.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
@@ -31,9 +32,13 @@ function world(t: Test) {
 }
 
 /** Publishes one run of media into a stream's renditions, then ends the stream as the transcoder would. */
-async function publishAndEnd(store: Store, origin: HlsOrigin, id: string, seconds = 4): Promise<void> {
+async function publishAndEnd(store: Store, origin: HlsOrigin, svc: RecordingService, id: string, seconds = 4): Promise<void> {
   const media = await makeFragmentedMp4(seconds);
+  // The recorder reads the renditions a transcoder announces on the stream.
+  const live = new LiveStream(id, 'live');
+  live.addReader(svc.reader());
   const hls = origin.getOrCreate(id, [{ name: 'hi', fallbackBandwidth: 1 }, { name: 'lo', fallbackBandwidth: 1 }]);
+  live.announceRenditions();
   for (const tl of hls.timelines.values()) {
     for (const c of new Fmp4Splitter().push(media)) {
       if (c.type === 'init') tl.startRun(1, c.data, Date.now());
@@ -56,7 +61,7 @@ t.test('a finalize still running at shutdown has its ffmpeg killed; the next sta
   const first = w.service({ shutdownGraceMs: 200 }, fake);
   await first.start();
   w.stream('s1');
-  await publishAndEnd(w.store, w.origin, 's1');
+  await publishAndEnd(w.store, w.origin, first, 's1');
   const pid = Number(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'the remux running'));
   t.equal(info(w.store, 's1')?.state, 'processing');
   const t0 = Date.now();
@@ -82,7 +87,7 @@ t.test('only the configured renditions are kept; the MP4 comes from the highest 
   await svc.start();
   t.teardown(() => svc.stop());
   w.stream('s2');
-  await publishAndEnd(w.store, w.origin, 's2', 3);
+  await publishAndEnd(w.store, w.origin, svc, 's2', 3);
   await waitFor(() => info(w.store, 's2')?.state === 'ready', 'ready', 20000);
   t.same(info(w.store, 's2')?.renditions, ['lo']);
   t.equal(info(w.store, 's2')?.mp4Rendition, 'lo');
@@ -95,7 +100,7 @@ t.test('below the disk floor no recording starts: the state says why, the error 
   await svc.start();
   t.teardown(() => svc.stop());
   w.stream('s3');
-  await publishAndEnd(w.store, w.origin, 's3', 2);
+  await publishAndEnd(w.store, w.origin, svc, 's3', 2);
   await waitFor(() => info(w.store, 's3')?.state === 'failed', 'failed', 10000);
   const r = info(w.store, 's3')!;
   t.equal(r.code, 'SHOWCASE_ERR_RECORDING_DISK_FULL');

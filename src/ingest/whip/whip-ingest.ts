@@ -60,7 +60,7 @@ export interface WhipPublishResult {
 /**
  * WHIP ingest: a publisher's offer becomes a router on the least-loaded worker, a WebRtcTransport,
  * producers and an RTP bridge for ffmpeg, then the registry decides (exactly as for RTMP) and the
- * stream goes live with `rtpInput` set. The WebSocket signaling reserves a place here and attaches
+ * stream goes live with a publisher that declares RTP media (the producers and the bridge's SDP). The WebSocket signaling reserves a place here and attaches
  * its producers the same way. Every session is owned here and closed on DELETE, stream end,
  * failure or shutdown.
  */
@@ -216,7 +216,6 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
       if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
       const decision = this.#o.registry.authorizePublish(p.streamKey, created.handle, this.#o.isOwnerDisabled, (stream) => {
         created.stream = stream;
-        stream.rtpInput = created.rtpInput;
       });
       if (!decision.ok) throw new ShowcaseError(decision.code, decision.reason);
       created.stream = decision.stream;

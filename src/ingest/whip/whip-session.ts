@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { LiveStream, PublisherHandle, RtpInput } from '../../core/live-stream.js';
+import type { LiveStream, PublisherHandle, PublisherMedia } from '../../core/live-stream.js';
 import type { Logger } from '../../core/logger.js';
 import type { RtpBridge } from '../../webrtc/rtp-bridge.js';
 import { TransportWatchdog, type TransportTimeouts } from '../../webrtc/transport-watchdog.js';
@@ -41,7 +41,6 @@ export class WhipSession {
   readonly producers: types.Producer[];
   readonly bridge: RtpBridge;
   readonly handle: PublisherHandle;
-  readonly rtpInput: RtpInput;
   stream?: LiveStream;
   closeReason?: string;
   readonly #p: WhipSessionParts;
@@ -56,12 +55,19 @@ export class WhipSession {
     this.transport = p.transport;
     this.producers = p.producers;
     this.bridge = p.bridge;
-    this.rtpInput = p.bridge.rtpInput();
     this.#log = p.logger.child({ whipSession: p.id });
+    // What the stream's readers get: the producers themselves (WebRTC playback, the ingest meter) and
+    // the bridge's plain RTP with its SDP (ffmpeg). Only bridged tracks are declared: the ones ffmpeg reads.
+    const media: PublisherMedia = {
+      form: 'rtp',
+      tracks: p.bridge.tracks.map((t) => ({ kind: t.kind, codec: codecName(t.consumer.rtpParameters.codecs[0]?.mimeType) })),
+      rtp: p.bridge.rtpMedia({ router: p.router, producers: p.producers }),
+    };
     this.handle = {
       id: `whip-${p.id}`,
       protocol: 'webrtc',
       remoteAddress: p.remoteAddress,
+      media,
       isAlive: () => this.isAlive(),
       // The registry (takeover) or the stream (end) already detached us: only release resources.
       close: (reason) => this.close(reason, { detach: false }),
@@ -98,10 +104,14 @@ export class WhipSession {
       const graceful = o.graceful ?? true;
       stream.detachPublisher(this.handle, reason, graceful, graceful ? 0 : this.#p.timeouts.reconnectGraceMs);
     }
-    if (stream && stream.rtpInput === this.rtpInput && stream.publisher !== this.handle) stream.rtpInput = undefined;
     this.bridge.close();
     if (!this.router.closed) this.router.close();
     this.#log.info({ reason, streamId: stream?.id, aliveMs: Date.now() - this.createdAt }, 'WHIP session closed');
     this.#p.onClosed(this, reason);
   }
+}
+
+/** 'video/H264' -> 'h264'. */
+function codecName(mimeType: string | undefined): string {
+  return (mimeType?.split('/')[1] ?? 'unknown').toLowerCase();
 }
