@@ -268,6 +268,7 @@ export class ShowcaseApp {
         transcoderRestarts: t?.restarts ?? 0,
         transcoderStalls: t?.stalls ?? 0,
         transcoderSpeed: hls ? transcoderSpeed(hls, now) : 0,
+        passthrough: t?.mode === 'passthrough' ? 1 : 0,
         droppedPackets: t?.droppedPackets ?? 0,
         blockingRequests: hls?.blockedRequests ?? 0,
         recordingState: (this.store.getStream(s.id)?.extra.recording as { state?: string } | undefined)?.state,
@@ -402,6 +403,7 @@ export class ShowcaseApp {
       transcoderRestarts: t?.restarts ?? 0,
       transcoderStalls: t?.stalls ?? 0,
       renditions: t?.renditions?.map((r) => r.name) ?? [],
+      transcodeMode: t?.mode ?? null, passthroughRefusal: t?.passthroughRefusal ?? null,
       publisher: s?.publisher ? { protocol: s.publisher.protocol } : null,
       reconnecting: s?.reconnectDeadline ? new Date(s.reconnectDeadline).toISOString() : null,
     };

@@ -174,7 +174,12 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       const h264 = !stream.rtpInput && stream.videoConfig !== undefined && inspectFlvVideo(stream.videoConfig.payload).codecId === 7;
       const passthrough = this.#o.transcode.passthrough && h264 && this.passthroughRefusal === undefined;
       this.#plan = planLadder(this.#o.transcode.ladder, info.height, { passthrough });
-      if (isPassthrough(this.#plan)) this.#cadence = new KeyframeCadence({ segmentSeconds: this.#o.hls.segmentSeconds, frameRate: this.#grid.frameRate });
+      if (isPassthrough(this.#plan)) {
+        this.#cadence = new KeyframeCadence({ segmentSeconds: this.#o.hls.segmentSeconds, frameRate: this.#grid.frameRate });
+        // The run starts at the cached GOP's keyframe: the cadence counts from it.
+        const head = this.#gop.packets[0];
+        if (head) this.#cadence.observe(head);
+      }
       this.#hls = this.#o.origin.getOrCreate(stream.id, this.#plan.map((r) => ({
         name: r.name,
         fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
