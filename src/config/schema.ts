@@ -119,6 +119,12 @@ export const ConfigSchema = Type.Object({
       ],
     }),
     audioBitrateKbps: Type.Integer({ minimum: 32, maximum: 512, default: 128 }),
+    /**
+     * Source passthrough: an H.264 RTMP source no taller than the top rung is copied as the top
+     * rendition (not re-encoded) and the lower rungs take its keyframes. Keyframes more than two
+     * segment targets apart or irregular fall back to the full ladder (a coded warning).
+     */
+    passthrough: Type.Boolean({ default: true }),
     x264Preset: Type.Union(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'].map((p) => Type.Literal(p)), { default: 'veryfast' }),
     /** Restarts allowed inside restartWindowMs before the stream reports an error state. */
     maxRestarts: Type.Integer({ minimum: 0, default: 5 }),

@@ -24,6 +24,8 @@ export const ErrorCodes = {
   SHOWCASE_ERR_RTMP_LIMIT: { status: 400, message: 'RTMP connection exceeded a limit' },
   SHOWCASE_ERR_TRANSCODER_FAILED: { status: 500, message: 'Transcoder failed repeatedly' },
   SHOWCASE_ERR_TRANSCODER_STALLED: { status: 500, message: 'Transcoder wrote no media while its input arrived' },
+  SHOWCASE_ERR_PASSTHROUGH_KEYFRAMES_SPARSE: { status: 500, message: 'Source keyframes more than two segment targets apart: full ladder encoded' },
+  SHOWCASE_ERR_PASSTHROUGH_KEYFRAMES_IRREGULAR: { status: 500, message: 'Source keyframes irregular: full ladder encoded' },
   SHOWCASE_ERR_STREAM_ENDED: { status: 409, message: 'Stream has ended' },
   SHOWCASE_ERR_RECORDING_FAILED: { status: 500, message: 'Recording failed' },
   SHOWCASE_ERR_WHEP_NOT_LIVE: { status: 409, message: 'Stream is not live over WebRTC' },

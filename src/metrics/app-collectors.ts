@@ -14,6 +14,8 @@ export interface StreamMetricsView {
   transcoderStalls: number;
   /** Media seconds produced per wall second by the transcoder over the last seconds (1 = real time). */
   transcoderSpeed: number;
+  /** 1 while the top rendition is the source's video copied (passthrough), 0 with every rung encoded. */
+  passthrough: number;
   droppedPackets: number;
   blockingRequests: number;
   recordingState?: string;
@@ -58,6 +60,7 @@ export function registerAppCollectors(registry: Registry, streamLabels: StreamLa
   perStream('stream_ingest_bytes_per_second', 'Ingest rate over the last seconds (x8 for the bitrate).', (s) => s.ingestBitsPerSecond / 8);
   perStream('stream_ingest_frame_rate_frames_per_second', 'Ingest video frame rate over the last seconds.', (s) => s.ingestFramesPerSecond);
   perStream('stream_keyframe_interval_seconds', 'Spacing of the last two ingest keyframes.', (s) => s.keyframeIntervalSeconds);
+  perStream('transcoder_passthrough', 'Whether the top rendition is the source itself, copied (1), or every rung is encoded (0; a refusal is logged with its code).', (s) => s.passthrough);
   perStream('transcoder_speed_ratio', 'Media seconds the transcoder produced per wall second (1 = real time).', (s) => s.transcoderSpeed);
   perStream('hls_blocking_requests', 'Playlist and part requests held open for this stream.', (s) => s.blockingRequests);
   new Counter({

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { FfmpegProcess } from './ffmpeg-process.js';
 import { flvHeader, flvTag } from './flv-writer.js';
 import { GopCache } from './gop-cache.js';
-import { ladderFilterGraph, planLadder, renditionOutputOptions, type PlannedRendition } from './ladder.js';
+import { encodedPlan, isPassthrough, ladderFilterGraph, ladderOutput, partGrid, planLadder, type PartGrid, type PlannedRendition } from './ladder.js';
+import { KeyframeCadence, type PassthroughRefusal } from './keyframe-cadence.js';
+import { inspectFlvVideo } from '../core/media.js';
 import { Fmp4Splitter } from '../playback/hls/fmp4-splitter.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 import type { LiveStream, PublisherMedia, RtpMedia, StreamReader } from '../core/live-stream.js';
@@ -18,6 +20,8 @@ export type TranscoderState = 'idle' | 'running' | 'restarting' | 'failed' | 'st
 
 export type TranscoderEvents = {
   state: [state: TranscoderState, reason: string];
+  /** Passthrough was refused for this stream (the source's keyframes): the full ladder follows. */
+  passthrough: [refusal: PassthroughRefusal];
   /** A new ffmpeg run started (first start or restart). */
   run: [info: { runId: number; pid: number; restart: boolean }];
 };
@@ -64,11 +68,15 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   /** Runs killed by the stall watchdog (each also counts as a restart). */
   stalls = 0;
   droppedPackets = 0;
+  /** Why the source's video is not copied as the top rendition (set once passthrough was refused). */
+  passthroughRefusal?: PassthroughRefusal;
   readonly #o: TranscoderOptions;
   readonly #log: Logger;
   #run?: Run;
   #runSeq = 0;
   #plan?: PlannedRendition[];
+  #grid?: PartGrid;
+  #cadence?: KeyframeCadence;
   #hls?: HlsStream;
   readonly #gop = new GopCache(MAX_GOP_CACHE_BYTES);
   #failures: number[] = [];
@@ -92,6 +100,11 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     return this.#plan;
   }
 
+  /** 'passthrough': the top rendition is the source's video, copied; 'ladder': every rung encoded. */
+  get mode(): 'passthrough' | 'ladder' | undefined {
+    return this.#plan ? (isPassthrough(this.#plan) ? 'passthrough' : 'ladder') : undefined;
+  }
+
   /** The pid of the running ffmpeg, if any (tests kill it to prove the restart). */
   get pid(): number | undefined {
     return this.#run?.proc.pid;
@@ -113,6 +126,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
   onPacket(p: MediaPacket): boolean {
     if (p.sequenceHeader) return true; // kept on the stream; written at the start of every run
     this.#gop.push(p);
+    if (this.#cadence && this.#run) this.#checkCadence(p);
     const run = this.#run;
     this.#lastInputAt = Date.now();
     if (!run) {
@@ -157,18 +171,50 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     this.safeEmit('state', state, reason);
   }
 
-  #ensurePlan(): { plan: PlannedRendition[]; hls: HlsStream } {
-    if (!this.#plan || !this.#hls) {
-      const info = this.#o.stream.mediaInfo;
-      this.#plan = planLadder(this.#o.transcode.ladder, info.height);
-      this.#hls = this.#o.origin.getOrCreate(this.#o.stream.id, this.#plan.map((r) => ({
+  #ensurePlan(): { plan: PlannedRendition[]; hls: HlsStream; grid: PartGrid } {
+    if (!this.#plan || !this.#hls || !this.#grid) {
+      const stream = this.#o.stream;
+      const info = stream.mediaInfo;
+      this.#grid = partGrid(this.#o.hls, info.frameRate);
+      // Passthrough needs H.264 whose keyframes we can watch: RTMP's FLV packets pass through here,
+      // RTP (WebRTC) goes straight to ffmpeg, so it keeps the full ladder for now.
+      const h264 = this.#media?.form === 'packets' && stream.videoConfig !== undefined && inspectFlvVideo(stream.videoConfig.payload).codecId === 7;
+      const passthrough = this.#o.transcode.passthrough && h264 && this.passthroughRefusal === undefined;
+      this.#plan = planLadder(this.#o.transcode.ladder, info.height, { passthrough });
+      if (isPassthrough(this.#plan)) {
+        this.#cadence = new KeyframeCadence({ segmentSeconds: this.#o.hls.segmentSeconds, frameRate: this.#grid.frameRate });
+        // The run starts at the cached GOP's keyframe: the cadence counts from it.
+        const head = this.#gop.packets[0];
+        if (head) this.#cadence.observe(head);
+      }
+      this.#hls = this.#o.origin.getOrCreate(stream.id, this.#plan.map((r) => ({
         name: r.name,
         fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
-      })));
+      })), { segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#grid.partSeconds });
+      this.#log.info({ mode: this.mode, renditions: this.#plan.map((r) => `${r.name}${r.copy ? ' (copy)' : ''}`), partFrames: this.#grid.partFrames, frameRate: this.#grid.frameRate }, 'ladder planned');
       // The transcoder publishes renditions: readers of them (the recorder) learn it from the stream.
       this.#o.stream.announceRenditions();
     }
-    return { plan: this.#plan, hls: this.#hls };
+    return { plan: this.#plan, hls: this.#hls, grid: this.#grid };
+  }
+
+  /**
+   * The copied source must keep keyframes at most two segment targets apart and regular: otherwise
+   * passthrough is refused for this stream and the run restarts (from the cached GOP) with every
+   * rung encoded and keyframes forced, under the same rendition names.
+   */
+  #checkCadence(p: MediaPacket): void {
+    const refusal = this.#cadence!.observe(p);
+    if (!refusal || !this.#plan) return;
+    this.#cadence = undefined;
+    this.passthroughRefusal = refusal;
+    this.#plan = encodedPlan(this.#plan);
+    this.#log.warn({ code: refusal, segmentSeconds: this.#o.hls.segmentSeconds }, 'source keyframes unfit for passthrough: encoding the full ladder');
+    this.safeEmit('passthrough', refusal);
+    const run = this.#run;
+    void this.#stopRun().then(() => {
+      if (this.#publishing && !this.#ended && !this.#run && run) this.#startRun();
+    });
   }
 
   #startRun(): void {
@@ -176,7 +222,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     const media = this.#media;
     const rtp = this.#rtp();
     if (!media || (!rtp && (!stream.videoConfig || this.#gop.packets.length === 0))) return;
-    const { plan, hls } = this.#ensurePlan();
+    const { plan, hls, grid } = this.#ensurePlan();
     const runId = ++this.#runSeq;
     const first = this.#gop.packets[0];
     const wallEpochMs = first ? stream.wallClockOf(first.timestamp) : Date.now();
@@ -218,7 +264,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       servers.push(server);
       urls.push(`unix:${path}`);
     });
-    const opts = { renditions: plan, outputs: urls, segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#o.hls.partSeconds, audioBitrateKbps: this.#o.transcode.audioBitrateKbps, x264Preset: this.#o.transcode.x264Preset, sourceFrameRate: stream.mediaInfo.frameRate, hasAudio };
+    const opts = { renditions: plan, outputs: urls, grid, audioBitrateKbps: this.#o.transcode.audioBitrateKbps, x264Preset: this.#o.transcode.x264Preset, sourceFrameRate: stream.mediaInfo.frameRate, hasAudio };
     const proc = new FfmpegProcess({
       ffmpegPath: this.#o.transcode.ffmpegPath,
       inputFormat: rtp ? 'sdp' : 'flv',
@@ -226,10 +272,11 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       // RTP waits for a keyframe (requested below) and needs the RTP protocols whitelisted.
       inputOptions: rtp
         ? ['-protocol_whitelist', 'pipe,udp,rtp', '-probesize', '5000000', '-analyzeduration', '5000000', '-fflags', '+genpts', '-reorder_queue_size', '64']
-        : ['-probesize', '65536', '-analyzeduration', '200000', '-fflags', '+nobuffer'],
+        // +nobuffer loses the packets read while probing from a copied stream: not with passthrough.
+        : ['-probesize', '65536', '-analyzeduration', '200000', ...(isPassthrough(plan) ? [] : ['-fflags', '+nobuffer'])],
       stdinDocument: rtp?.sdp,
       complexFilter: ladderFilterGraph(opts),
-      outputs: urls.map((url, i) => ({ url, options: renditionOutputOptions(opts, i) })),
+      outputs: [ladderOutput(opts)],
       killGraceMs: this.#o.transcode.killGraceMs,
       logger: this.#log,
     });

@@ -69,6 +69,12 @@ t.test('OBS-style RTMP publish becomes an aligned LL-HLS ladder', async (t) => {
     t.match(pl, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p\d+\.\d+\.m4s"/);
     t.match(pl, /#EXT-X-RENDITION-REPORT:URI="\.\.\/1[84][04]p\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+/);
     for (const m of pl.matchAll(/#EXT-X-PART:DURATION=([\d.]+)/g)) t.ok(Number(m[1]) <= 0.334, `part ${m[1]} <= PART-TARGET`);
+    // Parts on the frame grid (10 frames at 30 fps): within a complete segment, none under half
+    // the target except its last, where the next segment's keyframe cut it short.
+    for (const seg of pl.matchAll(/((?:#EXT-X-PART:.*\n)+)#EXTINF:[\d.]+,\ns(\d+)\.m4s/g)) {
+      const durations = [...seg[1]!.matchAll(/DURATION=([\d.]+)/g)].map((m) => Number(m[1]));
+      durations.slice(0, -1).forEach((d, i) => t.ok(d >= 0.167, `segment ${seg[2]} part ${i} (${d}) is not a runt`));
+    }
   }
   // Aligned ladder: the same segment number starts at the same wall-clock time in every rendition.
   const pdt = (pl: string) => new Map([...pl.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(.*)\n(?:#EXT-X-PART.*\n)*#EXTINF:([\d.]+),\ns(\d+)\.m4s/g)].map((m) => [m[3], m[2]]));

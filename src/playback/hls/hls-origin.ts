@@ -32,11 +32,14 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
     this.#endedRetainMs = opts.endedRetainSeconds * 1000;
   }
 
-  /** The stream's origin, creating it with these renditions on first use. */
-  getOrCreate(streamId: string, renditions: HlsStreamOptions['renditions']): HlsStream {
+  /**
+   * The stream's origin, creating it with these renditions on first use. timing: the stream's own
+   * part grid (parts a whole number of its frames) instead of the configured targets.
+   */
+  getOrCreate(streamId: string, renditions: HlsStreamOptions['renditions'], timing?: PlaylistTiming): HlsStream {
     let s = this.#streams.get(streamId);
     if (!s) {
-      s = new HlsStream({ streamId, renditions, timing: this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget });
+      s = new HlsStream({ streamId, renditions, timing: timing ?? this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget });
       this.#streams.set(streamId, s);
       this.safeEmit('stream', s);
     }

@@ -12,10 +12,18 @@ export function targetDuration(t: PlaylistTiming): number {
   return Math.ceil(t.segmentSeconds);
 }
 
+/**
+ * EXT-X-PART-INF PART-TARGET: the part grid's exact duration (10 frames at 30 fps = 0.3333 s)
+ * rounded UP to the millisecond, so no part ever lasts longer than the target announced.
+ */
+export function announcedPartTarget(partSeconds: number): number {
+  return Math.ceil(partSeconds * 1000 - 1e-6) / 1000;
+}
+
 /** The values of EXT-X-SERVER-CONTROL, per the spec's minimums (3 parts, 3 targets, 6 targets). */
 export function serverControl(t: PlaylistTiming): { partHoldBack: number; holdBack: number; canSkipUntil: number } {
   const td = targetDuration(t);
-  return { partHoldBack: round3(t.partSeconds * 3), holdBack: td * 3, canSkipUntil: td * 6 };
+  return { partHoldBack: round3(announcedPartTarget(t.partSeconds) * 3), holdBack: td * 3, canSkipUntil: td * 6 };
 }
 
 function round3(n: number): number {
@@ -48,7 +56,7 @@ export function renderMediaPlaylist(tl: RenditionTimeline, o: MediaPlaylistOptio
   const first = listed[0];
   const lines: string[] = ['#EXTM3U', '#EXT-X-VERSION:9', `#EXT-X-TARGETDURATION:${td}`];
   lines.push(`#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${sc.partHoldBack},HOLD-BACK=${sc.holdBack},CAN-SKIP-UNTIL=${sc.canSkipUntil}`);
-  lines.push(`#EXT-X-PART-INF:PART-TARGET=${round3(o.timing.partSeconds)}`);
+  lines.push(`#EXT-X-PART-INF:PART-TARGET=${announcedPartTarget(o.timing.partSeconds)}`);
   lines.push(`#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`);
   lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${first ? tl.discontinuitySequence(first.msn) : 0}`);
   if (!first) {

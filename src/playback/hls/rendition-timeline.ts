@@ -73,6 +73,10 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
   #peakBitrate = 0;
   #bitSum = 0;
   #secondsSum = 0;
+  /** Where (media seconds) and in which run the last video keyframe began, and the gap before it. */
+  #lastKeyframeAt?: number;
+  #lastKeyframeRun?: number;
+  #keyframeGap = Infinity;
 
   constructor(opts: RenditionTimelineOptions) {
     super();
@@ -119,10 +123,19 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
     const independent = run.primary.kind !== 'video' || t.keyframe;
     let seg = this.openSegment();
     const target = this.#opts.segmentSeconds;
+    const ceiling = Math.ceil(target) + 0.49;
+    if (independent && run.primary.kind === 'video') {
+      if (this.#lastKeyframeAt !== undefined && this.#lastKeyframeRun === run.id) this.#keyframeGap = start - this.#lastKeyframeAt;
+      this.#lastKeyframeAt = start;
+      this.#lastKeyframeRun = run.id;
+    }
     // Cut on a keyframe once the segment holds half a target (a stray early keyframe does not make
-    // a tiny segment); cut anyway before EXTINF would round above TARGETDURATION (a source whose
-    // keyframes went missing), which the spec forbids.
-    if (seg && ((independent && seg.duration >= target * 0.5) || seg.duration + duration >= Math.ceil(target) + 0.49)) {
+    // a tiny segment) and either reached the target or the next keyframe (one source GOP on) would
+    // overflow it: a 1 s GOP source (copied by passthrough) still makes 2 s segments. Cut anyway
+    // before EXTINF would round above TARGETDURATION (keyframes gone missing): the spec forbids it.
+    const keyframeCut = independent && seg !== undefined && seg.duration >= target * 0.5
+      && (seg.duration >= target - 0.02 || seg.duration + this.#keyframeGap >= ceiling);
+    if (seg && (keyframeCut || seg.duration + duration >= ceiling)) {
       this.#completeSegment(seg);
       seg = undefined;
     }
@@ -240,7 +253,7 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
       codecs,
       width: video?.width,
       height: video?.height,
-      frameRate: this.#videoSeconds > 0 ? snapFrameRate(this.#videoSamples / this.#videoSeconds) : this.#firstSeconds > 0 ? snapFrameRate(this.#firstSamples / this.#firstSeconds) : undefined,
+      frameRate: this.#videoSeconds > 0 ? snapFrameRate(this.#videoSamples / this.#videoSeconds, this.#videoSeconds) : this.#firstSeconds > 0 ? snapFrameRate(this.#firstSamples / this.#firstSeconds, this.#firstSeconds) : undefined,
       peakBitrate: Math.round(this.#peakBitrate),
       averageBitrate: this.#secondsSum > 0 ? Math.round(this.#bitSum / this.#secondsSum) : 0,
     };
@@ -287,8 +300,15 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
 
 const STANDARD_RATES = [23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60];
 
-/** A measured frame rate, snapped to the standard rate it is within 2 % of (timestamps jitter). */
-export function snapFrameRate(measured: number): number {
+/**
+ * A measured frame rate, snapped to the standard rate it is within 2 % of (timestamps jitter).
+ * spanSeconds: how long the measurement ran; millisecond timestamps (FLV's, kept by the ladder)
+ * cannot tell 29.97 from 30 over a part or two, so within that uncertainty the whole rate wins.
+ */
+export function snapFrameRate(measured: number, spanSeconds?: number): number {
+  const uncertainty = spanSeconds ? 0.0015 / spanSeconds : 0;
+  const whole = STANDARD_RATES.find((r) => Number.isInteger(r) && Math.abs(measured - r) / r <= uncertainty);
+  if (whole !== undefined) return whole;
   let best = STANDARD_RATES[0]!;
   for (const r of STANDARD_RATES) if (Math.abs(measured - r) < Math.abs(measured - best)) best = r;
   return Math.abs(measured - best) / best < 0.02 ? best : Math.round(measured * 1000) / 1000;
