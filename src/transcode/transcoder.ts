@@ -138,6 +138,19 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     });
   }
 
+  /**
+   * Stops ffmpeg and waits for its outputs to flush, leaving the playlists open: the server is
+   * stopping while the stream is live and the next process continues it (see LiveStream.interrupt).
+   */
+  async suspend(): Promise<void> {
+    this.#ended = true;
+    this.#publishing = false;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    await this.#stopRun();
+    this.#setState('stopped', 'server stopping (stream interrupted)');
+  }
+
   /** Stops ffmpeg and waits for its outputs to flush (server shutdown). */
   async close(): Promise<void> {
     this.onStreamEnd('server stopping');
@@ -158,6 +171,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
         name: r.name,
         fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
       })));
+      // A stream continued after a restart: run ids (init<run>.mp4) continue above the previous process's.
+      this.#runSeq = Math.max(this.#runSeq, this.#hls.continuedFrom?.lastRunId ?? 0);
     }
     return { plan: this.#plan, hls: this.#hls };
   }
