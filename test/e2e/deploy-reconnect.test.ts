@@ -1,7 +1,10 @@
 import t, { type Test } from 'tap';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, waitFor, getText, logsOnFailure, type TestServer } from '../helpers/server.js';
+import Database from 'better-sqlite3';
+import { startServer, waitFor, getText, logsOnFailure, ADMIN, type TestServer } from '../helpers/server.js';
 import { publishRtmp, ffprobe } from '../helpers/ffmpeg.js';
 import { readJournal, type JournalEntry, type JournalSegment } from '../../src/recorder/journal.js';
 
@@ -125,4 +128,31 @@ t.test('an interrupted stream nobody continues within the grace after the restar
   t.teardown(() => late.kill('SIGKILL'));
   t.not(await late.done, 0, 'the key of the ended stream is refused');
   t.ok(srv.logs.find((l) => l.code === 'SHOWCASE_ERR_RTMP_BAD_KEY'));
+});
+
+t.test('the real process: SIGTERM to dist/src/main.js leaves the live stream interrupted, and exits 0', { skip: !existsSync('dist/src/main.js') && 'run npm run build first' }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'showcase-sigterm-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env = { ...process.env, SHOWCASE_DATA_DIR: dataDir, SHOWCASE_HTTP_PORT: '0', SHOWCASE_HTTP_HOST: '127.0.0.1', SHOWCASE_RTMP_PORT: '0', SHOWCASE_RTMP_HOST: '127.0.0.1', SHOWCASE_ADMIN_TOKEN: ADMIN };
+  const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const ports = await waitFor(() => {
+    const line = out.split('\n').find((l) => l.includes('"showcase listening"'));
+    return line ? (JSON.parse(line) as { httpPort: number; rtmpPort: number }) : undefined;
+  }, 'server listening', 20000);
+  const base = `http://127.0.0.1:${ports.httpPort}`;
+  const created = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"title":"sigterm"}' }).then((r) => r.json());
+  const pub = publishRtmp(`rtmp://127.0.0.1:${ports.rtmpPort}/live/${created.streamKey}`, 60);
+  t.teardown(() => pub.kill('SIGKILL'));
+  await waitFor(async () => (await getText(`${base}/hls/${created.id}/master.m3u8`)).status === 200, 'live with media', 30000);
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'a clean exit');
+  const db = new Database(join(dataDir, 'showcase.db'), { readonly: true });
+  t.teardown(() => db.close());
+  const row = db.prepare('SELECT state, ended_at FROM streams WHERE id = ?').get(created.id) as { state: string; ended_at: number | null };
+  t.same(row, { state: 'interrupted', ended_at: null }, 'stored as interrupted for the next process');
 });
