@@ -46,6 +46,7 @@ import { WhepSourceReader } from './playback/whep/whep-source-reader.js';
 import { hashSecret } from './core/secrets.js';
 import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
+import { restoreContinuations, saveContinuations } from './playback/hls/hls-continuation.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -247,6 +248,10 @@ export class ShowcaseApp {
     });
     // Recording starts before any publisher can arrive (it reads each stream's renditions), and finalizes what a crash left.
     await this.recordings?.start();
+    // Streams the previous process interrupted (a deploy): their outputs continue where it left
+    // them, and each waits streams.reconnectGraceMs from now for its publisher, then ends.
+    restoreContinuations(this.origin, await this.registry.restoreInterrupted());
+    this.registry.startReconnectWindows();
     const rtmpAddr = await this.rtmp.listen();
     this.rtmpPort = rtmpAddr.port;
     await this.http.listen({ host: c.http.host, port: c.http.port });
@@ -429,6 +434,8 @@ export class ShowcaseApp {
       if (state === 'live') this.ticker.markLive(stream.id);
       if (state === 'ended') {
         this.ticker.markEnded(stream.id);
+        // An interrupted stream nobody continued has no recorder here: its recording is finalized now.
+        void this.recordings?.streamEnded(stream.id);
         // Keep the transcoder object a moment for its final flush, then forget the stream.
         t.once('state', () => {
           this.transcoders.delete(stream.id);
@@ -470,14 +477,25 @@ export class ShowcaseApp {
     };
   }
 
-  /** Stops accepting, ends live streams (playlists get ENDLIST), kills ffmpeg children, closes the store. */
+  /**
+   * Stops accepting, interrupts live streams (kept for the next process: no ENDLIST, recordings not
+   * finalized), kills ffmpeg children, closes the store.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.log.info('showcase stopping');
+    // A deploy must not end the shows: live streams become 'interrupted' and the next process
+    // continues each one whose publisher reconnects within streams.reconnectGraceMs.
+    const interrupted = this.registry.interruptAll('server stopping');
     await this.rtmp.close().catch((err) => this.log.error({ err }, 'rtmp close failed'));
     await this.signaling?.close().catch((err) => this.log.error({ err }, 'signaling close failed'));
-    for (const s of this.registry.all()) s.end('server stopping');
+    // A publish that was being decided while the ingests closed.
+    interrupted.push(...this.registry.interruptAll('server stopping'));
+    if (interrupted.length) this.log.info({ streams: interrupted.map((s) => s.id) }, 'live streams interrupted: the next start continues them');
+    // Their ffmpeg flushes into still-open playlists; then open segments complete (and are recorded).
+    await Promise.all(interrupted.map((s) => this.transcoders.get(s.id)?.suspend()));
+    await saveContinuations(this.origin, this.store, interrupted.map((s) => s.id)).catch((err) => this.log.error({ err }, 'saving interrupted streams failed'));
     this.whep?.close();
     await this.rtmpFeeds?.close().catch((err) => this.log.error({ err }, 'RTMP WebRTC feeds close failed'));
     await this.whip?.close().catch((err) => this.log.error({ err }, 'WHIP close failed'));

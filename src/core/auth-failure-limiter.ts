@@ -1,9 +1,12 @@
 import { ShowcaseError } from './errors.js';
 
 /**
- * Counts failed authentications per client address in a fixed window; past the limit the address
- * gets 429 with Retry-After until the window ends. The table is capped (oldest entries evicted), so
- * a flood of spoofed-looking addresses cannot grow memory without bound.
+ * Counts failed authentications per client address in a fixed window; past the limit the address's
+ * failing requests get 429 with Retry-After until the window ends. Only failures are limited: a
+ * caller consults it after a credential failed (failure()), never before checking one, so a valid
+ * token or key keeps working while someone behind the same address (a shared NAT, a shop's
+ * backend) sends bad ones. The table is capped (oldest entries evicted), so a flood of
+ * spoofed-looking addresses cannot grow memory without bound.
  */
 export class AuthFailureLimiter {
   readonly #hits = new Map<string, { count: number; resetAt: number }>();
@@ -14,7 +17,7 @@ export class AuthFailureLimiter {
 
   constructor(private readonly maxFailures = 20, private readonly windowMs = 60_000, private readonly maxAddresses = 10_000, private readonly now: () => number = Date.now) {}
 
-  /** Throws 429 when the address is over its budget of failures. */
+  /** Throws 429 when the address is over its budget (as a fixed-window request limiter: check, then fail per request). */
   check(address: string): void {
     const e = this.#hits.get(address);
     if (!e) return;
@@ -28,6 +31,15 @@ export class AuthFailureLimiter {
       const retryAfterSeconds = Math.max(1, Math.ceil((e.resetAt - now) / 1000));
       throw new ShowcaseError('SHOWCASE_ERR_RATE_LIMITED', 'too many failed authentications; try again later', { retryAfterSeconds });
     }
+  }
+
+  /**
+   * A credential from the address failed: throws 429 when the address is already over its budget,
+   * otherwise counts the failure (the caller then refuses with its own 401/403/404).
+   */
+  failure(address: string): void {
+    this.check(address);
+    this.fail(address);
   }
 
   /** Records a failed authentication from the address. */

@@ -269,6 +269,43 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.#graceTimer.unref();
   }
 
+  /**
+   * The server is stopping while the stream is live (a deploy): the publisher is disconnected and
+   * readers stop as for a reconnect (graceful=false), but the stream does not end: its state becomes
+   * 'interrupted' so the next process can continue it. No-op unless live.
+   */
+  interrupt(reason: string): void {
+    if (this.state !== 'live') return;
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.reconnectDeadline = null;
+    const p = this.publisher;
+    this.publisher = undefined;
+    if (p) {
+      this.safeEmit('publisher', undefined);
+      this.#stopAll(reason, false);
+      p.close(`server stopping: ${reason}`);
+    }
+    this.state = 'interrupted';
+    this.safeEmit('state', 'interrupted', reason);
+  }
+
+  /**
+   * An interrupted stream restored by a new process: it waits graceMs for its publisher to come
+   * back (attachPublisher continues it), then ends. graceMs 0 ends it now.
+   */
+  awaitReconnect(graceMs: number, reason: string): void {
+    if (this.state !== 'interrupted') return;
+    if (graceMs <= 0) {
+      this.end(`${reason}; no reconnect grace configured`);
+      return;
+    }
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.reconnectDeadline = Date.now() + graceMs;
+    this.#graceTimer = setTimeout(() => this.end(`${reason}; no reconnect within ${graceMs} ms`), graceMs);
+    this.#graceTimer.unref();
+  }
+
   /** Ends the stream for good: readers finish (playlists get ENDLIST), state becomes 'ended'. */
   end(reason: string): void {
     if (this.state === 'ended') return;

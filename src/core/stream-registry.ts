@@ -49,7 +49,10 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     return n;
   }
 
-  /** Marks streams a dead process left 'live' as ended (interrupted); returns their ids. */
+  /**
+   * Marks streams a dead process left 'live' as ended (interrupted): a crash gives no chance to
+   * stop cleanly, unlike SIGTERM (see restoreInterrupted). Returns their ids.
+   */
   recoverInterrupted(): string[] {
     const ids: string[] = [];
     for (const rec of this.#store.listStreamsInState('live')) {
@@ -58,6 +61,41 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     }
     if (ids.length) this.#log.warn({ streams: ids }, 'streams left live by a previous process marked ended (interrupted)');
     return ids;
+  }
+
+  /**
+   * Brings back the streams a stopped process left 'interrupted' (a deploy): each waits
+   * reconnectGraceMs from now for its publisher to continue it under the same id, then ends.
+   * Returns their records (the caller restores what outputs continue from, before publishers come).
+   */
+  async restoreInterrupted(): Promise<StreamRecord[]> {
+    const recs = await this.#store.listStreamsInState('interrupted');
+    for (const rec of recs) {
+      if (this.#streams.has(rec.id)) continue;
+      const stream = new LiveStream(rec.id, 'interrupted');
+      stream.startedAt = rec.startedAt;
+      this.#wire(stream);
+      this.#streams.set(rec.id, stream);
+      this.safeEmit('stream', stream);
+    }
+    if (recs.length) this.#log.info({ streams: recs.map((r) => r.id), graceMs: this.#graceMs }, 'streams interrupted by the previous process wait for their publishers to reconnect');
+    return recs;
+  }
+
+  /** Starts the reconnect window of every restored interrupted stream (after outputs are ready). */
+  startReconnectWindows(): void {
+    for (const s of this.#streams.values()) s.awaitReconnect(this.#graceMs, 'interrupted by a server restart');
+  }
+
+  /** Server shutdown: every live stream becomes 'interrupted' (kept for the next process); returns them. */
+  interruptAll(reason: string): LiveStream[] {
+    const out: LiveStream[] = [];
+    for (const s of this.#streams.values()) {
+      if (s.state !== 'live') continue;
+      s.interrupt(reason);
+      out.push(s);
+    }
+    return out;
   }
 
   /** Decides a publish attempt for a stream key and, when accepted, attaches the publisher. */
@@ -150,7 +188,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     stream.on('state', (state, reason) => {
       const patch = state === 'live'
         ? { state, startedAt: stream.startedAt ?? Date.now() }
-        : { state, endedAt: stream.endedAt ?? Date.now(), endReason: reason };
+        : state === 'interrupted' ? { state } : { state, endedAt: stream.endedAt ?? Date.now(), endReason: reason };
       this.#store.updateStream(stream.id, patch);
       this.#log.info({ streamId: stream.id, state, reason }, 'stream state changed');
     });

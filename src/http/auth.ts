@@ -26,17 +26,19 @@ export class Authenticator {
     this.limiter = limiter ?? new AuthFailureLimiter();
   }
 
-  /** The caller, or a 401 ShowcaseError for a token that is present but invalid (429 after many). */
+  /**
+   * The caller, or a 401 ShowcaseError for a token that is present but invalid (429 once its address
+   * has failed too often). A valid token is never refused by the limiter: it rate-limits failures.
+   */
   resolve(req: FastifyRequest): Principal {
     const token = bearerToken(req);
     if (token === undefined) return { role: 'anonymous' };
-    this.limiter.check(req.ip);
     if (token && secretsEqual(token, this.adminToken)) return { role: 'operator' };
     if (token) {
       const creator = this.store.getCreatorByTokenHash(hashSecret(token));
       if (creator && !creator.disabled) return { role: 'creator', creator };
     }
-    this.limiter.fail(req.ip);
+    this.limiter.failure(req.ip);
     throw new ShowcaseError('SHOWCASE_ERR_UNAUTHORIZED', 'invalid token');
   }
 

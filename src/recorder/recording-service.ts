@@ -189,6 +189,19 @@ export class RecordingService {
   }
 
   /**
+   * A stream ended: when no recorder of this process holds it (a stream interrupted by the previous
+   * process that nobody continued within the grace), finalize what the previous process recorded.
+   * A stream this process records is finalized by its recorder's end instead.
+   */
+  async streamEnded(streamId: string): Promise<void> {
+    if (this.#stopping || !ID.test(streamId) || this.#recorders.has(streamId) || this.#finalizing.has(streamId)) return;
+    const st = this.info(streamId)?.state;
+    if (st !== 'recording' && st !== 'stopped' && st !== 'processing') return;
+    this.#log.info({ streamId, state: st }, 'finalizing the recording of an interrupted stream nobody continued');
+    await this.finalize(streamId);
+  }
+
+  /**
    * Stops: no new recordings, live recorders flushed and closed (their streams resume finalizing at
    * the next start), a running finalize gets shutdownGraceMs, then its ffmpeg is killed.
    */
@@ -220,7 +233,10 @@ export class RecordingService {
       now: this.#now,
     });
     this.#recorders.set(id, recorder);
-    this.#set(id, { state: 'recording', startedAt: this.#now(), renditions: recorder.renditions, mp4Rendition: recorder.renditions[0] });
+    // A stream continued after a restart appends to the same recording: it started back then.
+    const prev = this.info(id);
+    const startedAt = prev?.state === 'recording' ? prev.startedAt ?? this.#now() : this.#now();
+    this.#set(id, { state: 'recording', startedAt, renditions: recorder.renditions, mp4Rendition: recorder.renditions[0] });
     recorder.on('stopped', (stop) => {
       this.#count(stop.code);
       this.#set(id, { ...base(this.info(id)), state: 'stopped', code: stop.code, reason: stop.reason });

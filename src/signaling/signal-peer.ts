@@ -186,12 +186,12 @@ export class SignalPeer {
       };
       let role: SignalPublisher | SignalViewer;
       if (req.role === 'publisher') {
-        this.#c.limiter?.check(this.remoteAddress);
         let reservation;
         try {
           reservation = await this.#c.ingest.reserve({ streamKey: req.streamKey, remoteAddress: this.remoteAddress });
         } catch (err) {
-          if (err instanceof ShowcaseError && err.code === 'SHOWCASE_ERR_RTMP_BAD_KEY') this.#c.limiter?.fail(this.remoteAddress);
+          // Only bad keys are rate-limited (a valid key always joins): 429 once the address failed too often.
+          if (err instanceof ShowcaseError && err.code === 'SHOWCASE_ERR_RTMP_BAD_KEY') this.#c.limiter?.failure(this.remoteAddress);
           throw err;
         }
         const kinds = req.kinds ?? ['audio', 'video'];

@@ -51,6 +51,35 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX streams_by_state ON streams (state);
     `,
   },
+  {
+    version: 2,
+    description: "stream state 'interrupted' (a deploy stopped the stream; the next process continues it)",
+    // SQLite cannot alter a CHECK constraint: rebuild the table (nothing references streams) and
+    // its indexes, inside the migration's transaction.
+    sql: `
+      CREATE TABLE streams_v2 (
+        id                 TEXT PRIMARY KEY NOT NULL,
+        owner_id           TEXT REFERENCES creators(id) ON DELETE RESTRICT,
+        title              TEXT NOT NULL,
+        description        TEXT NOT NULL DEFAULT '',
+        stream_key_hash    TEXT NOT NULL UNIQUE,
+        stream_key_prefix  TEXT NOT NULL,
+        state              TEXT NOT NULL CHECK (state IN ('idle', 'live', 'interrupted', 'ended')),
+        created_at         INTEGER NOT NULL,
+        started_at         INTEGER,
+        ended_at           INTEGER,
+        end_reason         TEXT,
+        extra              TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(extra) AND json_type(extra) = 'object')
+      ) STRICT;
+      INSERT INTO streams_v2 (id, owner_id, title, description, stream_key_hash, stream_key_prefix, state, created_at, started_at, ended_at, end_reason, extra)
+        SELECT id, owner_id, title, description, stream_key_hash, stream_key_prefix, state, created_at, started_at, ended_at, end_reason, extra FROM streams;
+      DROP TABLE streams;
+      ALTER TABLE streams_v2 RENAME TO streams;
+      CREATE INDEX streams_by_created ON streams (created_at DESC, id DESC);
+      CREATE INDEX streams_by_owner_created ON streams (owner_id, created_at DESC, id DESC);
+      CREATE INDEX streams_by_state ON streams (state);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -5,7 +5,11 @@
  * store answers in microseconds, and a networked implementation would wrap this behind a cache.
  */
 
-export type StreamState = 'idle' | 'live' | 'ended';
+/**
+ * 'interrupted': the server stopped (SIGTERM, a deploy) while the stream was live; the next process
+ * waits streams.reconnectGraceMs for the same key to continue it, then ends it.
+ */
+export type StreamState = 'idle' | 'live' | 'interrupted' | 'ended';
 
 export interface CreatorRecord {
   id: string;
@@ -67,7 +71,10 @@ export interface StreamStore {
    */
   updateStream(id: string, patch: Partial<Omit<StreamRecord, 'id' | 'createdAt'>>): StreamRecord | undefined;
   deleteStream(id: string): boolean;
-  /** Streams left 'live' by a process that died: used at start-up to mark them ended (interrupted). */
+  /**
+   * Streams in a state: at start-up, 'live' ones a process that died left (marked ended) and
+   * 'interrupted' ones a stopped process left (waiting for their publisher to reconnect).
+   */
   listStreamsInState(state: StreamState): StreamRecord[];
 }
 

@@ -159,6 +159,19 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
     });
   }
 
+  /**
+   * Stops ffmpeg and waits for its outputs to flush, leaving the playlists open: the server is
+   * stopping while the stream is live and the next process continues it (see LiveStream.interrupt).
+   */
+  async suspend(): Promise<void> {
+    this.#ended = true;
+    this.#publishing = false;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    await this.#stopRun();
+    this.#setState('stopped', 'server stopping (stream interrupted)');
+  }
+
   /** Stops ffmpeg and waits for its outputs to flush (server shutdown). */
   async close(): Promise<void> {
     this.onStreamEnd('server stopping');
@@ -192,6 +205,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
         fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
       })), { segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#grid.partSeconds });
       this.#log.info({ mode: this.mode, renditions: this.#plan.map((r) => `${r.name}${r.copy ? ' (copy)' : ''}`), partFrames: this.#grid.partFrames, frameRate: this.#grid.frameRate }, 'ladder planned');
+      // A stream continued after a restart: run ids (init<run>.mp4) continue above the previous process's.
+      this.#runSeq = Math.max(this.#runSeq, this.#hls.continuedFrom?.lastRunId ?? 0);
       // The transcoder publishes renditions: readers of them (the recorder) learn it from the stream.
       this.#o.stream.announceRenditions();
     }

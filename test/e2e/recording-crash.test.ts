@@ -139,7 +139,7 @@ t.test('kill -9 of the server mid-stream: on restart the stream is ended (interr
   t.equal(await second.exited, 0, 'the restarted server stops cleanly');
 });
 
-t.test('a server stopped while a stream is live: the recording is kept, and the next start finalizes it', async (t) => {
+t.test('a server stopped while a stream is live: the recording is kept, and the next start finalizes it once nobody continues it', async (t) => {
   const srv = await startServer({ recording: { minFreeBytes: 0 } });
   const { id, streamKey } = await srv.createStream();
   const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 30);
@@ -151,7 +151,8 @@ t.test('a server stopped while a stream is live: the recording is kept, and the 
   t.same(srv.logs.lines.filter((l) => (l.level as number) >= 50).map((l) => l.msg), [], 'the stop logged no error (the store outlives the recorder)');
   const journaled = topSegments(await readJournal(journalFile)).reduce((a, s) => a + s.dur, 0);
 
-  const again = await startServer({ dataDir: srv.dataDir, recording: { minFreeBytes: 0 } });
+  // The stop interrupted the stream: the next start waits the reconnect grace, then ends and finalizes it.
+  const again = await startServer({ dataDir: srv.dataDir, recording: { minFreeBytes: 0 }, streams: { reconnectGraceMs: 500 } });
   t.teardown(() => again.close());
   const rec = await waitFor(async () => {
     const r = await again.api('GET', `/v1/streams/${id}/recording`);

@@ -36,7 +36,6 @@ export async function whipRoutes(app: FastifyInstance, o: WhipRoutesOptions): Pr
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (ct !== 'application/sdp') throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'WHIP offers are sent as Content-Type: application/sdp');
     const streamKey = streamKeyOf(req);
-    o.limiter?.check(req.ip);
     if (typeof req.body !== 'string') throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'the body must be an SDP offer');
     try {
       const r = await o.ingest.publish({ streamKey, offer: req.body, remoteAddress: req.ip });
@@ -45,7 +44,8 @@ export async function whipRoutes(app: FastifyInstance, o: WhipRoutesOptions): Pr
       reply.header('content-type', 'application/sdp');
       return reply.status(201).send(r.answer);
     } catch (err) {
-      if (err instanceof ShowcaseError && err.code === 'SHOWCASE_ERR_RTMP_BAD_KEY') o.limiter?.fail(req.ip);
+      // Only a bad key counts, and only it is answered 429 once the address failed too often.
+      if (err instanceof ShowcaseError && err.code === 'SHOWCASE_ERR_RTMP_BAD_KEY') o.limiter?.failure(req.ip);
       throw err;
     }
   });
@@ -53,10 +53,9 @@ export async function whipRoutes(app: FastifyInstance, o: WhipRoutesOptions): Pr
   app.delete<{ Params: Static<typeof SessionParams> }>('/whip/:id', { schema: { params: SessionParams } }, async (req, reply) => {
     cors(reply);
     const streamKey = streamKeyOf(req);
-    o.limiter?.check(req.ip);
     // An unknown session and a wrong key look the same: session ids cannot be probed.
     if (!o.ingest.stop(req.params.id, streamKey)) {
-      o.limiter?.fail(req.ip);
+      o.limiter?.failure(req.ip);
       throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no WHIP session with that id for this key');
     }
     return reply.status(200).send();

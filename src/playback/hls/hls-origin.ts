@@ -2,6 +2,7 @@ import { HlsStream, type HlsStreamOptions } from './hls-stream.js';
 import { BlockingBudget } from './blocking-waiter.js';
 import type { PlaylistTiming } from './playlist-writer.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { HlsContinuation } from './hls-continuation.js';
 
 export type HlsOriginEvents = {
   /** A stream's origin was created (its first transcoder run): subscribe to its timelines here. */
@@ -22,6 +23,8 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
   readonly #windowSegments: number;
   readonly #retainExtraSegments: number;
   readonly #endedRetainMs: number;
+  /** Streams a previous process left interrupted: where their origin continues once created. */
+  readonly #continuations = new Map<string, HlsContinuation>();
 
   constructor(opts: { timing: PlaylistTiming; windowSegments: number; retainExtraSegments: number; maxBlockingRequests: number; endedRetainSeconds: number }) {
     super();
@@ -39,11 +42,29 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
   getOrCreate(streamId: string, renditions: HlsStreamOptions['renditions'], timing?: PlaylistTiming): HlsStream {
     let s = this.#streams.get(streamId);
     if (!s) {
-      s = new HlsStream({ streamId, renditions, timing: timing ?? this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget });
+      const continueFrom = this.#continuations.get(streamId);
+      this.#continuations.delete(streamId);
+      s = new HlsStream({ streamId, renditions, timing: timing ?? this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget, continueFrom });
       this.#streams.set(streamId, s);
       this.safeEmit('stream', s);
     }
     return s;
+  }
+
+  /**
+   * A stream interrupted by the previous process: its origin, when the transcoder creates it,
+   * continues from there (one entry per restored stream; dropped when the stream ends).
+   */
+  continueFrom(streamId: string, c: HlsContinuation): void {
+    if (!this.#streams.has(streamId)) this.#continuations.set(streamId, c);
+  }
+
+  /**
+   * The server is stopping while a stream is live: its segments complete without ENDLIST; returns
+   * where the next process continues (what was set by continueFrom when no media came since).
+   */
+  interrupt(streamId: string): HlsContinuation | undefined {
+    return this.#streams.get(streamId)?.interrupt() ?? this.#continuations.get(streamId);
   }
 
   /** The stream's origin if it exists. */
@@ -81,6 +102,7 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
 
   /** Ends a stream's playlists and schedules dropping it from memory. */
   end(streamId: string): void {
+    this.#continuations.delete(streamId);
     const s = this.#streams.get(streamId);
     if (!s) return;
     s.end();
@@ -104,6 +126,7 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
 
   /** Drops everything (server shutdown). */
   close(): void {
+    this.#continuations.clear();
     for (const id of [...this.#streams.keys()]) this.drop(id);
   }
 }

@@ -2,6 +2,7 @@ import { RenditionTimeline } from './rendition-timeline.js';
 import { BlockingWaiter, type BlockingBudget } from './blocking-waiter.js';
 import { renderMediaPlaylist, renderMultivariant, targetDuration, type PlaylistTiming } from './playlist-writer.js';
 import type { DeliveryDirectives, HlsResponse } from './types.js';
+import { laterContinuation, type HlsContinuation } from './hls-continuation.js';
 
 export interface HlsStreamOptions {
   streamId: string;
@@ -10,6 +11,8 @@ export interface HlsStreamOptions {
   windowSegments: number;
   retainExtraSegments: number;
   budget: BlockingBudget;
+  /** Where a previous process left this stream (a deploy): the timelines continue from there. */
+  continueFrom?: HlsContinuation;
   now?: () => number;
 }
 
@@ -62,6 +65,7 @@ export class HlsStream {
         partSeconds: opts.timing.partSeconds,
         windowSegments: opts.windowSegments,
         retainExtraSegments: opts.retainExtraSegments,
+        continueFrom: opts.continueFrom,
         now: opts.now,
       });
       tl.onChange = () => this.#waiter.notify();
@@ -88,6 +92,29 @@ export class HlsStream {
   end(): void {
     for (const t of this.timelines.values()) t.end();
     this.#waiter.notify();
+  }
+
+  /** Where a previous process left this stream, if it continues one (the transcoder numbers runs above lastRunId). */
+  get continuedFrom(): HlsContinuation | undefined {
+    return this.#opts.continueFrom;
+  }
+
+  /**
+   * The server is stopping while the stream is live: open segments complete (so they are recorded)
+   * without ENDLIST, and the answer says where the next process continues.
+   */
+  interrupt(): HlsContinuation {
+    let nextMsn = 0;
+    let discontinuities = 0;
+    let lastRunId = 0;
+    for (const t of this.timelines.values()) {
+      t.completeOpenSegment();
+      nextMsn = Math.max(nextMsn, t.nextMsn());
+      discontinuities = Math.max(discontinuities, t.discontinuitySequence(t.nextMsn()));
+      for (const id of t.runs.keys()) lastRunId = Math.max(lastRunId, id);
+    }
+    this.#waiter.notify();
+    return laterContinuation(this.#opts.continueFrom, { nextMsn, discontinuities, lastRunId })!;
   }
 
   /** Releases held requests; used when the stream is dropped from memory or the server stops. */

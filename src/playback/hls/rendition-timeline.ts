@@ -22,6 +22,11 @@ export interface RenditionTimelineOptions {
   windowSegments: number;
   /** Complete segments kept (downloadable) beyond the window. */
   retainExtraSegments: number;
+  /**
+   * Continue a stream a previous process served (a deploy): numbering starts at nextMsn, the
+   * discontinuity sequence at discontinuities, and the first segment carries EXT-X-DISCONTINUITY.
+   */
+  continueFrom?: { nextMsn: number; discontinuities: number };
   now?: () => number;
 }
 
@@ -83,6 +88,11 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
     this.name = opts.name;
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    if (opts.continueFrom) {
+      this.#nextMsn = opts.continueFrom.nextMsn;
+      this.evictedDiscontinuities = opts.continueFrom.discontinuities;
+      this.#pendingDiscontinuity = true;
+    }
   }
 
   /** A new transcoder run with its init segment: what follows is a discontinuity if media came before. */
@@ -172,6 +182,20 @@ export class RenditionTimeline extends TypedEmitter<RenditionTimelineEvents> {
     this.ended = true;
     this.safeEmit('end');
     this.onChange();
+  }
+
+  /**
+   * Completes the open segment without ending the rendition (the server is stopping mid-stream: the
+   * recorder journals what was produced, and the next process continues after it).
+   */
+  completeOpenSegment(): void {
+    this.#closeOpenSegment();
+    this.onChange();
+  }
+
+  /** The msn the next segment will get. */
+  nextMsn(): number {
+    return this.#nextMsn;
   }
 
   /** The segment still receiving parts, if any. */

@@ -1,6 +1,16 @@
 /// <reference lib="dom" />
-/** The stream states the server reports (mirrors src/store/types.ts StreamState). */
+/** The stream states the page acts on (src/store/types.ts StreamState, 'interrupted' read as 'live'). */
 export type StreamState = 'idle' | 'live' | 'ended';
+
+/**
+ * The page's view of a server state: 'interrupted' (a server restart; the publisher is expected
+ * back within the reconnect grace) plays on as 'live', so the player keeps retrying instead of
+ * showing the end; undefined for a state the page does not know.
+ */
+export function pageState(state: unknown): StreamState | undefined {
+  if (state === 'interrupted') return 'live';
+  return state === 'idle' || state === 'live' || state === 'ended' ? state : undefined;
+}
 
 /** One 'state' event from GET /v1/streams/:id/events (or the REST view when polling). */
 export interface StateUpdate {
@@ -61,10 +71,11 @@ export class StateFeed {
   }
 
   #deliver(s: StateUpdate): void {
-    if (this.#closed || !s || (s.state !== 'idle' && s.state !== 'live' && s.state !== 'ended')) return;
-    if (s.state === this.#last) return;
-    this.#last = s.state;
-    this.#onState(s);
+    const state = pageState(s?.state);
+    if (this.#closed || !state) return;
+    if (state === this.#last) return;
+    this.#last = state;
+    this.#onState({ ...s, state });
   }
 
   #startPolling(): void {

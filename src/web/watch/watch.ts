@@ -6,7 +6,7 @@
  * Bundled by scripts/build-web.mjs; the server fills in watch.html.
  */
 import { WatchPlayer, playbackMode, type Rendition } from './player.js';
-import { StateFeed, type StateUpdate, type StreamState } from './state-feed.js';
+import { StateFeed, pageState, type StateUpdate, type StreamState } from './state-feed.js';
 import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
 import { ViewerHeartbeat } from './heartbeat.js';
@@ -63,6 +63,8 @@ function byId<T extends HTMLElement>(id: string): T {
 }
 
 const config = JSON.parse(byId('showcase-config').textContent || '{}') as PageConfig;
+// The server may say 'interrupted' (a restart in progress): the page plays that as live.
+config.state = pageState(config.state) ?? 'ended';
 const video = byId<HTMLVideoElement>('video');
 const stage = byId('stage');
 const badge = byId('badge');
