@@ -71,6 +71,7 @@ t.test('announcedAddress: one or several, names allowed, each its own socket on 
 t.test('config: announcedAddress accepts a string or a list, the environment too, and rejects junk', async (t) => {
   t.equal(loadConfig({ env: {} }).webrtc.announcedAddress, '', 'default: none (own interfaces)');
   t.equal(loadConfig({ env: {} }).webrtc.listenIp, '0.0.0.0');
+  t.equal(loadConfig({ env: {}, file: new URL('../../config/showcase.example.yaml', import.meta.url).pathname }).webrtc.listenIp, '0.0.0.0', 'the example config loads');
   t.same(loadConfig({ env: {}, overrides: { webrtc: { announcedAddress: ['203.0.113.7', 'live.example.com'] } } }).webrtc.announcedAddress, ['203.0.113.7', 'live.example.com']);
   t.equal(loadConfig({ env: { SHOWCASE_WEBRTC_ANNOUNCED_ADDRESS: '203.0.113.7,live.example.com' } }).webrtc.announcedAddress, '203.0.113.7,live.example.com');
   for (const bad of [['has space.example'], 'x;rm -rf', Array.from({ length: 17 }, (_, i) => `h${i}.example`), Array.from({ length: 17 }, (_, i) => `h${i}.example`).join(',')]) {
