@@ -26,6 +26,8 @@ export interface AiortcClient {
   next(name: string, timeoutMs: number, pred?: (e: ClientEvent) => boolean): Promise<ClientEvent>;
   /** SIGTERM (the client DELETEs its session), then the exit code; SIGKILL after graceMs. */
   stop(graceMs?: number): Promise<number | null>;
+  /** The exit code once the client ends by itself (a WHEP player after its frames); SIGKILL past timeoutMs. */
+  exited(timeoutMs: number): Promise<number | null>;
   stderr(): string;
 }
 
@@ -82,6 +84,12 @@ export function runAiortcClient(args: string[], prefix: string[] = []): AiortcCl
         waiters.add(check);
         check();
       });
+    },
+    async exited(timeoutMs) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exit;
+      clearTimeout(timer);
+      return code;
     },
     async stop(graceMs = 5000) {
       if (exited !== undefined) return exited;
