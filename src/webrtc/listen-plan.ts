@@ -25,6 +25,9 @@ export interface ListenPlanInput {
   listenIp: string;
   announcedAddress: string | readonly string[];
   enableTcp: boolean;
+  /** ICE ports (each bind address has a range of its own); absent: the worker's range. */
+  rtcMinPort?: number;
+  rtcMaxPort?: number;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
@@ -72,10 +75,14 @@ function loopbackAddresses(table: InterfaceTable): string[] {
   return out.length > 0 ? [...new Set(out)] : ['127.0.0.1'];
 }
 
-/** UDP sockets for every address first, then TCP: mediasoup lowers the ICE preference per listen entry, in order. */
-function withProtocols(entries: Array<{ ip: string; announcedAddress?: string }>, enableTcp: boolean): types.TransportListenInfo[] {
-  const udp = entries.map((e) => ({ protocol: 'udp' as const, ...e }));
-  return enableTcp ? [...udp, ...entries.map((e) => ({ protocol: 'tcp' as const, ...e }))] : udp;
+/**
+ * UDP sockets for every address first, then TCP: mediasoup lowers the ICE preference per listen
+ * entry, in order. The port range goes on each entry (mediasoup 3.19 deprecates the worker's).
+ */
+function withProtocols(entries: Array<{ ip: string; announcedAddress?: string }>, input: ListenPlanInput): types.TransportListenInfo[] {
+  const range = input.rtcMinPort !== undefined && input.rtcMaxPort !== undefined ? { portRange: { min: input.rtcMinPort, max: input.rtcMaxPort } } : {};
+  const udp = entries.map((e) => ({ protocol: 'udp' as const, ...e, ...range }));
+  return input.enableTcp ? [...udp, ...entries.map((e) => ({ protocol: 'tcp' as const, ...e, ...range }))] : udp;
 }
 
 /**
@@ -96,14 +103,14 @@ export function planWebRtcListen(input: ListenPlanInput, table: InterfaceTable =
       ip: input.listenIp === '0.0.0.0' && isIP(announcedAddress) === 6 ? '::' : input.listenIp,
       announcedAddress,
     }));
-    return { listenInfos: withProtocols(entries, input.enableTcp), announced: configured, source: 'config', loopbackOnly: configured.every(isLoopback) };
+    return { listenInfos: withProtocols(entries, input), announced: configured, source: 'config', loopbackOnly: configured.every(isLoopback) };
   }
   if (!isWildcard(input.listenIp)) {
-    return { listenInfos: withProtocols([{ ip: input.listenIp }], input.enableTcp), announced: [input.listenIp], source: 'listenIp', loopbackOnly: isLoopback(input.listenIp) };
+    return { listenInfos: withProtocols([{ ip: input.listenIp }], input), announced: [input.listenIp], source: 'listenIp', loopbackOnly: isLoopback(input.listenIp) };
   }
   const own = interfaceAddresses(table);
   const addresses = own.length > 0 ? own : loopbackAddresses(table);
-  return { listenInfos: withProtocols(addresses.map((ip) => ({ ip })), input.enableTcp), announced: addresses, source: 'interfaces', loopbackOnly: own.length === 0 };
+  return { listenInfos: withProtocols(addresses.map((ip) => ({ ip })), input), announced: addresses, source: 'interfaces', loopbackOnly: own.length === 0 };
 }
 
 /** Logs what WebRTC announces (info), and a coded warning when only loopback would be announced. */

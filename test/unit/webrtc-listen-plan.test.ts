@@ -29,6 +29,8 @@ t.test('default listenIp 0.0.0.0: one bound socket per own address, IPv4 first, 
   ], 'no 0.0.0.0 anywhere: a candidate is an address a client can send to');
   t.notOk(plan.loopbackOnly);
   t.same(planWebRtcListen({ listenIp: '::', announcedAddress: '', enableTcp: false }, LAPTOP).listenInfos.map((l) => l.ip), ['192.168.1.20', '172.17.0.1', '2001:db8::20'], ':: is a wildcard too; TCP off');
+  t.same(planWebRtcListen({ listenIp: '0.0.0.0', announcedAddress: '', enableTcp: false, rtcMinPort: 40000, rtcMaxPort: 40999 }, LAPTOP).listenInfos[0],
+    { protocol: 'udp', ip: '192.168.1.20', portRange: { min: 40000, max: 40999 } }, 'the ICE port range on each entry');
 });
 
 t.test('a host with only loopback announces 127.0.0.1 and says phones cannot connect', async (t) => {
