@@ -33,7 +33,7 @@ import { recordingRoutes } from './http/recording-routes.js';
 import { WorkerPool } from './webrtc/worker-pool.js';
 import { WhipIngest } from './ingest/whip/whip-ingest.js';
 import { resolveWorkerBinary } from './webrtc/worker-binary.js';
-import { logListenPlan, planWebRtcListen } from './webrtc/listen-plan.js';
+import { WebRtcListenPlanner } from './webrtc/listen-plan.js';
 import { whipRoutes } from './ingest/whip/whip-routes.js';
 import { WhepPlayback } from './playback/whep/whep-playback.js';
 import { RtmpPlaybackFeeds } from './transcode/rtmp-playback-feeds.js';
@@ -305,9 +305,7 @@ export class ShowcaseApp {
     }
     this.webrtcPool = await WorkerPool.create({ size: w.workers, rtcMinPort: w.rtcMinPort, rtcMaxPort: w.rtcMaxPort, logLevel: w.logLevel, logger: this.log.child({ component: 'webrtc' }) });
     // One plan for WHIP, WHEP and the signaling's transports: the host's own addresses unless told otherwise.
-    const plan = planWebRtcListen(w);
-    logListenPlan(plan, this.log.child({ component: 'webrtc' }));
-    const { listenInfos } = plan;
+    const listenInfos = new WebRtcListenPlanner(w, this.log.child({ component: 'webrtc' })).listenInfos;
     this.whip = new WhipIngest({
       registry: this.registry,
       pool: this.webrtcPool,

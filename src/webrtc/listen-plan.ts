@@ -96,7 +96,7 @@ function withProtocols(entries: Array<{ ip: string; announcedAddress?: string }>
  *   address the client reached. mediasoup keeps one port range per bind address, so this costs no
  *   extra ports out of rtcMinPort..rtcMaxPort per address.
  */
-export function planWebRtcListen(input: ListenPlanInput, table: InterfaceTable = networkInterfaces()): WebRtcListenPlan {
+export function planWebRtcListen(input: ListenPlanInput, interfaces: InterfaceTable | (() => InterfaceTable) = networkInterfaces): WebRtcListenPlan {
   const configured = announcedAddressList(input.announcedAddress);
   if (configured.length > 0) {
     const entries = configured.map((announcedAddress) => ({
@@ -108,6 +108,7 @@ export function planWebRtcListen(input: ListenPlanInput, table: InterfaceTable =
   if (!isWildcard(input.listenIp)) {
     return { listenInfos: withProtocols([{ ip: input.listenIp }], input), announced: [input.listenIp], source: 'listenIp', loopbackOnly: isLoopback(input.listenIp) };
   }
+  const table = typeof interfaces === 'function' ? interfaces() : interfaces;
   const own = interfaceAddresses(table);
   const addresses = own.length > 0 ? own : loopbackAddresses(table);
   return { listenInfos: withProtocols(addresses.map((ip) => ({ ip })), input), announced: addresses, source: 'interfaces', loopbackOnly: own.length === 0 };
@@ -120,4 +121,53 @@ export function logListenPlan(plan: WebRtcListenPlan, log: Pick<Logger, 'info' |
     log.warn({ code: 'SHOWCASE_ERR_WEBRTC_LOOPBACK_ONLY', announced: plan.announced },
       'WebRTC announces only loopback addresses: phones and other hosts cannot connect (set webrtc.announcedAddress or listen on a reachable interface)');
   }
+}
+
+/** What WHIP, WHEP and signaling are handed: fixed listen entries, or a function asked for each new transport. */
+export type ListenInfosSource = types.TransportListenInfo[] | (() => types.TransportListenInfo[]);
+
+/** The listen entries for a transport being created now. */
+export function currentListenInfos(source: ListenInfosSource): types.TransportListenInfo[] {
+  return typeof source === 'function' ? source() : source;
+}
+
+/**
+ * The plan as the host's addresses change (DHCP, a VPN coming up, a test's veth going away): a
+ * socket bound to an address that vanished would fail every new transport, so with the interfaces
+ * as the source the table is read again for new transports, at most once per refreshMs, and a
+ * change is logged as at start-up. Configured addresses never change.
+ */
+export class WebRtcListenPlanner {
+  readonly #input: ListenPlanInput;
+  readonly #log: Pick<Logger, 'info' | 'warn'>;
+  readonly #table: () => InterfaceTable;
+  readonly #refreshMs: number;
+  #plan: WebRtcListenPlan;
+  #readAt: number;
+
+  constructor(input: ListenPlanInput, log: Pick<Logger, 'info' | 'warn'>, opts: { table?: () => InterfaceTable; refreshMs?: number } = {}) {
+    this.#input = input;
+    this.#log = log;
+    this.#table = opts.table ?? networkInterfaces;
+    this.#refreshMs = opts.refreshMs ?? 1000;
+    this.#plan = planWebRtcListen(input, this.#table);
+    this.#readAt = Date.now();
+    logListenPlan(this.#plan, log);
+  }
+
+  /** The plan in force (the last one read). */
+  get plan(): WebRtcListenPlan {
+    return this.#plan;
+  }
+
+  /** Listen entries for a new transport: re-planned from the interfaces when the last read is older than refreshMs. */
+  readonly listenInfos = (): types.TransportListenInfo[] => {
+    if (this.#plan.source === 'interfaces' && Date.now() - this.#readAt >= this.#refreshMs) {
+      this.#readAt = Date.now();
+      const next = planWebRtcListen(this.#input, this.#table);
+      if (next.announced.join(' ') !== this.#plan.announced.join(' ')) logListenPlan(next, this.#log);
+      this.#plan = next;
+    }
+    return this.#plan.listenInfos;
+  };
 }

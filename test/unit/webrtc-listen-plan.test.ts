@@ -2,7 +2,7 @@
 // os.networkInterfaces() returns it (this machine's own NICs are the e2e tests' business).
 import t from 'tap';
 import type { NetworkInterfaceInfo } from 'node:os';
-import { announcedAddressList, interfaceAddresses, logListenPlan, planWebRtcListen, type InterfaceTable } from '../../src/webrtc/listen-plan.js';
+import { announcedAddressList, interfaceAddresses, logListenPlan, planWebRtcListen, WebRtcListenPlanner, type InterfaceTable } from '../../src/webrtc/listen-plan.js';
 import { loadConfig } from '../../src/config/load-config.js';
 
 const nic = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
@@ -80,4 +80,25 @@ t.test('config: announcedAddress accepts a string or a list, the environment too
     t.throws(() => loadConfig({ env: {}, overrides: { webrtc: { announcedAddress: bad } } }), { name: 'ShowcaseError', code: 'SHOWCASE_ERR_CONFIG_INVALID' }, `rejected: ${JSON.stringify(bad).slice(0, 40)}`);
   }
   t.throws(() => loadConfig({ env: {}, overrides: { webrtc: { listenIp: 'eth0' } } }), { name: 'ShowcaseError', code: 'SHOWCASE_ERR_CONFIG_INVALID' }, 'listenIp must be an IP');
+});
+
+t.test('the planner follows the interfaces for new transports and logs a change', async (t) => {
+  let table: InterfaceTable = LAPTOP;
+  const logged: Array<{ level: string; announced: unknown }> = [];
+  const log = { info: (o: { announced: unknown }) => logged.push({ level: 'info', announced: o.announced }), warn: (o: { announced: unknown }) => logged.push({ level: 'warn', announced: o.announced }) };
+  const planner = new WebRtcListenPlanner({ listenIp: '0.0.0.0', announcedAddress: '', enableTcp: false }, log as never, { table: () => table, refreshMs: 0 });
+  t.same(logged, [{ level: 'info', announced: ['192.168.1.20', '172.17.0.1', '2001:db8::20'] }], 'start-up logs the plan');
+  t.same(planner.listenInfos().map((l) => l.ip), ['192.168.1.20', '172.17.0.1', '2001:db8::20']);
+  t.equal(logged.length, 1, 'unchanged: nothing more logged');
+  table = { ...LAPTOP, wlan0: [nic('10.0.0.7', 'IPv4')] };
+  t.same(planner.listenInfos().map((l) => l.ip), ['10.0.0.7', '172.17.0.1'], 'a new DHCP lease is used for the next transport');
+  t.same(logged.at(-1), { level: 'info', announced: ['10.0.0.7', '172.17.0.1'] }, 'and logged');
+  table = LOOPBACK_ONLY;
+  t.same(planner.listenInfos().map((l) => l.ip), ['127.0.0.1']);
+  t.equal(logged.at(-1)?.level, 'warn', 'losing every address warns (loopback only)');
+  const slow = new WebRtcListenPlanner({ listenIp: '0.0.0.0', announcedAddress: '', enableTcp: false }, log as never, { table: () => table, refreshMs: 60_000 });
+  table = LAPTOP;
+  t.same(slow.listenInfos().map((l) => l.ip), ['127.0.0.1'], 'within refreshMs the last read stands');
+  const fixed = new WebRtcListenPlanner({ listenIp: '0.0.0.0', announcedAddress: '203.0.113.7', enableTcp: false }, log as never, { table: () => { throw new Error('not read'); }, refreshMs: 0 });
+  t.same(fixed.listenInfos(), [{ protocol: 'udp', ip: '0.0.0.0', announcedAddress: '203.0.113.7' }], 'configured addresses: the interfaces are never read');
 });
