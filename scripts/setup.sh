@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Showcase needs on a fresh Debian (bookworm) machine, idempotently:
-#   1. Debian packages (ffmpeg for transcoding and tests; chromium for the browser tests),
+#   1. Debian packages (ffmpeg for transcoding and tests; chromium for the browser tests;
+#      python3-aiortc and iproute2 for the non-browser and network-namespace WebRTC tests),
 #   2. the Node runtime (the machine's node if >= 22, else the pinned Node 24 LTS from the npm
 #      registry, see scripts/runtime.sh) and npm dependencies built against it (npm ci, skipped
 #      when package-lock.json and the runtime have not changed),
@@ -14,7 +15,9 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(ffmpeg chromium fonts-dejavu-core ca-certificates)
+# python3-aiortc: the non-browser WHIP/WHEP client of the tests (test/clients/); iproute2: ip netns
+# for the test that publishes from a network namespace of its own (another host, no loopback).
+APT_PACKAGES=(ffmpeg chromium fonts-dejavu-core ca-certificates python3-aiortc python3-numpy iproute2)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

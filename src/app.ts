@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { types } from 'mediasoup';
 import { loadConfig, type ConfigOverrides } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -36,6 +35,7 @@ import { recordingRoutes } from './http/recording-routes.js';
 import { WorkerPool } from './webrtc/worker-pool.js';
 import { WhipIngest } from './ingest/whip/whip-ingest.js';
 import { resolveWorkerBinary } from './webrtc/worker-binary.js';
+import { WebRtcListenPlanner } from './webrtc/listen-plan.js';
 import { whipRoutes } from './ingest/whip/whip-routes.js';
 import { WhepPlayback } from './playback/whep/whep-playback.js';
 import { RtmpPlaybackFeeds } from './transcode/rtmp-playback-feeds.js';
@@ -316,8 +316,8 @@ export class ShowcaseApp {
       return;
     }
     this.webrtcPool = await WorkerPool.create({ size: w.workers, rtcMinPort: w.rtcMinPort, rtcMaxPort: w.rtcMaxPort, logLevel: w.logLevel, logger: this.log.child({ component: 'webrtc' }) });
-    const listen = { ip: w.listenIp, ...(w.announcedAddress ? { announcedAddress: w.announcedAddress } : {}) };
-    const listenInfos: types.TransportListenInfo[] = [{ protocol: 'udp', ...listen }, ...(w.enableTcp ? [{ protocol: 'tcp' as const, ...listen }] : [])];
+    // One plan for WHIP, WHEP and the signaling's transports: the host's own addresses unless told otherwise.
+    const listenInfos = new WebRtcListenPlanner(w, this.log.child({ component: 'webrtc' })).listenInfos;
     this.whip = new WhipIngest({
       registry: this.registry,
       pool: this.webrtcPool,

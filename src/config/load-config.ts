@@ -18,6 +18,7 @@ const ENV_MAP: Array<[string, string[], 'int' | 'string']> = [
   ['SHOWCASE_LOG_LEVEL', ['logLevel'], 'string'],
   ['SHOWCASE_PUBLIC_BASE_URL', ['publicBaseUrl'], 'string'],
   ['SHOWCASE_FFMPEG_PATH', ['transcode', 'ffmpegPath'], 'string'],
+  ['SHOWCASE_WEBRTC_ANNOUNCED_ADDRESS', ['webrtc', 'announcedAddress'], 'string'],
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -98,6 +99,10 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const names = new Set(config.transcode.ladder.map((r) => r.name));
   if (names.size !== config.transcode.ladder.length) {
     throw new ShowcaseError('SHOWCASE_ERR_CONFIG_INVALID', 'transcode.ladder rendition names must be unique');
+  }
+  const announced = config.webrtc.announcedAddress;
+  if (typeof announced === 'string' && announced.split(',').length > 16) {
+    throw new ShowcaseError('SHOWCASE_ERR_CONFIG_INVALID', 'webrtc.announcedAddress holds at most 16 addresses');
   }
   return deepFreeze(config);
 }

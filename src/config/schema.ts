@@ -48,9 +48,17 @@ export const ConfigSchema = Type.Object({
     enabled: Type.Boolean({ default: true }),
     /** mediasoup workers; 0 = one per core. */
     workers: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
-    listenIp: Type.String({ default: '0.0.0.0' }),
-    /** Public IP/host phones reach (announced in ICE candidates); empty = listenIp. */
-    announcedAddress: Type.String({ default: '' }),
+    /** Where ICE sockets listen. 0.0.0.0 or :: = one socket on each of the host's own addresses (src/webrtc/listen-plan.ts). */
+    listenIp: Type.String({ default: '0.0.0.0', pattern: '^[0-9A-Fa-f.:]{2,45}$' }),
+    /**
+     * The address(es) ICE candidates announce: public IPs or host names phones reach (NAT, a load
+     * balancer). One, several (a list, or comma-separated in one string), or empty: the host's own
+     * non-internal IPv4 and IPv6 addresses (listenIp 0.0.0.0/::) or listenIp itself.
+     */
+    announcedAddress: Type.Union([
+      Type.String({ default: '', maxLength: 2048, pattern: '^[A-Za-z0-9.:_, -]*$' }),
+      Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }), { maxItems: 16 }),
+    ], { default: '' }),
     rtcMinPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 40000 }),
     rtcMaxPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 49999 }),
     enableTcp: Type.Boolean({ default: true }),

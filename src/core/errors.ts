@@ -31,6 +31,7 @@ export const ErrorCodes = {
   SHOWCASE_ERR_WHEP_NOT_LIVE: { status: 409, message: 'Stream is not live over WebRTC' },
   SHOWCASE_ERR_WHEP_FULL: { status: 503, message: 'No room for another WebRTC viewer' },
   SHOWCASE_ERR_WHEP_VIEWER_LIMIT: { status: 429, message: 'Too many WebRTC viewers from this address' },
+  SHOWCASE_ERR_WEBRTC_LOOPBACK_ONLY: { status: 503, message: 'WebRTC announces only loopback addresses: other hosts cannot connect' },
   SHOWCASE_ERR_SIGNAL_BAD_MESSAGE: { status: 400, message: 'Signaling message is not valid' },
   SHOWCASE_ERR_SIGNAL_TOO_LARGE: { status: 413, message: 'Signaling message is too large' },
   SHOWCASE_ERR_SIGNAL_STATE: { status: 409, message: 'Signaling message is not valid in this state' },

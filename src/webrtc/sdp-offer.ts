@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { types } from 'mediasoup';
 import { attr, attrs, badSdp, formatFmtp, parseFmtp, unacceptableSdp, type SdpDocument, type SdpMediaSection } from './sdp-lines.js';
 
@@ -157,11 +158,16 @@ export function answerSessionLines(acceptedMids: string[], extmapAllowMixed: boo
   ];
 }
 
-/** The connection line's address (the first candidate's) and its IP version. */
+/**
+ * The connection line's address (the first candidate with an IP literal) and its IP version. ICE
+ * ignores c= (RFC 8839), but parsers want an address there: an announced host name stays in the
+ * candidates only, and c= falls back to 0.0.0.0 when every candidate is a name.
+ */
 function answerAddress(transport: AnswerTransportInfo): { addr: string; ipv: string; port: number } {
-  const cand = transport.iceCandidates[0];
-  const addr = cand?.address ?? cand?.ip ?? '0.0.0.0';
-  return { addr, ipv: addr.includes(':') ? 'IP6' : 'IP4', port: cand?.port ?? 9 };
+  const literal = (c: types.IceCandidate): string => c.address ?? c.ip ?? '';
+  const cand = transport.iceCandidates.find((c) => isIP(literal(c)) !== 0);
+  const addr = cand ? literal(cand) : '0.0.0.0';
+  return { addr, ipv: isIP(addr) === 6 ? 'IP6' : 'IP4', port: cand?.port ?? transport.iceCandidates[0]?.port ?? 9 };
 }
 
 /** A rejected m-section: port 0, inactive. */

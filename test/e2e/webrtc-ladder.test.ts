@@ -17,7 +17,8 @@ const promtool = process.env.PROMTOOL ?? join(process.env.XDG_CACHE_HOME ?? join
 const skip = webrtcSkip();
 
 t.test('a phone publishing over WHIP becomes the same LL-HLS ladder', { skip }, async (t) => {
-  const srv = await startServer({ webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 43000, rtcMaxPort: 43999, bridgeMinPort: 31000, bridgeMaxPort: 31999, iceConsentTimeoutSeconds: 6 }, transcode: { stallTimeoutMs: 4000 } });
+  // WebRTC on its default network settings: Chromium reaches the host's own announced addresses.
+  const srv = await startServer({ webrtc: { enabled: true, workers: 1, rtcMinPort: 43000, rtcMaxPort: 43999, bridgeMinPort: 31000, bridgeMaxPort: 31999, iceConsentTimeoutSeconds: 6 }, transcode: { stallTimeoutMs: 4000 } });
   t.teardown(() => srv.close());
   const { id, streamKey, json } = await srv.createStream('Phone live');
   t.equal(json.ingest.whipUrl, `${srv.base}/whip`, 'the API hands out the WHIP URL');

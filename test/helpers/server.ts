@@ -63,7 +63,9 @@ export async function startServer(overrides: ConfigOverrides = {}): Promise<Test
       webrtc: { enabled: false, ...(overrides.webrtc ?? {}) },
     },
   });
-  const base = `http://127.0.0.1:${app.httpPort}`;
+  // A test that binds HTTP to one address (e.g. a veth's, for a client in a namespace) talks to it there.
+  const httpHost = overrides.http?.host && overrides.http.host !== '0.0.0.0' ? overrides.http.host : '127.0.0.1';
+  const base = `http://${httpHost}:${app.httpPort}`;
   const api: TestServer['api'] = async (method, path, body, token = ADMIN) => {
     const headers: Record<string, string> = {};
     if (token !== null) headers.authorization = `Bearer ${token}`;

@@ -493,3 +493,18 @@ t.test('broken or unacceptable offers give coded errors', async (t) => {
 t.test('fmtp parameters keep profile-level-id as text', async (t) => {
   t.same(parseFmtp('profile-level-id=640032;packetization-mode=1; apt = 96'), { 'profile-level-id': '640032', 'packetization-mode': 1, apt: 96 });
 });
+
+t.test('an announced host name stays in the candidates; c= keeps an IP literal', async (t) => {
+  const offer = translateWhipOffer(CHROMIUM_OFFER);
+  const named: WhipTransportInfo = { ...TRANSPORT, iceCandidates: [
+    { foundation: 'udpcandidate', priority: 1076302079, ip: 'live.example.com', address: 'live.example.com', protocol: 'udp', port: 40123, type: 'host' },
+    { foundation: 'udpcandidate', priority: 1076301979, ip: '2001:db8::7', address: '2001:db8::7', protocol: 'udp', port: 40124, type: 'host' },
+  ] };
+  const answer = buildWhipAnswer(offer, named);
+  t.match(answer, /a=candidate:udpcandidate 1 udp 1076302079 live\.example\.com 40123 typ host\r\n/);
+  t.match(answer, /a=candidate:udpcandidate 1 udp 1076301979 2001:db8::7 40124 typ host\r\n/);
+  t.match(answer, /c=IN IP6 2001:db8::7\r\n/);
+  t.notMatch(answer, /c=IN IP4 live\.example\.com/);
+  const onlyName = buildWhipAnswer(offer, { ...named, iceCandidates: named.iceCandidates.slice(0, 1) });
+  t.match(onlyName, /c=IN IP4 0\.0\.0\.0\r\n/, 'no literal: c= falls back to 0.0.0.0 (ICE ignores it)');
+});

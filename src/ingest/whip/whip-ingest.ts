@@ -11,14 +11,15 @@ import { buildWhipAnswer, translateWhipOffer, WHIP_MEDIA_CODECS } from '../../we
 import { RtpBridge } from '../../webrtc/rtp-bridge.js';
 import { WhipSession, type WhipSessionTimeouts } from './whip-session.js';
 import type { WorkerPool } from '../../webrtc/worker-pool.js';
+import { currentListenInfos, type ListenInfosSource } from '../../webrtc/listen-plan.js';
 
 /** What WHIP ingest needs from the rest of the server. */
 export interface WhipIngestOptions {
   registry: StreamRegistry;
   pool: WorkerPool;
   logger: Logger;
-  /** Where WebRtcTransports listen (announcedAddress = the public IP/host phones reach). */
-  listenInfos: types.TransportListenInfo[];
+  /** Where WebRtcTransports listen: fixed, or asked per transport (src/webrtc/listen-plan.ts: the host's addresses change). */
+  listenInfos: ListenInfosSource;
   timeouts: WhipSessionTimeouts;
   /** mediasoup's ICE consent timeout (s): ICE turns 'disconnected' after this long without checks. */
   iceConsentTimeoutSeconds?: number;
@@ -185,7 +186,7 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
 
   #createTransport(router: types.Router): Promise<types.WebRtcTransport> {
     return router.createWebRtcTransport({
-      listenInfos: this.#o.listenInfos,
+      listenInfos: currentListenInfos(this.#o.listenInfos),
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,

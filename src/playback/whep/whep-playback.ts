@@ -8,6 +8,7 @@ import { StreamFanout, type EdgeLease, type EdgeProfile, type PlaybackSource } f
 import type { TransportTimeouts } from '../../webrtc/transport-watchdog.js';
 import { WhepSession } from './whep-session.js';
 import type { WorkerPool } from '../../webrtc/worker-pool.js';
+import { currentListenInfos, type ListenInfosSource } from '../../webrtc/listen-plan.js';
 
 /** How many viewers the server takes, and how they spread over workers. */
 export interface WhepLimits {
@@ -24,8 +25,8 @@ export interface WhepLimits {
 export interface WhepPlaybackOptions {
   pool: WorkerPool;
   logger: Logger;
-  /** Where viewer WebRtcTransports listen (announcedAddress = the public IP browsers reach). */
-  listenInfos: types.TransportListenInfo[];
+  /** Where viewer WebRtcTransports listen: fixed, or asked per transport (src/webrtc/listen-plan.ts: the host's addresses change). */
+  listenInfos: ListenInfosSource;
   timeouts: TransportTimeouts;
   /** mediasoup's ICE consent timeout (s): ICE turns 'disconnected' after this long without checks. */
   iceConsentTimeoutSeconds?: number;
@@ -175,7 +176,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
     try {
       lease = await fanout.acquire(this.#profile(assignments), assignments.length);
       transport = await lease.router.createWebRtcTransport({
-        listenInfos: this.#o.listenInfos,
+        listenInfos: currentListenInfos(this.#o.listenInfos),
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,
@@ -268,7 +269,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
         router: lease.router,
         producers: producers.map((p) => ({ id: lease.producerId(p.id), kind: p.kind })),
         createTransport: () => lease.router.createWebRtcTransport({
-          listenInfos: this.#o.listenInfos,
+          listenInfos: currentListenInfos(this.#o.listenInfos),
           enableUdp: true,
           enableTcp: true,
           preferUdp: true,
