@@ -18,6 +18,8 @@ const ENV_MAP: Array<[string, string[], 'int' | 'string']> = [
   ['SHOWCASE_LOG_LEVEL', ['logLevel'], 'string'],
   ['SHOWCASE_PUBLIC_BASE_URL', ['publicBaseUrl'], 'string'],
   ['SHOWCASE_FFMPEG_PATH', ['transcode', 'ffmpegPath'], 'string'],
+  ['SHOWCASE_STORE_URL', ['store', 'url'], 'string'],
+  ['SHOWCASE_NODE_ID', ['node', 'id'], 'string'],
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {

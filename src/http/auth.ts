@@ -27,13 +27,13 @@ export class Authenticator {
   }
 
   /** The caller, or a 401 ShowcaseError for a token that is present but invalid (429 after many). */
-  resolve(req: FastifyRequest): Principal {
+  async resolve(req: FastifyRequest): Promise<Principal> {
     const token = bearerToken(req);
     if (token === undefined) return { role: 'anonymous' };
     this.limiter.check(req.ip);
     if (token && secretsEqual(token, this.adminToken)) return { role: 'operator' };
     if (token) {
-      const creator = this.store.getCreatorByTokenHash(hashSecret(token));
+      const creator = await this.store.getCreatorByTokenHash(hashSecret(token));
       if (creator && !creator.disabled) return { role: 'creator', creator };
     }
     this.limiter.fail(req.ip);
@@ -41,8 +41,8 @@ export class Authenticator {
   }
 
   /** The caller, who must be the operator or a creator (401 otherwise). */
-  requireAuthenticated(req: FastifyRequest): Exclude<Principal, { role: 'anonymous' }> {
-    const p = this.resolve(req);
+  async requireAuthenticated(req: FastifyRequest): Promise<Exclude<Principal, { role: 'anonymous' }>> {
+    const p = await this.resolve(req);
     if (p.role === 'anonymous') throw new ShowcaseError('SHOWCASE_ERR_UNAUTHORIZED', 'a bearer token is required');
     return p;
   }
