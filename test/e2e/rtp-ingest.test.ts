@@ -39,7 +39,7 @@ t.test('RTP media described by an SDP (the WebRTC path) feeds the same ladder', 
   const sdp = readFileSync(sdpFile, 'utf8');
   let keyframeRequests = 0;
   const handle = { id: 'webrtc-test', protocol: 'webrtc' as const, remoteAddress: '127.0.0.1', isAlive: () => true, close: () => sender.kill('SIGKILL') };
-  const decision = srv.app.registry.authorizePublish(streamKey, handle, () => false, (stream) => {
+  const decision = await srv.app.registry.authorizePublish(streamKey, handle, () => false, (stream) => {
     stream.rtpInput = { sdp, hasAudio: true, height: 180, requestKeyFrame: () => keyframeRequests++ };
   });
   t.ok(decision.ok, 'publish accepted');
