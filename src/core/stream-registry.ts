@@ -98,8 +98,8 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   /**
-   * Renews the lease of every live stream this node serves, once (concurrent calls share it). A
-   * stream whose lease another node took (it expired: this node could not reach the store in
+   * Renews the lease of every live stream this node serves, once (concurrent calls share it), after
+   * ending streams whose lease expired on any node (their node is gone). A stream whose lease another node took (it expired: this node could not reach the store in
    * time) ends here with SHOWCASE_ERR_STREAM_LEASE_LOST, so the key has one publisher again.
    */
   renewLeases(): Promise<void> {
@@ -108,6 +108,19 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   async #renewOnce(): Promise<void> {
+    await this.#renewOwn();
+    // After renewing ours (so a late tick never sweeps this node's own streams): streams of a node
+    // that died without restarting stay live in the store until their lease expires; whichever
+    // node ticks first then ends them (one conditional update, cheap).
+    try {
+      const swept = await this.#store.endAbandonedLive({ now: this.#now(), endReason: 'interrupted' });
+      if (swept.length) this.#log.warn({ streams: swept, nodeId: this.nodeId }, 'streams whose node stopped renewing their lease marked ended (interrupted)');
+    } catch (err) {
+      this.#log.error({ err, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'sweeping expired stream leases failed; retrying at the next tick');
+    }
+  }
+
+  async #renewOwn(): Promise<void> {
     const ids = this.all().filter((s) => s.state === 'live').map((s) => s.id);
     if (ids.length === 0) return;
     let held: string[];

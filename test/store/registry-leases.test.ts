@@ -34,7 +34,7 @@ async function twoNodes(t: Test, fresh: Fresh) {
   const a = new StreamRegistry({ store: sa, logger: log, reconnectGraceMs: 0, nodeId: 'node-a', leaseMs: LEASE_MS, now: clock });
   const b = new StreamRegistry({ store: sb, logger: log, reconnectGraceMs: 0, nodeId: 'node-b', leaseMs: LEASE_MS, now: clock });
   await sa.createStream(stream('s1', { streamKeyHash: hashSecret('key-1') }));
-  return { a, b, sa, sb, advance: (ms: number) => void (now += ms) };
+  return { a, b, sa, sb, clock, advance: (ms: number) => void (now += ms) };
 }
 
 /** A fresh database for one test, and how to open a store (a node's connection) on it. */
@@ -71,14 +71,21 @@ function cases(t: Test, name: string, open: Fresh): void {
   });
 
   t.test(`${name}: a restarted node sweeps its own and expired streams only`, async (t) => {
-    const { a, b, sa, advance } = await twoNodes(t, open);
+    const { a, b, sa, clock, advance } = await twoNodes(t, open);
     await sa.createStream(stream('s2', { streamKeyHash: hashSecret('key-2') }));
     t.ok((await a.authorizePublish('key-1', publisher('p1'))).ok);
     t.ok((await b.authorizePublish('key-2', publisher('p2'))).ok);
     // Node A's process dies; a new process with the same node id starts.
-    const a2 = new StreamRegistry({ store: sa, logger: log, reconnectGraceMs: 0, nodeId: 'node-a', leaseMs: LEASE_MS, now: () => 1_000_000 });
+    const a2 = new StreamRegistry({ store: sa, logger: log, reconnectGraceMs: 0, nodeId: 'node-a', leaseMs: LEASE_MS, now: clock });
     t.same(await a2.recoverInterrupted(), ['s1'], 'its own stream is ended (interrupted)');
     t.match(await sa.getStream('s2'), { state: 'live', lease: { nodeId: 'node-b' } }, 'B\'s stream goes on');
+    advance(LEASE_MS - 1);
+    await a2.renewLeases();
+    t.equal((await sa.getStream('s2'))?.state, 'live', 'a lease not yet expired is not swept by the periodic tick');
+    // Node B dies for good (no restart): once its lease has run out, A's periodic tick ends its stream.
+    advance(2);
+    await a2.renewLeases();
+    t.match(await sa.getStream('s2'), { state: 'ended', endReason: 'interrupted', lease: null }, 'an expired lease is swept by the periodic tick');
   });
 }
 
