@@ -89,7 +89,7 @@ export async function runRecordingFinalizeBench(opts: RecordingFinalizeOptions =
   try {
     const media = await synthesize(dir, seconds);
     const streamId = 'bench';
-    store.createStream({ id: streamId, ownerId: null, title: 'bench', description: '', streamKeyHash: 'x'.repeat(64), streamKeyPrefix: 'sk_', state: 'live', createdAt: Date.now(), startedAt: Date.now(), endedAt: null, endReason: null, extra: {} });
+    await store.createStream({ id: streamId, ownerId: null, title: 'bench', description: '', streamKeyHash: 'x'.repeat(64), streamKeyPrefix: 'sk_', state: 'live', createdAt: Date.now(), startedAt: Date.now(), endedAt: null, endReason: null, extra: {} });
     await svc.start();
 
     const io0 = wchar();
@@ -112,12 +112,12 @@ export async function runRecordingFinalizeBench(opts: RecordingFinalizeOptions =
     await recorder.flushed();
     const recorderWriteSeconds = (performance.now() - t0) / 1000;
 
-    store.updateStream(streamId, { state: 'ended', endedAt: Date.now(), endReason: 'publisher-stopped' });
+    await store.updateStream(streamId, { state: 'ended', endedAt: Date.now(), endReason: 'publisher-stopped' });
     const tEnd = performance.now();
     origin.end(streamId);
     let info: RecordingInfo | undefined;
     for (;;) {
-      info = svc.info(streamId);
+      info = await svc.info(streamId);
       if (info?.state === 'ready' || info?.state === 'failed') break;
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -144,7 +144,7 @@ export async function runRecordingFinalizeBench(opts: RecordingFinalizeOptions =
   } finally {
     await svc.stop();
     origin.close();
-    store.close();
+    await store.close();
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`kept ${dir}\n`);
   }

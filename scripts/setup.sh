@@ -17,7 +17,8 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 # python3-aiortc: the non-browser WHIP/WHEP client of the tests (test/clients/); iproute2: ip netns
 # for the test that publishes from a network namespace of its own (another host, no loopback).
-APT_PACKAGES=(ffmpeg chromium fonts-dejavu-core ca-certificates python3-aiortc python3-numpy iproute2)
+# postgresql: the PostgreSQL store's tests run a throwaway cluster of their own (test/helpers/postgres.ts).
+APT_PACKAGES=(ffmpeg chromium fonts-dejavu-core ca-certificates python3-aiortc python3-numpy iproute2 postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -25,9 +26,23 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
+  # No service may start during the install (Debian's postgresql would start its "main" cluster):
+  # nothing here depends on a system service, and the tests start their own PostgreSQL.
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 0755 /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$policy_added" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
 else
   echo "setup: Debian packages present"
+fi
+# The tests run PostgreSQL as this unprivileged system user (postgres refuses to run as root).
+if ! id -u showcase-pg >/dev/null 2>&1; then
+  $SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin showcase-pg
+  echo "setup: created system user showcase-pg (runs the tests' PostgreSQL)"
 fi
 
 # promtool (from Debian's prometheus package) checks /metrics in the tests. Only the binary is

@@ -16,4 +16,16 @@ NODE_BIN="$(bash scripts/runtime.sh --print)" || { echo "0 passed, 1 failed"; ex
 export PATH="$(dirname "$NODE_BIN"):$PATH"
 echo "# Node $("$NODE_BIN" --version) ($NODE_BIN)"
 npm run build --silent || { echo "0 passed, 1 failed"; exit 1; }
+# One throwaway PostgreSQL for the whole run (test/helpers/postgres.ts): the PostgreSQL store tests
+# each create a database on it. Stopped and deleted on exit, whatever happens.
+if [ -z "${SHOWCASE_TEST_PG_URL:-}" ]; then
+  if pg_env="$(node test/helpers/postgres.ts start)"; then
+    export SHOWCASE_TEST_PG_URL="$(printf '%s\n' "$pg_env" | sed -n 's/^SHOWCASE_TEST_PG_URL=//p')"
+    SHOWCASE_TEST_PG_DIR="$(printf '%s\n' "$pg_env" | sed -n 's/^SHOWCASE_TEST_PG_DIR=//p')"
+    trap 'node test/helpers/postgres.ts stop "$SHOWCASE_TEST_PG_DIR" >/dev/null 2>&1 || true' EXIT
+    echo "# PostgreSQL for the store tests at $SHOWCASE_TEST_PG_URL"
+  else
+    echo "# could not start a PostgreSQL cluster: each PostgreSQL test file tries its own (and fails if that fails too)"
+  fi
+fi
 npx tap --reporter=tap "$@" 2>&1 | node scripts/tap-summary.mjs

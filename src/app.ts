@@ -8,8 +8,9 @@ import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { StreamRegistry } from './core/stream-registry.js';
 import type { LiveStream, PublisherHandle } from './core/live-stream.js';
-import { openSqliteStore } from './store/sqlite-store.js';
-import type { Store } from './store/types.js';
+import { openStore } from './store/open-store.js';
+import { resolveNodeId } from './core/node-id.js';
+import type { Store, StreamRecord } from './store/types.js';
 import { HlsOrigin } from './playback/hls/hls-origin.js';
 import { Transcoder } from './transcode/transcoder.js';
 import { RtmpServer, type RtmpPublishDecision, type RtmpPublishRequest } from './ingest/rtmp/rtmp-server.js';
@@ -89,14 +90,13 @@ export class ShowcaseApp {
   rtmpPort = 0;
   #stopped = false;
 
-  private constructor(config: Readonly<Config>, log: Logger) {
+  private constructor(config: Readonly<Config>, log: Logger, store: Store, nodeId: string) {
     this.config = config;
     this.log = log;
     const dataDir = resolve(config.dataDir);
-    mkdirSync(dataDir, { recursive: true });
     this.adminToken = config.adminToken || ShowcaseApp.#ensureAdminToken(dataDir, log);
-    this.store = openSqliteStore({ file: join(dataDir, 'showcase.db'), logger: log });
-    this.registry = new StreamRegistry({ store: this.store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs });
+    this.store = store;
+    this.registry = new StreamRegistry({ store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs });
     this.origin = new HlsOrigin({
       timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds },
       windowSegments: config.hls.windowSegments,
@@ -119,7 +119,7 @@ export class ShowcaseApp {
       ingestBitsPerSecond: (id, now) => ingestMeterOf(this.registry.get(id))?.rates(now).bitsPerSecond,
       logger: log.child({ component: 'watch-ticker' }),
     });
-    this.analytics = new AnalyticsPersistence(this.store, this.ticker);
+    this.analytics = new AnalyticsPersistence(this.store, this.ticker, Date.now, log.child({ component: 'analytics' }));
     this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions, eventLoopPrecisionMs: this.config.metrics.eventLoopPrecisionMs });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
       streamsLive: () => this.registry.liveCount(),
@@ -130,7 +130,6 @@ export class ShowcaseApp {
       rtmp: () => this.rtmp.stats(),
       auth: () => ({ failures: this.auth.limiter.failures, limited: this.auth.limiter.limited }),
     });
-    this.registry.recoverInterrupted();
     if (config.recording.enabled) {
       this.recordings = new RecordingService({
         dataDir,
@@ -171,7 +170,17 @@ export class ShowcaseApp {
   static async start(opts: AppOptions = {}): Promise<ShowcaseApp> {
     const config = loadConfig({ overrides: opts.overrides, env: opts.env, file: opts.configFile });
     const log = createLogger(config.logLevel, opts.logDestination);
-    const app = new ShowcaseApp(config, log);
+    const dataDir = resolve(config.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    const nodeId = resolveNodeId(config.node.id, dataDir, log);
+    const store = await openStore({ url: config.store.url, dataDir, maxConnections: config.store.maxConnections, logger: log });
+    let app: ShowcaseApp;
+    try {
+      app = new ShowcaseApp(config, log, store, nodeId);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     try {
       await app.#listen();
     } catch (err) {
@@ -241,12 +250,16 @@ export class ShowcaseApp {
       store: this.store,
       auth,
       onCreatorDisabled: (creatorId) => {
-        for (const s of this.registry.all()) {
-          if (s.state !== 'ended' && this.store.getStream(s.id)?.ownerId === creatorId) this.#endStream(s.id, 'creator disabled');
-        }
+        void (async () => {
+          for (const s of this.registry.all()) {
+            if (s.state !== 'ended' && (await this.store.getStream(s.id))?.ownerId === creatorId) this.#endStream(s.id, 'creator disabled');
+          }
+        })().catch((err) => this.log.error({ err, creatorId }, 'ending a disabled creator\'s streams failed'));
       },
     });
-    // Recording starts before any publisher can arrive (it reads each stream's renditions), and finalizes what a crash left.
+    // Before any publisher can arrive: end what a previous process (or an expired node) left live,
+    // then recording reads each stream's renditions and finalizes what a crash left.
+    await this.registry.recoverInterrupted();
     await this.recordings?.start();
     // Streams the previous process interrupted (a deploy): their outputs continue where it left
     // them, and each waits streams.reconnectGraceMs from now for its publisher, then ends.
@@ -258,6 +271,7 @@ export class ShowcaseApp {
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : c.http.port;
     this.ticker.start();
+    this.registry.startLeaseRenewal();
     this.#analyticsTimer = setInterval(() => this.#persistLiveAnalytics(), 60_000);
     this.#analyticsTimer.unref();
     this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir), node: process.version }, 'showcase listening');
@@ -282,7 +296,7 @@ export class ShowcaseApp {
         passthrough: t?.mode === 'passthrough' ? 1 : 0,
         droppedPackets: t?.droppedPackets ?? 0,
         blockingRequests: hls?.blockedRequests ?? 0,
-        recordingState: (this.store.getStream(s.id)?.extra.recording as { state?: string } | undefined)?.state,
+        recordingState: this.recordings?.cachedState(s.id),
       });
     }
     return out;
@@ -302,8 +316,8 @@ export class ShowcaseApp {
   }
 
   /** Every minute: persist what the ticker holds, so a crash loses at most a minute of analytics. */
-  #persistLiveAnalytics(): void {
-    this.analytics.persistTracked();
+  #persistLiveAnalytics(): Promise<void> {
+    return this.analytics.persistTracked();
   }
 
   /** WHIP ingest through a mediasoup worker pool, when enabled and the worker binary exists. */
@@ -327,8 +341,8 @@ export class ShowcaseApp {
       iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
       maxSessions: w.maxSessions,
       bridgePortRange: { min: w.bridgeMinPort, max: w.bridgeMaxPort },
-      keyExists: (key) => this.store.getStreamByKeyHash(hashSecret(key)) !== undefined,
-      isOwnerDisabled: (rec) => (rec.ownerId ? this.store.getCreator(rec.ownerId)?.disabled ?? true : false),
+      keyExists: async (key) => (await this.store.getStreamByKeyHash(hashSecret(key))) !== undefined,
+      isOwnerDisabled: (rec) => this.#isOwnerDisabled(rec),
     });
     await this.http.register(whipRoutes, { ingest: this.whip, limiter: this.auth.limiter, corsOrigin: c.http.corsOrigin });
     // WHEP: a WHIP stream is watched from its producers; an RTMP stream from a feed started on demand.
@@ -348,7 +362,7 @@ export class ShowcaseApp {
       timeouts: { connectTimeoutMs: w.connectTimeoutMs, disconnectTimeoutMs: w.disconnectTimeoutMs },
       iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
       limits: { maxViewers: w.maxViewers, maxViewersPerStream: w.maxViewersPerStream, maxViewersPerIp: w.maxViewersPerIp, maxConsumersPerWorker: w.maxConsumersPerWorker },
-      streamExists: (id) => this.store.getStream(id) !== undefined,
+      streamExists: async (id) => (await this.store.getStream(id)) !== undefined,
       ...(feeds ? { sourceFor: (id: string) => feeds.sourceFor(id) } : {}),
     });
     this.whep = whep;
@@ -445,7 +459,14 @@ export class ShowcaseApp {
     });
   }
 
-  #onRtmpPublish(req: RtmpPublishRequest): RtmpPublishDecision {
+  /** A stream whose owner is disabled (or gone) opens nothing; the operator's streams have no owner. */
+  async #isOwnerDisabled(rec: StreamRecord): Promise<boolean> {
+    if (!rec.ownerId) return false;
+    return (await this.store.getCreator(rec.ownerId))?.disabled ?? true;
+  }
+
+  /** The RTMP publish decision: the store is asked here, before the publisher may send media. */
+  async #onRtmpPublish(req: RtmpPublishRequest): Promise<RtmpPublishDecision> {
     if (this.#stopped) return { ok: false, code: 'SHOWCASE_ERR_RTMP_LIMIT', reason: 'server stopping' };
     const conn = req.connection;
     const deadMs = this.config.rtmp.deadPublisherMs;
@@ -458,10 +479,7 @@ export class ShowcaseApp {
       isAlive: () => !conn.isClosed() && Date.now() - conn.lastReceivedAt() < deadMs,
       close: (reason) => conn.close(reason),
     };
-    const decision = this.registry.authorizePublish(req.streamKey, handle, (rec) => {
-      if (!rec.ownerId) return false;
-      return this.store.getCreator(rec.ownerId)?.disabled ?? true;
-    });
+    const decision = await this.registry.authorizePublish(req.streamKey, handle, (rec) => this.#isOwnerDisabled(rec));
     if (!decision.ok) return decision;
     const stream = decision.stream;
     const graceMs = this.config.streams.reconnectGraceMs;
@@ -502,13 +520,17 @@ export class ShowcaseApp {
     this.webrtcPool?.close();
     await Promise.all([...this.transcoders.values()].map((t) => t.close()));
     if (this.#analyticsTimer) clearInterval(this.#analyticsTimer);
-    this.#persistLiveAnalytics();
+    await this.registry.stopLeaseRenewal();
+    await this.#persistLiveAnalytics();
     await this.recordings?.stop().catch((err) => this.log.error({ err }, 'recorder stop failed'));
     this.ticker.close();
     this.metrics.close();
     this.origin.close();
     await this.http.close().catch((err) => this.log.error({ err }, 'http close failed'));
-    this.store.close();
+    // Writes queued by the streams' ends and the ticker's last flush go out before the store closes.
+    await this.registry.flush();
+    await this.analytics.flush();
+    await this.store.close().catch((err) => this.log.error({ err }, 'store close failed'));
     rmSync(this.#socketDir, { recursive: true, force: true });
     this.log.info('showcase stopped');
   }

@@ -19,6 +19,8 @@ const ENV_MAP: Array<[string, string[], 'int' | 'string']> = [
   ['SHOWCASE_PUBLIC_BASE_URL', ['publicBaseUrl'], 'string'],
   ['SHOWCASE_FFMPEG_PATH', ['transcode', 'ffmpegPath'], 'string'],
   ['SHOWCASE_WEBRTC_ANNOUNCED_ADDRESS', ['webrtc', 'announcedAddress'], 'string'],
+  ['SHOWCASE_STORE_URL', ['store', 'url'], 'string'],
+  ['SHOWCASE_NODE_ID', ['node', 'id'], 'string'],
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -116,6 +116,21 @@ export const ConfigSchema = Type.Object({
     /** A publisher that reconnects within this window continues the same stream (a discontinuity). */
     reconnectGraceMs: Type.Integer({ minimum: 0, default: 10000 }),
   }, { additionalProperties: false, default: {} }),
+  store: Type.Object({
+    /**
+     * Empty: the embedded SQLite file <dataDir>/showcase.db. postgres://user:pass@host:port/db (or
+     * postgresql://): a PostgreSQL database, which several nodes may share.
+     */
+    url: Type.String({ default: '', pattern: '^(|postgres(ql)?://.+)$' }),
+    /** Connections in the PostgreSQL pool. */
+    maxConnections: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  }, { additionalProperties: false, default: {} }),
+  node: Type.Object({
+    /** This node's name in stream leases; empty: generated once and kept in <dataDir>/node-id. */
+    id: Type.String({ default: '', pattern: '^(|[A-Za-z0-9_.-]{1,64})$' }),
+    /** A live stream's lease lasts this long; it is renewed every third of it while the stream is live. */
+    leaseMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
+  }, { additionalProperties: false, default: {} }),
   transcode: Type.Object({
     ffmpegPath: Type.String({ default: 'ffmpeg' }),
     ladder: Type.Array(RenditionSchema, {

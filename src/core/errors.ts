@@ -37,6 +37,8 @@ export const ErrorCodes = {
   SHOWCASE_ERR_SIGNAL_STATE: { status: 409, message: 'Signaling message is not valid in this state' },
   SHOWCASE_ERR_SIGNAL_TIMEOUT: { status: 408, message: 'Signaling step took too long' },
   SHOWCASE_ERR_RECORDING_DISK_FULL: { status: 507, message: 'Recording stopped: disk space floor reached' },
+  SHOWCASE_ERR_STORE_WRITE_FAILED: { status: 500, message: 'A queued store write failed' },
+  SHOWCASE_ERR_STREAM_LEASE_LOST: { status: 409, message: 'Another node took over the stream' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

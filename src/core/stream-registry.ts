@@ -4,31 +4,61 @@ import type { Logger } from './logger.js';
 import { secretPrefix } from './logger.js';
 import type { Store, StreamRecord } from '../store/types.js';
 import { hashSecret } from './secrets.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 export type PublishDecision =
   | { ok: true; stream: LiveStream }
   | { ok: false; code: 'SHOWCASE_ERR_RTMP_BAD_KEY' | 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING'; reason: string };
+
+/** Whether a stream's owner is disabled (its keys then open nothing); may ask the store. */
+export type OwnerDisabledCheck = (rec: StreamRecord) => boolean | Promise<boolean>;
 
 export type StreamRegistryEvents = {
   /** A LiveStream object was created (first publish since start-up): attach outputs now. */
   stream: [stream: LiveStream];
 };
 
+export interface StreamRegistryOptions {
+  store: Store;
+  logger: Logger;
+  reconnectGraceMs: number;
+  /** This node's id in stream leases (config node.id). */
+  nodeId?: string;
+  /** How long a live stream's lease lasts; renewed every third of it (config node.leaseMs). */
+  leaseMs?: number;
+  now?: () => number;
+}
+
 /**
  * One LiveStream per stream, keyed by id; decides who may publish (key lookup by hash, one live
  * publisher per key, takeover when the old publisher is dead) and persists state changes.
+ *
+ * "One publisher per key" holds across nodes: going live is a conditional claim of the stream's
+ * lease in the store (taken before the publisher attaches, so before media flows); the lease is
+ * renewed on a timer while live and released when the stream ends. State writes made while media
+ * flows are queued per stream (in order, never awaited by the media path; failures are logged).
  */
 export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
+  readonly nodeId: string;
+  readonly leaseMs: number;
   readonly #streams = new Map<string, LiveStream>();
   readonly #store: Store;
   readonly #log: Logger;
   readonly #graceMs: number;
+  readonly #now: () => number;
+  /** Each stream's queued store writes, in order. */
+  readonly #writes = new KeyedQueue();
+  #renewTimer?: NodeJS.Timeout;
+  #renewing?: Promise<void>;
 
-  constructor(opts: { store: Store; logger: Logger; reconnectGraceMs: number }) {
+  constructor(opts: StreamRegistryOptions) {
     super();
     this.#store = opts.store;
     this.#log = opts.logger;
     this.#graceMs = opts.reconnectGraceMs;
+    this.nodeId = opts.nodeId ?? 'local';
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.#now = opts.now ?? Date.now;
     this.onListenerError = (event, error) => this.#log.error({ err: error, event }, 'stream registry listener failed');
   }
 
@@ -50,17 +80,64 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   /**
-   * Marks streams a dead process left 'live' as ended (interrupted): a crash gives no chance to
-   * stop cleanly, unlike SIGTERM (see restoreInterrupted). Returns their ids.
+   * At start-up: ends (interrupted) the streams left live by this node's previous process, by no
+   * node, or by a node whose lease has expired; another node's unexpired lease means it is serving
+   * that stream, and it is left alone. Returns the ids ended.
    */
-  recoverInterrupted(): string[] {
-    const ids: string[] = [];
-    for (const rec of this.#store.listStreamsInState('live')) {
-      this.#store.updateStream(rec.id, { state: 'ended', endedAt: Date.now(), endReason: 'interrupted' });
-      ids.push(rec.id);
-    }
-    if (ids.length) this.#log.warn({ streams: ids }, 'streams left live by a previous process marked ended (interrupted)');
+  async recoverInterrupted(): Promise<string[]> {
+    const ids = await this.#store.endAbandonedLive({ ownNodeId: this.nodeId, now: this.#now(), endReason: 'interrupted' });
+    if (ids.length) this.#log.warn({ streams: ids, nodeId: this.nodeId }, 'streams left live by a previous process marked ended (interrupted)');
     return ids;
+  }
+
+  /** Starts renewing this node's leases every third of leaseMs (off the media path: a timer). */
+  startLeaseRenewal(): void {
+    if (this.#renewTimer) return;
+    this.#renewTimer = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(this.leaseMs / 3)));
+    this.#renewTimer.unref();
+  }
+
+  /**
+   * Renews the lease of every live stream this node serves, once (concurrent calls share it), after
+   * ending streams whose lease expired on any node (their node is gone). A stream whose lease another node took (it expired: this node could not reach the store in
+   * time) ends here with SHOWCASE_ERR_STREAM_LEASE_LOST, so the key has one publisher again.
+   */
+  renewLeases(): Promise<void> {
+    this.#renewing ??= this.#renewOnce().finally(() => (this.#renewing = undefined));
+    return this.#renewing;
+  }
+
+  async #renewOnce(): Promise<void> {
+    await this.#renewOwn();
+    // After renewing ours (so a late tick never sweeps this node's own streams): streams of a node
+    // that died without restarting stay live in the store until their lease expires; whichever
+    // node ticks first then ends them (one conditional update, cheap).
+    try {
+      const swept = await this.#store.endAbandonedLive({ now: this.#now(), endReason: 'interrupted' });
+      if (swept.length) this.#log.warn({ streams: swept, nodeId: this.nodeId }, 'streams whose node stopped renewing their lease marked ended (interrupted)');
+    } catch (err) {
+      this.#log.error({ err, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'sweeping expired stream leases failed; retrying at the next tick');
+    }
+  }
+
+  async #renewOwn(): Promise<void> {
+    const ids = this.all().filter((s) => s.state === 'live').map((s) => s.id);
+    if (ids.length === 0) return;
+    let held: string[];
+    try {
+      held = await this.#store.renewLeases(this.nodeId, ids, this.#now() + this.leaseMs);
+    } catch (err) {
+      this.#log.error({ err, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED', streams: ids.length }, 'stream lease renewal failed; retrying at the next tick');
+      return;
+    }
+    const kept = new Set(held);
+    for (const id of ids) {
+      const s = this.#streams.get(id);
+      // A stream that ended meanwhile released its lease: not lost.
+      if (kept.has(id) || !s || s.state !== 'live') continue;
+      this.#log.error({ streamId: id, nodeId: this.nodeId, code: 'SHOWCASE_ERR_STREAM_LEASE_LOST' }, 'stream lease lost to another node: ending the stream here');
+      s.end('lease lost to another node');
+    }
   }
 
   /**
@@ -99,73 +176,102 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   /** Decides a publish attempt for a stream key and, when accepted, attaches the publisher. */
-  authorizePublish(
+  async authorizePublish(
     streamKey: string,
     publisher: PublisherHandle,
-    isOwnerDisabled: (rec: StreamRecord) => boolean = () => false,
+    isOwnerDisabled: OwnerDisabledCheck = () => false,
     /** Runs after the decision and before the publisher attaches (an ingest learns its stream here). */
     prepare?: (stream: LiveStream) => void,
-  ): PublishDecision {
+  ): Promise<PublishDecision> {
     const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: publisher.remoteAddress, protocol: publisher.protocol };
-    const found = this.#lookupKey(streamKey, isOwnerDisabled, keyLog);
+    const found = await this.#lookupKey(streamKey, isOwnerDisabled, keyLog);
     if (!found.ok) return found;
-    const rec = found.rec;
-    let stream = this.#streams.get(rec.id);
+    const id = found.rec.id;
+    // Refused here first when this node already has a live publisher: no store round trip.
+    const local = this.#streams.get(id)?.publisher;
+    if (local?.isAlive()) return this.#refuseBusy(keyLog, id);
+    const now = this.#now();
+    const claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    if (!claim.ok) {
+      if (claim.why === 'held') {
+        this.#log.warn({ ...keyLog, streamId: id, holder: claim.rec?.lease?.nodeId, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: the stream is live on another node');
+        return { ok: false, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING', reason: 'already publishing' };
+      }
+      return this.#refuseKey(keyLog, id, claim.why === 'ended' ? 'stream has ended' : 'unknown stream key');
+    }
+    const rec = claim.rec;
+    // From here on nothing awaits: the in-memory decision and the attach are one step.
+    let stream = this.#streams.get(id);
+    if (stream?.state === 'ended') return this.#refuseKey(keyLog, id, 'stream has ended');
     if (!stream) {
-      stream = new LiveStream(rec.id, rec.state);
+      stream = new LiveStream(id, found.rec.state);
       stream.startedAt = rec.startedAt;
       this.#wire(stream);
-      this.#streams.set(rec.id, stream);
+      this.#streams.set(id, stream);
       this.safeEmit('stream', stream);
     }
     const current = stream.publisher;
     if (current) {
-      if (current.isAlive()) {
-        this.#log.warn({ ...keyLog, streamId: rec.id, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: stream key is already publishing');
-        return { ok: false, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING', reason: 'already publishing' };
-      }
+      if (current.isAlive()) return this.#refuseBusy(keyLog, id);
       // The old connection went quiet (OBS reconnecting before the server saw the socket die).
-      this.#log.info({ ...keyLog, streamId: rec.id, replaced: current.id }, 'publisher takes over from a dead connection');
+      this.#log.info({ ...keyLog, streamId: id, replaced: current.id }, 'publisher takes over from a dead connection');
       stream.detachPublisher(current, 'replaced by a new connection', false, this.#graceMs);
       current.close('replaced by a new connection with the same key');
     }
     prepare?.(stream);
     stream.attachPublisher(publisher);
-    this.#log.info({ ...keyLog, streamId: rec.id, publisherId: publisher.id }, 'publish started');
+    this.#log.info({ ...keyLog, streamId: id, publisherId: publisher.id, nodeId: this.nodeId }, 'publish started');
     return { ok: true, stream };
   }
 
   /**
    * The same refusals as authorizePublish (unknown or disabled key, ended stream, a live publisher
-   * already on it) without attaching anything: for publishers that negotiate media after they
-   * present the key (the WebSocket signaling), so a bad key is refused before any router exists.
+   * already on it, here or on another node) without attaching anything: for publishers that
+   * negotiate media after they present the key (the WebSocket signaling), so a bad key is refused
+   * before any router exists. Advisory: authorizePublish's claim is what decides.
    */
-  checkPublish(
+  async checkPublish(
     streamKey: string,
     who: { remoteAddress: string; protocol: PublisherHandle['protocol'] },
-    isOwnerDisabled: (rec: StreamRecord) => boolean = () => false,
-  ): { ok: true; streamId: string } | Extract<PublishDecision, { ok: false }> {
+    isOwnerDisabled: OwnerDisabledCheck = () => false,
+  ): Promise<{ ok: true; streamId: string } | Extract<PublishDecision, { ok: false }>> {
     const keyLog = { keyPrefix: secretPrefix(streamKey), remoteAddress: who.remoteAddress, protocol: who.protocol };
-    const found = this.#lookupKey(streamKey, isOwnerDisabled, keyLog);
+    const found = await this.#lookupKey(streamKey, isOwnerDisabled, keyLog);
     if (!found.ok) return found;
-    if (this.#streams.get(found.rec.id)?.publisher?.isAlive()) {
-      this.#log.warn({ ...keyLog, streamId: found.rec.id, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: stream key is already publishing');
-      return { ok: false, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING', reason: 'already publishing' };
-    }
-    return { ok: true, streamId: found.rec.id };
+    const rec = found.rec;
+    if (this.#streams.get(rec.id)?.publisher?.isAlive()) return this.#refuseBusy(keyLog, rec.id);
+    if (rec.state === 'live' && rec.lease && rec.lease.nodeId !== this.nodeId && rec.lease.expiresAt > this.#now()) return this.#refuseBusy(keyLog, rec.id);
+    return { ok: true, streamId: rec.id };
+  }
+
+  /** Waits until every queued store write has run (shutdown calls this before closing the store). */
+  async flush(): Promise<void> {
+    await this.#writes.drain();
+  }
+
+  /** Stops the lease timer and waits for a renewal in progress. */
+  async stopLeaseRenewal(): Promise<void> {
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+    await this.#renewing;
+  }
+
+  #refuseBusy(keyLog: Record<string, unknown>, streamId: string): Extract<PublishDecision, { ok: false }> {
+    this.#log.warn({ ...keyLog, streamId, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: stream key is already publishing');
+    return { ok: false, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING', reason: 'already publishing' };
+  }
+
+  #refuseKey(keyLog: Record<string, unknown>, streamId: string | undefined, reason: 'unknown stream key' | 'stream has ended'): Extract<PublishDecision, { ok: false }> {
+    const msg = reason === 'stream has ended' ? 'publish refused: the stream has ended; create a new stream' : 'publish refused: unknown stream key';
+    this.#log.warn({ ...keyLog, ...(streamId ? { streamId } : {}), code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, msg);
+    return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason };
   }
 
   /** The stream record a key opens, or why it opens none (logged once, here). */
-  #lookupKey(streamKey: string, isOwnerDisabled: (rec: StreamRecord) => boolean, keyLog: Record<string, unknown>): { ok: true; rec: StreamRecord } | Extract<PublishDecision, { ok: false }> {
-    const rec = this.#store.getStreamByKeyHash(hashSecret(streamKey));
-    if (!rec || isOwnerDisabled(rec)) {
-      this.#log.warn({ ...keyLog, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: unknown stream key');
-      return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason: 'unknown stream key' };
-    }
-    if (rec.state === 'ended') {
-      this.#log.warn({ ...keyLog, streamId: rec.id, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'publish refused: the stream has ended; create a new stream');
-      return { ok: false, code: 'SHOWCASE_ERR_RTMP_BAD_KEY', reason: 'stream has ended' };
-    }
+  async #lookupKey(streamKey: string, isOwnerDisabled: OwnerDisabledCheck, keyLog: Record<string, unknown>): Promise<{ ok: true; rec: StreamRecord } | Extract<PublishDecision, { ok: false }>> {
+    const rec = await this.#store.getStreamByKeyHash(hashSecret(streamKey));
+    if (!rec || (await isOwnerDisabled(rec))) return this.#refuseKey(keyLog, undefined, 'unknown stream key');
+    if (rec.state === 'ended') return this.#refuseKey(keyLog, rec.id, 'stream has ended');
     return { ok: true, rec };
   }
 
@@ -183,14 +289,20 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     }
   }
 
+  /** Queues a store write for a stream behind its earlier ones (order kept, failures logged, never awaited by media). */
+  #queueWrite(streamId: string, what: string, fn: () => Promise<unknown>): void {
+    this.#writes.run(streamId, fn).catch((err) => this.#log.error({ err, streamId, write: what, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'stream state could not be written to the store'));
+  }
+
   #wire(stream: LiveStream): void {
     stream.onListenerError = (event, error) => this.#log.error({ err: error, event, streamId: stream.id }, 'stream listener failed');
     stream.on('state', (state, reason) => {
-      const patch = state === 'live'
-        ? { state, startedAt: stream.startedAt ?? Date.now() }
-        : state === 'interrupted' ? { state } : { state, endedAt: stream.endedAt ?? Date.now(), endReason: reason };
-      this.#store.updateStream(stream.id, patch);
       this.#log.info({ streamId: stream.id, state, reason }, 'stream state changed');
+      // Going live was written by the claim, before the publisher attached.
+      if (state === 'live') return;
+      // Interrupted (a deploy) keeps no lease: the next process, or another node, claims it again.
+      const patch = state === 'interrupted' ? { state } : { state, endedAt: stream.endedAt ?? this.#now(), endReason: reason };
+      this.#queueWrite(stream.id, state, () => this.#store.releaseLive(stream.id, this.nodeId, patch));
     });
   }
 }

@@ -30,12 +30,12 @@ export class Authenticator {
    * The caller, or a 401 ShowcaseError for a token that is present but invalid (429 once its address
    * has failed too often). A valid token is never refused by the limiter: it rate-limits failures.
    */
-  resolve(req: FastifyRequest): Principal {
+  async resolve(req: FastifyRequest): Promise<Principal> {
     const token = bearerToken(req);
     if (token === undefined) return { role: 'anonymous' };
     if (token && secretsEqual(token, this.adminToken)) return { role: 'operator' };
     if (token) {
-      const creator = this.store.getCreatorByTokenHash(hashSecret(token));
+      const creator = await this.store.getCreatorByTokenHash(hashSecret(token));
       if (creator && !creator.disabled) return { role: 'creator', creator };
     }
     this.limiter.failure(req.ip);
@@ -43,8 +43,8 @@ export class Authenticator {
   }
 
   /** The caller, who must be the operator or a creator (401 otherwise). */
-  requireAuthenticated(req: FastifyRequest): Exclude<Principal, { role: 'anonymous' }> {
-    const p = this.resolve(req);
+  async requireAuthenticated(req: FastifyRequest): Promise<Exclude<Principal, { role: 'anonymous' }>> {
+    const p = await this.resolve(req);
     if (p.role === 'anonymous') throw new ShowcaseError('SHOWCASE_ERR_UNAUTHORIZED', 'a bearer token is required');
     return p;
   }

@@ -30,8 +30,8 @@ function creatorView(c: CreatorRecord): Record<string, unknown> {
 }
 
 /** The creator the caller may manage (operator: any; a creator: itself), else 404 so ids cannot be probed. */
-function manageable(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): CreatorRecord {
-  const c = store.getCreator(id);
+async function manageable(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): Promise<CreatorRecord> {
+  const c = await store.getCreator(id);
   if (!c || (p.role === 'creator' && p.creator.id !== id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no creator with that id');
   return c;
 }
@@ -39,11 +39,11 @@ function manageable(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, 
 /** /v1/creators: the operator creates and disables creators; creators rotate their own token. */
 export async function creatorsRoutes(app: FastifyInstance, o: CreatorsRoutesOptions): Promise<void> {
   app.post<{ Body: Static<typeof CreateCreatorBody> }>('/v1/creators', { schema: { body: CreateCreatorBody } }, async (req, reply) => {
-    const p = o.auth.requireAuthenticated(req);
+    const p = await o.auth.requireAuthenticated(req);
     if (p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator creates creators');
-    if (o.store.getCreatorByHandle(req.body.handle)) throw new ShowcaseError('SHOWCASE_ERR_CONFLICT', 'that handle is taken', { fields: [{ field: '/handle', message: 'taken' }] });
+    if (await o.store.getCreatorByHandle(req.body.handle)) throw new ShowcaseError('SHOWCASE_ERR_CONFLICT', 'that handle is taken', { fields: [{ field: '/handle', message: 'taken' }] });
     const token = generateSecret('ct_', 32);
-    const c = o.store.createCreator({
+    const c = await o.store.createCreator({
       id: `cr_${randomBytes(9).toString('base64url')}`,
       handle: req.body.handle,
       displayName: req.body.displayName,
@@ -56,24 +56,24 @@ export async function creatorsRoutes(app: FastifyInstance, o: CreatorsRoutesOpti
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/creators/:id', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    return creatorView(manageable(o.store, p, req.params.id));
+    const p = await o.auth.requireAuthenticated(req);
+    return creatorView(await manageable(o.store, p, req.params.id));
   });
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchCreatorBody> }>('/v1/creators/:id', { schema: { params: IdParams, body: PatchCreatorBody } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const c = manageable(o.store, p, req.params.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const c = await manageable(o.store, p, req.params.id);
     if (req.body.disabled !== undefined && p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator disables creators');
-    const updated = o.store.updateCreator(c.id, req.body)!;
+    const updated = (await o.store.updateCreator(c.id, req.body))!;
     if (req.body.disabled === true && !c.disabled) o.onCreatorDisabled?.(c.id);
     return creatorView(updated);
   });
 
   app.post<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/token', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const c = manageable(o.store, p, req.params.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const c = await manageable(o.store, p, req.params.id);
     const token = generateSecret('ct_', 32);
-    o.store.updateCreator(c.id, { tokenHash: hashSecret(token) });
+    await o.store.updateCreator(c.id, { tokenHash: hashSecret(token) });
     return { ...creatorView(c), token };
   });
 }

@@ -21,7 +21,7 @@ export interface MetricsRoutesOptions {
   /** Per-address budget for heartbeats (a FixedWindow limiter: one hit per heartbeat). */
   heartbeatLimiter: AuthFailureLimiter;
   /** A stream's analytics over every tracking period (AnalyticsPersistence.current). */
-  analytics: (streamId: string) => StoredAnalytics | undefined;
+  analytics: (streamId: string) => Promise<StoredAnalytics | undefined>;
 }
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
@@ -58,17 +58,17 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOption
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof HeartbeatBody> }>('/v1/streams/:id/heartbeat', { schema: { params: IdParams, body: HeartbeatBody } }, async (req, reply) => {
     o.heartbeatLimiter.check(req.ip);
     o.heartbeatLimiter.fail(req.ip);
-    if (!o.store.getStream(req.params.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
+    if (!await o.store.getStream(req.params.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     if (!o.table.touch(req.body.sessionId, undefined, req.params.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'unknown or expired session');
     return reply.status(204).send();
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/analytics', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const rec = owned(o.store, p, req.params.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const rec = await owned(o.store, p, req.params.id);
     const live = o.ticker.snapshot(rec.id);
     // Stored periods plus the ticker's current one: a replay or a restart never hides what came before.
-    const a = o.analytics(rec.id);
+    const a = await o.analytics(rec.id);
     const now = Date.now();
     const streamedMs = rec.startedAt ? (rec.endedAt ?? now) - rec.startedAt : 0;
     const watchLive = a?.watchSecondsLive ?? 0;
@@ -89,13 +89,13 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOption
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/stats', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const c = o.store.getCreator(req.params.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const c = await o.store.getCreator(req.params.id);
     if (!c || (p.role === 'creator' && p.creator.id !== c.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no creator with that id');
     const streams: StreamRecord[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 1000; i++) {
-      const page = o.store.listStreams({ ownerId: c.id, limit: 1000, cursor });
+      const page = await o.store.listStreams({ ownerId: c.id, limit: 1000, cursor });
       streams.push(...page.items);
       cursor = page.nextCursor;
       if (!cursor) break;

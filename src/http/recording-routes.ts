@@ -10,8 +10,8 @@ import type { RecordingInfo } from '../recorder/recording-service.js';
 
 /** What the routes need of the recorder (RecordingService provides it; tests may pass a fake). */
 export interface RecordingRoutesSource {
-  info(streamId: string): RecordingInfo | undefined;
-  mp4File(streamId: string): string | undefined;
+  info(streamId: string): Promise<RecordingInfo | undefined>;
+  mp4File(streamId: string): Promise<string | undefined>;
   signer: { sign(streamId: string): { exp: number; sig: string; expiresAt: number }; verify(streamId: string, exp: unknown, sig: unknown): LinkCheck };
 }
 
@@ -44,9 +44,9 @@ export function downloadPath(streamId: string): string {
  */
 export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOptions): Promise<void> {
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/recording', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const rec = owned(o.store, p, req.params.id);
-    const info = o.recordings.info(rec.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const rec = await owned(o.store, p, req.params.id);
+    const info = await o.recordings.info(rec.id);
     const out: Record<string, unknown> = {
       state: info?.state ?? 'none',
       durationSeconds: info?.durationSeconds ?? null,
@@ -61,7 +61,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
       reason: info?.reason ?? null,
       download: null,
     };
-    if (info?.state === 'ready' && o.recordings.mp4File(rec.id)) {
+    if (info?.state === 'ready' && (await o.recordings.mp4File(rec.id))) {
       const link = o.recordings.signer.sign(rec.id);
       out.download = { url: `${baseUrl(req, o.publicBaseUrl)}${downloadPath(rec.id)}?exp=${link.exp}&sig=${link.sig}`, expiresAt: new Date(link.expiresAt).toISOString() };
     }
@@ -73,7 +73,7 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     const { id } = req.params;
     const check = o.recordings.signer.verify(id, req.query.exp, req.query.sig);
     if (check !== 'ok') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', check === 'expired' ? 'the download link has expired: ask for a new one' : 'invalid download link');
-    const file = o.recordings.mp4File(id);
+    const file = await o.recordings.mp4File(id);
     if (!file) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'the recording is not available');
     // ETag/Last-Modified and If-Range come from sendFile: a resumed download whose validator no
     // longer matches gets the whole file, not a wrong range.

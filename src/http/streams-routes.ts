@@ -59,8 +59,8 @@ function canSeeSecrets(p: Principal, rec: StreamRecord): boolean {
 }
 
 /** The stream if the caller may manage it; another creator's stream is a 404, so ids cannot be probed. */
-export function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): StreamRecord {
-  const rec = store.getStream(id);
+export async function owned(store: Store, p: Exclude<Principal, { role: 'anonymous' }>, id: string): Promise<StreamRecord> {
+  const rec = await store.getStream(id);
   if (!rec || !canSeeSecrets(p, rec)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
   return rec;
 }
@@ -101,18 +101,18 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
   };
 
   app.post<{ Body: Static<typeof CreateStreamBody> }>('/v1/streams', { schema: { body: CreateStreamBody } }, async (req, reply) => {
-    const p = o.auth.requireAuthenticated(req);
+    const p = await o.auth.requireAuthenticated(req);
     let ownerId: string | null = null;
     if (p.role === 'creator') {
       if (req.body.creatorId && req.body.creatorId !== p.creator.id) throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'creators create streams for themselves only');
       ownerId = p.creator.id;
     } else if (req.body.creatorId) {
-      const c = o.store.getCreator(req.body.creatorId);
+      const c = await o.store.getCreator(req.body.creatorId);
       if (!c) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'no creator with that id', { fields: [{ field: '/creatorId', message: 'unknown creator' }] });
       ownerId = c.id;
     }
     const streamKey = generateSecret('sk_', 24);
-    const rec = o.store.createStream({
+    const rec = await o.store.createStream({
       id: newStreamId(),
       ownerId,
       title: req.body.title,
@@ -131,38 +131,38 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.resolve(req);
-    const rec = o.store.getStream(req.params.id);
+    const p = await o.auth.resolve(req);
+    const rec = await o.store.getStream(req.params.id);
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     return view(req, rec, p);
   });
 
   app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/streams', { schema: { querystring: ListQuery } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const page = o.store.listStreams({ ownerId: p.role === 'creator' ? p.creator.id : undefined, limit: Number(req.query.limit ?? 20), cursor: req.query.cursor ?? null });
+    const p = await o.auth.requireAuthenticated(req);
+    const page = await o.store.listStreams({ ownerId: p.role === 'creator' ? p.creator.id : undefined, limit: Number(req.query.limit ?? 20), cursor: req.query.cursor ?? null });
     return { items: page.items.map((rec) => view(req, rec, p)), nextCursor: page.nextCursor };
   });
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchStreamBody> }>('/v1/streams/:id', { schema: { params: IdParams, body: PatchStreamBody } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const rec = owned(o.store, p, req.params.id);
-    const updated = o.store.updateStream(rec.id, req.body)!;
+    const p = await o.auth.requireAuthenticated(req);
+    const rec = await owned(o.store, p, req.params.id);
+    const updated = (await o.store.updateStream(rec.id, req.body))!;
     return view(req, updated, p);
   });
 
   app.delete<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req, reply) => {
-    const p = o.auth.requireAuthenticated(req);
-    const rec = owned(o.store, p, req.params.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const rec = await owned(o.store, p, req.params.id);
     o.endStream?.(rec.id, 'deleted');
-    o.store.deleteStream(rec.id);
+    await o.store.deleteStream(rec.id);
     return reply.status(204).send();
   });
 
   app.post<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/key', { schema: { params: IdParams } }, async (req) => {
-    const p = o.auth.requireAuthenticated(req);
-    const rec = owned(o.store, p, req.params.id);
+    const p = await o.auth.requireAuthenticated(req);
+    const rec = await owned(o.store, p, req.params.id);
     const streamKey = generateSecret('sk_', 24);
-    const updated = o.store.updateStream(rec.id, { streamKeyHash: hashSecret(streamKey), streamKeyPrefix: streamKey.slice(0, 7) })!;
+    const updated = (await o.store.updateStream(rec.id, { streamKeyHash: hashSecret(streamKey), streamKeyPrefix: streamKey.slice(0, 7) }))!;
     return view(req, updated, p, streamKey);
   });
 }

@@ -73,16 +73,16 @@ interface SseClient {
 export class StreamStateHub {
   readonly #byStream = new Map<string, Set<SseClient>>();
   readonly #opts: { maxPerStream: number; maxTotal: number; heartbeatMs: number };
-  readonly #state: (id: string) => PublicStreamState | undefined;
+  readonly #registry: StreamRegistry;
   readonly #log: Logger;
   #total = 0;
   #heartbeat?: NodeJS.Timeout;
   #closed = false;
   readonly #detach: () => void;
 
-  constructor(opts: { registry: StreamRegistry; state: (id: string) => PublicStreamState | undefined; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number }) {
+  constructor(opts: { registry: StreamRegistry; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number }) {
     this.#opts = { maxPerStream: opts.maxPerStream, maxTotal: opts.maxTotal, heartbeatMs: opts.heartbeatMs };
-    this.#state = opts.state;
+    this.#registry = opts.registry;
     this.#log = opts.logger;
     const watch = (s: LiveStream): void => {
       s.on('state', () => this.publish(s.id));
@@ -134,11 +134,14 @@ export class StreamStateHub {
     this.#ensureHeartbeat();
   }
 
-  /** Sends a stream's current state to every page watching it. */
+  /**
+   * Sends a stream's current state to every page watching it, from the in-memory stream (the store
+   * write of the same change may still be queued, and events must go out in order, without a wait).
+   */
   publish(streamId: string): void {
     const set = this.#byStream.get(streamId);
     if (!set?.size) return;
-    const s = this.#state(streamId);
+    const s = publicState(undefined, this.#registry.get(streamId));
     if (!s) return;
     const msg = stateEvent(s);
     for (const c of [...set]) this.#write(c, msg);
@@ -238,10 +241,9 @@ function notFoundPage(reply: FastifyReply): FastifyReply {
 export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions): Promise<void> {
   const log = app.log as unknown as Logger;
   const base = opts.publicBaseUrl.replace(/\/+$/, '');
-  const stateOf = (id: string): PublicStreamState | undefined => publicState(opts.store.getStream(id), opts.registry.get(id));
+  const stateOf = async (id: string): Promise<PublicStreamState | undefined> => publicState(await opts.store.getStream(id), opts.registry.get(id));
   const hub = new StreamStateHub({
     registry: opts.registry,
-    state: stateOf,
     logger: log,
     maxPerStream: opts.maxSsePerStream ?? 2000,
     maxTotal: opts.maxSseTotal ?? 20000,
@@ -263,16 +265,16 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
 
   app.get<{ Params: { id: string } }>('/watch/:id', async (req, reply) => {
     const { id } = req.params;
-    const rec = ID.test(id) ? opts.store.getStream(id) : undefined;
+    const rec = ID.test(id) ? await opts.store.getStream(id) : undefined;
     if (!rec) return notFoundPage(reply);
     const a = getAssets();
-    const creator = rec.ownerId ? opts.store.getCreator(rec.ownerId) : undefined;
+    const creator = rec.ownerId ? await opts.store.getCreator(rec.ownerId) : undefined;
     const hlsBase = base || '';
     const config = {
       id: rec.id,
       title: rec.title,
       creator: creator ? { displayName: creator.displayName, handle: creator.handle } : null,
-      ...stateOf(id)!,
+      ...publicState(rec, opts.registry.get(id))!,
       hls: `${hlsBase}/hls/${rec.id}/master.m3u8`,
       events: `/v1/streams/${rec.id}/events`,
       api: `/v1/streams/${rec.id}`,
@@ -298,7 +300,7 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
 
   app.get<{ Params: { id: string } }>('/v1/streams/:id/events', async (req, reply) => {
     const { id } = req.params;
-    const initial = ID.test(id) ? stateOf(id) : undefined;
+    const initial = ID.test(id) ? await stateOf(id) : undefined;
     if (!initial) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     const why = hub.refusal(id);
     if (why) {

@@ -1,13 +1,11 @@
-import type { StreamRecord } from '../store/types.js';
+import { KeyedQueue } from '../core/keyed-queue.js';
+import type { Logger } from '../core/logger.js';
+import type { AnalyticsStore } from '../store/types.js';
 import { fromTicker, mergeAnalytics, type StoredAnalytics } from './stream-analytics.js';
 import type { StreamWatchTotals } from './stream-watch-stats.js';
 import type { WatchTicker } from './watch-ticker.js';
 
-/** The store calls analytics persistence needs. */
-export interface AnalyticsStore {
-  getStream(id: string): StreamRecord | undefined;
-  updateStream(id: string, patch: { extra: Record<string, unknown> }): unknown;
-}
+export type { AnalyticsStore } from '../store/types.js';
 
 /**
  * Keeps each stream's analytics whole across tracking periods: the ticker tracks a stream while it
@@ -15,57 +13,77 @@ export interface AnalyticsStore {
  * after a restart. What earlier periods stored is this period's base, read once when the period is
  * first seen, before anything of it is written; every write and every read is base + the ticker's
  * figures, so nothing is counted twice or lost.
+ *
+ * The ticker's per-second work never waits on the store: a dropped stream's write is queued. The
+ * reads and writes of one stream run one after another (a queue per stream), so a base is read
+ * before its period is first written and writes land in order.
  */
 export class AnalyticsPersistence {
   readonly #store: AnalyticsStore;
   readonly #ticker: WatchTicker;
   readonly #now: () => number;
+  readonly #log: Logger | undefined;
   /** Per tracked stream: the period (its trackedAtMs) and what was stored before it. Bounded by the ticker's tracked streams. */
   readonly #bases = new Map<string, { trackedAtMs: number; base: StoredAnalytics | undefined }>();
+  /** Each stream's store reads and writes, one after another. */
+  readonly #queue = new KeyedQueue();
 
-  constructor(store: AnalyticsStore, ticker: WatchTicker, now: () => number = Date.now) {
+  constructor(store: AnalyticsStore, ticker: WatchTicker, now: () => number = Date.now, logger?: Logger) {
     this.#store = store;
     this.#ticker = ticker;
     this.#now = now;
+    this.#log = logger;
   }
 
   /** Everything known of a stream's audience: stored periods plus the ticker's current one. */
-  current(streamId: string): StoredAnalytics | undefined {
-    const snap = this.#ticker.snapshot(streamId);
-    if (!snap) return this.#stored(streamId);
-    const cur = fromTicker(snap, this.#ticker.timeline(streamId) ?? [], this.#ticker.uniqueSketch(streamId), this.#now());
-    return mergeAnalytics(this.#base(streamId, snap.trackedAtMs), cur);
+  current(streamId: string): Promise<StoredAnalytics | undefined> {
+    return this.#queue.run(streamId, () => this.#current(streamId));
   }
 
   /** Writes the current figures of every tracked stream (every minute, and at shutdown). */
-  persistTracked(): void {
-    for (const id of this.#ticker.trackedStreams()) {
-      const a = this.current(id);
-      if (a) this.#write(id, a);
-    }
+  async persistTracked(): Promise<void> {
+    await Promise.all(this.#ticker.trackedStreams().map((id) => this.#queue.run(id, async () => {
+      const a = await this.#current(id);
+      if (a) await this.#store.putAnalytics(id, a);
+    }).catch((err) => this.#log?.error({ err, streamId: id, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'analytics could not be written to the store'))));
   }
 
-  /** The ticker dropped a stream: its period's totals join the base, and the period is forgotten. */
+  /**
+   * The ticker dropped a stream: its period's totals join the base, and the period is forgotten.
+   * Called from the ticker's tick: queued, not awaited (failures are logged).
+   */
   dropped(totals: StreamWatchTotals): void {
-    const base = this.#base(totals.streamId, totals.trackedAtMs);
-    this.#bases.delete(totals.streamId);
-    this.#write(totals.streamId, mergeAnalytics(base, fromTicker(totals, totals.timeline, totals.uniqueSketch, this.#now())));
+    const id = totals.streamId;
+    const cur = fromTicker(totals, totals.timeline, totals.uniqueSketch, this.#now());
+    this.#queue.run(id, async () => {
+      const base = await this.#base(id, totals.trackedAtMs);
+      // Forget the period only if no newer one started meanwhile.
+      if (this.#bases.get(id)?.trackedAtMs === totals.trackedAtMs) this.#bases.delete(id);
+      await this.#store.putAnalytics(id, mergeAnalytics(base, cur));
+    }).catch((err) => this.#log?.error({ err, streamId: id, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'analytics of a dropped stream could not be written to the store'));
   }
 
-  #base(streamId: string, trackedAtMs: number): StoredAnalytics | undefined {
+  /** Resolves when every queued read and write has run (shutdown waits for it before closing the store). */
+  async flush(): Promise<void> {
+    await this.#queue.drain();
+  }
+
+  async #current(streamId: string): Promise<StoredAnalytics | undefined> {
+    const snap = this.#ticker.snapshot(streamId);
+    if (!snap) return this.#store.getAnalytics(streamId);
+    const base = await this.#base(streamId, snap.trackedAtMs);
+    // The ticker's figures as they are now, after the (possible) wait for the base.
+    const later = this.#ticker.snapshot(streamId);
+    const now = later && later.trackedAtMs === snap.trackedAtMs ? later : snap;
+    const cur = fromTicker(now, this.#ticker.timeline(streamId) ?? [], this.#ticker.uniqueSketch(streamId), this.#now());
+    return mergeAnalytics(base, cur);
+  }
+
+  async #base(streamId: string, trackedAtMs: number): Promise<StoredAnalytics | undefined> {
     const held = this.#bases.get(streamId);
     if (held && held.trackedAtMs === trackedAtMs) return held.base;
-    const base = this.#stored(streamId);
+    const base = await this.#store.getAnalytics(streamId);
     this.#bases.set(streamId, { trackedAtMs, base });
     return base;
-  }
-
-  #stored(streamId: string): StoredAnalytics | undefined {
-    return this.#store.getStream(streamId)?.extra.analytics as StoredAnalytics | undefined;
-  }
-
-  #write(streamId: string, analytics: StoredAnalytics): void {
-    if (!this.#store.getStream(streamId)) return; // deleted meanwhile
-    this.#store.updateStream(streamId, { extra: { analytics } });
   }
 }

@@ -1,19 +1,10 @@
 import { HyperLogLog } from './hyperloglog.js';
 import type { StreamWatchSnapshot } from './stream-watch-stats.js';
 import type { MinuteBucket } from './minute-timeline.js';
+import type { AnalyticsRecord } from '../store/types.js';
 
-/** A stream's audience analytics as persisted in StreamRecord.extra.analytics (survives restarts). */
-export interface StoredAnalytics {
-  watchSecondsLive: number;
-  watchSecondsReplay: number;
-  watchSecondsByProtocol: { hls: number; webrtc: number };
-  uniqueViewers: number;
-  /** The unique-viewer HyperLogLog registers (base64), so later viewing merges exactly. */
-  uniqueSketch?: string;
-  peakViewers: number;
-  timeline: Array<{ startMs: number; viewersAvg: number; viewersPeak: number; watchSeconds: number; ingestBitsPerSecond?: number }>;
-  updatedAt: number;
-}
+/** A stream's audience analytics as persisted (the store's analytics tables; survives restarts). */
+export type StoredAnalytics = AnalyticsRecord;
 
 /** The most minutes kept in a stored timeline (7 days of watching, across live and replays). */
 export const MAX_STORED_MINUTES = 7 * 24 * 60;

@@ -6,7 +6,8 @@ import type { LiveStream, StreamReader } from '../core/live-stream.js';
 import type { HlsOrigin } from '../playback/hls/hls-origin.js';
 import type { HlsStream } from '../playback/hls/hls-stream.js';
 import type { RenditionTimeline } from '../playback/hls/rendition-timeline.js';
-import type { Store } from '../store/types.js';
+import type { RecordingRecord, RecordingState as StoreRecordingState, Store } from '../store/types.js';
+import { KeyedQueue } from '../core/keyed-queue.js';
 import { freeBytes } from './disk-space.js';
 import { finalizeRecording, MP4_FILE, NothingRecordedError } from './finalize.js';
 import type { RecordingConfig } from './recording-config.js';
@@ -16,29 +17,12 @@ import { LinkSigner, loadLinkSecret } from './signed-links.js';
 import { recordingErrorCode, StreamRecorder, type DiskCheck, type RecordingStop } from './stream-recorder.js';
 import { RecordingVodSource } from './vod-source.js';
 
-/** A recording's lifecycle as kept in StreamRecord.extra.recording. */
-export type RecordingState = 'recording' | 'stopped' | 'processing' | 'ready' | 'failed' | 'expired';
+/** A recording's lifecycle and its record, as the store keeps them (table `recordings`). */
+export type RecordingState = StoreRecordingState;
+export type RecordingInfo = RecordingRecord;
 
-/** StreamRecord.extra.recording: state, what is kept, and the figures once finalized. */
-export interface RecordingInfo {
-  state: RecordingState;
-  startedAt?: number;
-  /** Kept renditions, highest first. */
-  renditions?: string[];
-  /** The rendition the MP4 is remuxed from (the highest kept; there is no source passthrough). */
-  mp4Rendition?: string;
-  durationSeconds?: number;
-  sizeBytes?: number;
-  segments?: number;
-  discontinuities?: number;
-  /** Why it stopped early or failed: an error code and a sentence. */
-  code?: string;
-  reason?: string;
-  readyAt?: number;
-  /** Milliseconds from the stream's end to ready. */
-  finalizeMs?: number;
-  updatedAt: number;
-}
+/** Recording infos kept in memory for metrics and quick reads (the store is the durable copy). */
+const MAX_CACHED_INFOS = 1024;
 
 export interface RecordingServiceOptions {
   dataDir: string;
@@ -74,6 +58,10 @@ export class RecordingService {
   readonly #errors = new Map<string, number>();
   readonly #sweeper: RetentionSweeper;
   readonly #endedAt = new Map<string, number>();
+  /** Last written info per stream, newest last (bounded by MAX_CACHED_INFOS). */
+  readonly #cache = new Map<string, RecordingInfo>();
+  /** Each stream's recording writes, in order, never awaited by the media path. */
+  readonly #writes = new KeyedQueue();
   #chain: Promise<void> = Promise.resolve();
   #started = false;
   #stopping = false;
@@ -91,6 +79,7 @@ export class RecordingService {
       retentionDays: o.config.retentionDays,
       store: o.store,
       isActive: (id) => this.#recorders.has(id) || this.#finalizing.has(id),
+      onExpired: (id) => this.#cache.delete(id),
       now: this.#now,
       logger: o.logger,
     });
@@ -130,8 +119,8 @@ export class RecordingService {
   }
 
   /** The recording info of a stream (with live progress while recording), undefined if it has none. */
-  info(streamId: string): RecordingInfo | undefined {
-    const stored = this.#o.store.getStream(streamId)?.extra.recording as RecordingInfo | undefined;
+  async info(streamId: string): Promise<RecordingInfo | undefined> {
+    const stored = this.#cache.get(streamId) ?? (await this.#o.store.getRecording(streamId));
     const live = this.#recorders.get(streamId);
     if (stored && live && (stored.state === 'recording' || stored.state === 'stopped')) {
       return { ...stored, durationSeconds: Math.round(live.mediaSeconds * 1000) / 1000, segments: live.segments };
@@ -139,15 +128,20 @@ export class RecordingService {
     return stored;
   }
 
+  /** The state of a recording this process wrote lately, without asking the store (for metrics at scrape time). */
+  cachedState(streamId: string): RecordingState | undefined {
+    return this.#cache.get(streamId)?.state;
+  }
+
   /** The finished MP4 of a stream, if its recording is ready. */
-  mp4File(streamId: string): string | undefined {
-    if (!ID.test(streamId) || this.info(streamId)?.state !== 'ready') return undefined;
+  async mp4File(streamId: string): Promise<string | undefined> {
+    if (!ID.test(streamId) || (await this.info(streamId))?.state !== 'ready') return undefined;
     const f = join(this.root, streamId, MP4_FILE);
     return existsSync(f) ? f : undefined;
   }
 
   /** A replay file for hls-routes' `vod` option (VOD playlists, init segments, segments). */
-  vodFile(streamId: string, rendition: string | undefined, file: string): string | undefined {
+  vodFile(streamId: string, rendition: string | undefined, file: string): Promise<string | undefined> {
     return this.vod.file(streamId, rendition, file);
   }
 
@@ -180,10 +174,16 @@ export class RecordingService {
   finalize(streamId: string): Promise<void> {
     const running = this.#finalizing.get(streamId);
     if (running) return running;
-    const prev = this.info(streamId);
-    this.#set(streamId, { ...base(prev), state: 'processing', ...(prev?.code ? { code: prev.code, reason: prev.reason } : {}) });
-    const job = this.#chain.then(() => this.#runFinalize(streamId, prev)).finally(() => this.#finalizing.delete(streamId));
-    this.#chain = job.catch(() => {});
+    const before = this.#chain;
+    const job = (async () => {
+      const prev = await this.info(streamId);
+      this.#set(streamId, { ...base(prev), state: 'processing', ...(prev?.code ? { code: prev.code, reason: prev.reason } : {}) });
+      await before;
+      await this.#runFinalize(streamId, prev);
+    })()
+      .catch((err) => this.#log.error({ err, streamId, code: 'SHOWCASE_ERR_RECORDING_FAILED' }, 'recording finalize could not run'))
+      .finally(() => this.#finalizing.delete(streamId));
+    this.#chain = job;
     this.#finalizing.set(streamId, job);
     return job;
   }
@@ -195,7 +195,7 @@ export class RecordingService {
    */
   async streamEnded(streamId: string): Promise<void> {
     if (this.#stopping || !ID.test(streamId) || this.#recorders.has(streamId) || this.#finalizing.has(streamId)) return;
-    const st = this.info(streamId)?.state;
+    const st = (await this.info(streamId))?.state;
     if (st !== 'recording' && st !== 'stopped' && st !== 'processing') return;
     this.#log.info({ streamId, state: st }, 'finalizing the recording of an interrupted stream nobody continued');
     await this.finalize(streamId);
@@ -216,6 +216,8 @@ export class RecordingService {
     await Promise.race([settled, grace]);
     for (const p of this.#remuxes) p.kill();
     await settled;
+    // The store must still be open for these: the app closes it after this resolves.
+    await this.#writes.drain();
   }
 
   #record(hls: HlsStream): void {
@@ -234,12 +236,12 @@ export class RecordingService {
     });
     this.#recorders.set(id, recorder);
     // A stream continued after a restart appends to the same recording: it started back then.
-    const prev = this.info(id);
+    const prev = this.#cache.get(id);
     const startedAt = prev?.state === 'recording' ? prev.startedAt ?? this.#now() : this.#now();
     this.#set(id, { state: 'recording', startedAt, renditions: recorder.renditions, mp4Rendition: recorder.renditions[0] });
     recorder.on('stopped', (stop) => {
       this.#count(stop.code);
-      this.#set(id, { ...base(this.info(id)), state: 'stopped', code: stop.code, reason: stop.reason });
+      this.#set(id, { ...base(this.#cache.get(id)), state: 'stopped', code: stop.code, reason: stop.reason });
     });
     recorder.on('ended', () => {
       this.#recorders.delete(id);
@@ -277,7 +279,7 @@ export class RecordingService {
 
   async #runFinalize(id: string, prev: RecordingInfo | undefined): Promise<void> {
     if (this.#stopping) return; // stays 'processing': the next start resumes it
-    if (!this.#o.store.getStream(id)) {
+    if (!(await this.#o.store.getStream(id))) {
       // The stream was deleted while recording: nothing can reach this recording any more.
       await rm(join(this.root, id), { recursive: true, force: true });
       return;
@@ -322,17 +324,37 @@ export class RecordingService {
     }
     for (const id of names) {
       if (!ID.test(id) || this.#recorders.has(id)) continue;
-      const rec = this.#o.store.getStream(id);
-      const st = (rec?.extra.recording as RecordingInfo | undefined)?.state;
+      const rec = await this.#o.store.getStream(id);
+      if (rec?.state === 'interrupted') {
+        // A deploy stopped it: its recording continues if the publisher comes back (#record reads
+        // this cached state synchronously, on the media path).
+        const recording = await this.#o.store.getRecording(id);
+        if (recording) this.#cache.set(id, recording);
+        continue;
+      }
+      const st = rec?.state === 'ended' ? (await this.#o.store.getRecording(id))?.state : undefined;
       if (rec?.state !== 'ended' || !(st === 'recording' || st === 'stopped' || st === 'processing')) continue;
       this.#log.warn({ streamId: id, state: st }, 'finalizing a recording left by a previous process');
       void this.finalize(id);
     }
   }
 
+  /**
+   * Records a state change: in memory at once (what info() and the metrics read), in the store
+   * through the stream's write queue (recorder events come from the media path: never awaited).
+   */
   #set(id: string, info: Omit<RecordingInfo, 'updatedAt'>): void {
-    if (!this.#o.store.getStream(id)) return;
-    this.#o.store.updateStream(id, { extra: { recording: { ...info, updatedAt: this.#now() } } });
+    const full: RecordingInfo = { ...info, updatedAt: this.#now() };
+    this.#cache.delete(id);
+    this.#cache.set(id, full);
+    if (this.#cache.size > MAX_CACHED_INFOS) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#writes.run(id, () => this.#o.store.putRecording(id, full)).then(
+      (written) => {
+        // The stream was deleted: there is no recording to describe.
+        if (!written && this.#cache.get(id) === full) this.#cache.delete(id);
+      },
+      (err) => this.#log.error({ err, streamId: id, state: full.state, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'recording state could not be written to the store'),
+    );
   }
 
   #count(code: string): void {

@@ -11,9 +11,11 @@ export interface RetentionSweepOptions {
   root: string;
   /** Recordings of streams that ended longer ago than this are deleted; 0 disables the sweep. */
   retentionDays: number;
-  store: Pick<Store, 'getStream' | 'updateStream'>;
+  store: Pick<Store, 'getStream' | 'getRecording' | 'putRecording'>;
   /** A recording being written or finalized right now is never touched. */
   isActive: (streamId: string) => boolean;
+  /** Told of each recording marked expired (the recording service drops what it caches of it). */
+  onExpired?: (streamId: string) => void;
   now?: () => number;
   logger: Logger;
 }
@@ -37,7 +39,7 @@ export async function sweepRecordings(o: RetentionSweepOptions): Promise<string[
   const deleted: string[] = [];
   for (const e of entries) {
     if (!e.isDirectory() || !ID.test(e.name) || o.isActive(e.name)) continue;
-    const rec = o.store.getStream(e.name);
+    const rec = await o.store.getStream(e.name);
     const orphan = rec === undefined;
     if (!orphan && (rec.state !== 'ended' || rec.endedAt === null || rec.endedAt > cutoff)) continue;
     try {
@@ -48,8 +50,9 @@ export async function sweepRecordings(o: RetentionSweepOptions): Promise<string[
     }
     deleted.push(e.name);
     if (!orphan) {
-      const prev = (rec.extra.recording ?? {}) as Record<string, unknown>;
-      o.store.updateStream(e.name, { extra: { recording: { ...prev, state: 'expired', expiredAt: now, updatedAt: now } } });
+      const prev = await o.store.getRecording(e.name);
+      await o.store.putRecording(e.name, { ...(prev ?? {}), state: 'expired', expiredAt: now, updatedAt: now });
+      o.onExpired?.(e.name);
     }
   }
   if (deleted.length) o.logger.info({ deleted, retentionDays: o.retentionDays }, 'retention sweep deleted recordings');

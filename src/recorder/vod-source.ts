@@ -25,8 +25,8 @@ export class RecordingVodSource {
    * The file answering a replay request, undefined when there is none: only for ended streams whose
    * VOD playlists exist (a live stream belongs to the live origin), names matched strictly.
    */
-  file(streamId: string, rendition: string | undefined, file: string): string | undefined {
-    if (!ID.test(streamId) || this.#store.getStream(streamId)?.state !== 'ended') return undefined;
+  async file(streamId: string, rendition: string | undefined, file: string): Promise<string | undefined> {
+    if (!ID.test(streamId) || (await this.#store.getStream(streamId))?.state !== 'ended') return undefined;
     const dir = join(this.#root, streamId);
     if (!existsSync(join(dir, MASTER_FILE))) return undefined;
     let path: string;

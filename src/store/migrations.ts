@@ -80,6 +80,107 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX streams_by_state ON streams (state);
     `,
   },
+  {
+    version: 3,
+    description: 'stream leases; recordings and analytics tables (moved out of streams.extra)',
+    sql: `
+      -- The node serving a live stream and until when (see LeaseStore in types.ts).
+      ALTER TABLE streams ADD COLUMN lease_node_id TEXT;
+      ALTER TABLE streams ADD COLUMN lease_expires_at INTEGER;
+
+      CREATE TABLE recordings (
+        stream_id         TEXT PRIMARY KEY NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        state             TEXT NOT NULL CHECK (state IN ('recording', 'stopped', 'processing', 'ready', 'failed', 'expired')),
+        started_at        INTEGER,
+        renditions        TEXT CHECK (renditions IS NULL OR (json_valid(renditions) AND json_type(renditions) = 'array')),
+        mp4_rendition     TEXT,
+        duration_seconds  REAL,
+        size_bytes        INTEGER,
+        segments          INTEGER,
+        discontinuities   INTEGER,
+        code              TEXT,
+        reason            TEXT,
+        ready_at          INTEGER,
+        finalize_ms       INTEGER,
+        expired_at        INTEGER,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE stream_analytics (
+        stream_id             TEXT PRIMARY KEY NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        watch_seconds_live    REAL NOT NULL,
+        watch_seconds_replay  REAL NOT NULL,
+        watch_seconds_hls     REAL NOT NULL,
+        watch_seconds_webrtc  REAL NOT NULL,
+        unique_viewers        INTEGER NOT NULL,
+        -- HyperLogLog registers, base64 (as the API and merges use them).
+        unique_sketch         TEXT,
+        peak_viewers          INTEGER NOT NULL,
+        updated_at            INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE stream_analytics_minutes (
+        stream_id               TEXT NOT NULL REFERENCES stream_analytics(stream_id) ON DELETE CASCADE,
+        start_ms                INTEGER NOT NULL,
+        viewers_avg             REAL NOT NULL,
+        viewers_peak            INTEGER NOT NULL,
+        watch_seconds           REAL NOT NULL,
+        ingest_bits_per_second  REAL,
+        PRIMARY KEY (stream_id, start_ms)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Existing data: extra.recording and extra.analytics become rows, then leave extra. CASTs
+      -- because the tables are STRICT and JSON numbers may come back as either INTEGER or REAL.
+      INSERT INTO recordings (stream_id, state, started_at, renditions, mp4_rendition, duration_seconds, size_bytes, segments,
+        discontinuities, code, reason, ready_at, finalize_ms, expired_at, updated_at)
+      SELECT id,
+        json_extract(extra, '$.recording.state'),
+        CAST(json_extract(extra, '$.recording.startedAt') AS INTEGER),
+        CASE WHEN json_type(extra, '$.recording.renditions') = 'array' THEN json_extract(extra, '$.recording.renditions') END,
+        CAST(json_extract(extra, '$.recording.mp4Rendition') AS TEXT),
+        CAST(json_extract(extra, '$.recording.durationSeconds') AS REAL),
+        CAST(json_extract(extra, '$.recording.sizeBytes') AS INTEGER),
+        CAST(json_extract(extra, '$.recording.segments') AS INTEGER),
+        CAST(json_extract(extra, '$.recording.discontinuities') AS INTEGER),
+        CAST(json_extract(extra, '$.recording.code') AS TEXT),
+        CAST(json_extract(extra, '$.recording.reason') AS TEXT),
+        CAST(json_extract(extra, '$.recording.readyAt') AS INTEGER),
+        CAST(json_extract(extra, '$.recording.finalizeMs') AS INTEGER),
+        CAST(json_extract(extra, '$.recording.expiredAt') AS INTEGER),
+        COALESCE(CAST(json_extract(extra, '$.recording.updatedAt') AS INTEGER), 0)
+      FROM streams
+      WHERE json_type(extra, '$.recording') = 'object'
+        AND json_extract(extra, '$.recording.state') IN ('recording', 'stopped', 'processing', 'ready', 'failed', 'expired');
+
+      INSERT INTO stream_analytics (stream_id, watch_seconds_live, watch_seconds_replay, watch_seconds_hls, watch_seconds_webrtc,
+        unique_viewers, unique_sketch, peak_viewers, updated_at)
+      SELECT id,
+        COALESCE(CAST(json_extract(extra, '$.analytics.watchSecondsLive') AS REAL), 0),
+        COALESCE(CAST(json_extract(extra, '$.analytics.watchSecondsReplay') AS REAL), 0),
+        COALESCE(CAST(json_extract(extra, '$.analytics.watchSecondsByProtocol.hls') AS REAL), 0),
+        COALESCE(CAST(json_extract(extra, '$.analytics.watchSecondsByProtocol.webrtc') AS REAL), 0),
+        COALESCE(CAST(json_extract(extra, '$.analytics.uniqueViewers') AS INTEGER), 0),
+        CASE WHEN json_type(extra, '$.analytics.uniqueSketch') = 'text' THEN json_extract(extra, '$.analytics.uniqueSketch') END,
+        COALESCE(CAST(json_extract(extra, '$.analytics.peakViewers') AS INTEGER), 0),
+        COALESCE(CAST(json_extract(extra, '$.analytics.updatedAt') AS INTEGER), 0)
+      FROM streams
+      WHERE json_type(extra, '$.analytics') = 'object';
+
+      INSERT OR IGNORE INTO stream_analytics_minutes (stream_id, start_ms, viewers_avg, viewers_peak, watch_seconds, ingest_bits_per_second)
+      SELECT s.id,
+        CAST(json_extract(m.value, '$.startMs') AS INTEGER),
+        COALESCE(CAST(json_extract(m.value, '$.viewersAvg') AS REAL), 0),
+        COALESCE(CAST(json_extract(m.value, '$.viewersPeak') AS INTEGER), 0),
+        COALESCE(CAST(json_extract(m.value, '$.watchSeconds') AS REAL), 0),
+        CAST(json_extract(m.value, '$.ingestBitsPerSecond') AS REAL)
+      FROM streams s, json_each(s.extra, '$.analytics.timeline') m
+      WHERE json_type(s.extra, '$.analytics') = 'object' AND json_type(s.extra, '$.analytics.timeline') = 'array'
+        AND json_type(m.value, '$.startMs') IN ('integer', 'real');
+
+      UPDATE streams SET extra = json_remove(extra, '$.recording', '$.analytics')
+      WHERE json_type(extra, '$.recording') IS NOT NULL OR json_type(extra, '$.analytics') IS NOT NULL;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -1,9 +1,18 @@
+import type { Database } from 'better-sqlite3';
 import type { Logger } from '../core/logger.js';
 import { ShowcaseError } from '../core/errors.js';
 import { backupDatabase } from './backup.js';
 import { openDatabase } from './open-database.js';
+import {
+  ANALYTICS_COLUMNS, CREATOR_COLUMNS, MAX_RENEW_IDS, MINUTE_COLUMNS, RECORDING_COLUMNS, STREAM_COLUMNS,
+  analyticsFromRows, analyticsToRow, closedError, creatorFromRow, creatorToRow, minutesToRows, pageSize, patchedStream,
+  recordingFromRow, recordingToRow, streamFromRow, streamToRow,
+  type AnalyticsRow, type CreatorRow, type MinuteRow, type RecordingRow, type StreamRow,
+} from './records.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
-import type { CreatorRecord, Page, Store, StreamRecord, StreamState } from './types.js';
+import type { CreatorRecord, Store, StreamRecord } from './types.js';
+
+export { MAX_PAGE_SIZE } from './records.js';
 
 /** Options for openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -12,103 +21,23 @@ export interface SqliteStoreOptions {
   logger?: Logger;
 }
 
-/** The most rows one listStreams page returns, whatever limit asks for. */
-export const MAX_PAGE_SIZE = 1000;
+/** What SQLite hands back: booleans as 0/1, JSON as text. */
+type RawCreator = Omit<CreatorRow, 'disabled'> & { disabled: number };
+type RawStream = Omit<StreamRow, 'extra'> & { extra: string };
+type RawRecording = Omit<RecordingRow, 'renditions'> & { renditions: string | null };
 
-interface CreatorRow {
-  id: string;
-  handle: string;
-  display_name: string;
-  token_hash: string;
-  disabled: number;
-  created_at: number;
-}
-
-interface StreamRow {
-  id: string;
-  owner_id: string | null;
-  title: string;
-  description: string;
-  stream_key_hash: string;
-  stream_key_prefix: string;
-  state: StreamState;
-  created_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  end_reason: string | null;
-  extra: string;
-}
-
-const CREATOR_COLS = 'id, handle, display_name, token_hash, disabled, created_at';
-const STREAM_COLS =
-  'id, owner_id, title, description, stream_key_hash, stream_key_prefix, state, created_at, started_at, ended_at, end_reason, extra';
+const cols = (c: readonly string[]): string => c.join(', ');
+const params = (c: readonly string[]): string => c.map((n) => `@${n}`).join(', ');
 const NEWEST_FIRST = 'ORDER BY created_at DESC, id DESC';
+const S = cols(STREAM_COLUMNS);
 
-function creatorFromRow(r: CreatorRow): CreatorRecord {
-  return { id: r.id, handle: r.handle, displayName: r.display_name, tokenHash: r.token_hash, disabled: r.disabled === 1, createdAt: r.created_at };
-}
-
-function creatorParams(c: CreatorRecord): Record<string, unknown> {
-  return { id: c.id, handle: c.handle, display_name: c.displayName, token_hash: c.tokenHash, disabled: c.disabled ? 1 : 0, created_at: c.createdAt };
-}
-
-function streamFromRow(r: StreamRow): StreamRecord {
-  return {
-    id: r.id,
-    ownerId: r.owner_id,
-    title: r.title,
-    description: r.description,
-    streamKeyHash: r.stream_key_hash,
-    streamKeyPrefix: r.stream_key_prefix,
-    state: r.state,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    endReason: r.end_reason,
-    extra: JSON.parse(r.extra) as Record<string, unknown>,
-  };
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function streamParams(s: StreamRecord): Record<string, unknown> {
-  if (!isPlainObject(s.extra)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'stream extra must be a JSON object');
-  return {
-    id: s.id,
-    owner_id: s.ownerId,
-    title: s.title,
-    description: s.description,
-    stream_key_hash: s.streamKeyHash,
-    stream_key_prefix: s.streamKeyPrefix,
-    state: s.state,
-    created_at: s.createdAt,
-    started_at: s.startedAt,
-    ended_at: s.endedAt,
-    end_reason: s.endReason,
-    extra: JSON.stringify(s.extra),
-  };
-}
-
-/** Copies the keys of `patch` whose value is not undefined onto `base` (undefined means "leave as is"). */
-function applyPatch<T extends object>(base: T, patch: Partial<T>): T {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  }
-  return out;
-}
-
-/** Shallow merge by top-level key, so features owning different keys never overwrite each other; null deletes a key. */
-function mergeExtra(current: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...current };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
+const creatorIn = (r: RawCreator): CreatorRecord => creatorFromRow({ ...r, disabled: r.disabled === 1 });
+const creatorOut = (c: CreatorRecord): Record<string, unknown> => ({ ...creatorToRow(c), disabled: c.disabled ? 1 : 0 });
+const streamIn = (r: RawStream): StreamRecord => streamFromRow({ ...r, extra: JSON.parse(r.extra) as Record<string, unknown> });
+const streamOut = (s: Parameters<typeof streamToRow>[0]): Record<string, unknown> => {
+  const row = streamToRow(s);
+  return { ...row, extra: JSON.stringify(row.extra) };
+};
 
 /**
  * Maps constraint failures to the errors callers already handle: a taken handle, token or key is a
@@ -123,172 +52,229 @@ function translateWriteError(err: unknown): never {
       throw new ShowcaseError('SHOWCASE_ERR_CONFLICT', `Already exists (${constraint})`, { constraint });
     }
     if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-      throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'Referenced creator does not exist', { constraint: 'streams.owner_id' });
+      throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'Referenced record does not exist', { constraint: 'foreign key' });
     }
     throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', `Value rejected by the store (${constraint})`, { constraint });
   }
   throw err;
 }
 
+/** Runs a write, translating constraint errors. */
+function write<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    return translateWriteError(err);
+  }
+}
+
+/** Every statement, prepared once; the store's methods only bind and run. */
+function prepare(db: Database) {
+  return {
+    insertCreator: db.prepare(`INSERT INTO creators (${cols(CREATOR_COLUMNS)}) VALUES (${params(CREATOR_COLUMNS)})`),
+    creatorById: db.prepare<[string], RawCreator>(`SELECT ${cols(CREATOR_COLUMNS)} FROM creators WHERE id = ?`),
+    creatorByHandle: db.prepare<[string], RawCreator>(`SELECT ${cols(CREATOR_COLUMNS)} FROM creators WHERE handle = ?`),
+    creatorByToken: db.prepare<[string], RawCreator>(`SELECT ${cols(CREATOR_COLUMNS)} FROM creators WHERE token_hash = ?`),
+    updateCreator: db.prepare('UPDATE creators SET display_name = @display_name, token_hash = @token_hash, disabled = @disabled WHERE id = @id'),
+    insertStream: db.prepare(`INSERT INTO streams (${S}) VALUES (${params(STREAM_COLUMNS)})`),
+    streamById: db.prepare<[string], RawStream>(`SELECT ${S} FROM streams WHERE id = ?`),
+    streamByKey: db.prepare<[string], RawStream>(`SELECT ${S} FROM streams WHERE stream_key_hash = ?`),
+    updateStream: db.prepare(
+      `UPDATE streams SET owner_id = @owner_id, title = @title, description = @description, stream_key_hash = @stream_key_hash,
+        stream_key_prefix = @stream_key_prefix, state = @state, started_at = @started_at, ended_at = @ended_at,
+        end_reason = @end_reason, extra = @extra, lease_node_id = @lease_node_id, lease_expires_at = @lease_expires_at WHERE id = @id`,
+    ),
+    deleteStream: db.prepare<[string]>('DELETE FROM streams WHERE id = ?'),
+    streamsInState: db.prepare<[string], RawStream>(`SELECT ${S} FROM streams WHERE state = ? ${NEWEST_FIRST}`),
+    // `owner_id IS ?` matches NULL (operator streams) as well as an id, and still uses the index.
+    pageAll: db.prepare<[number], RawStream>(`SELECT ${S} FROM streams ${NEWEST_FIRST} LIMIT ?`),
+    pageAllAfter: db.prepare<[number, string, number], RawStream>(`SELECT ${S} FROM streams WHERE (created_at, id) < (?, ?) ${NEWEST_FIRST} LIMIT ?`),
+    pageOwner: db.prepare<[string | null, number], RawStream>(`SELECT ${S} FROM streams WHERE owner_id IS ? ${NEWEST_FIRST} LIMIT ?`),
+    pageOwnerAfter: db.prepare<[string | null, number, string, number], RawStream>(
+      `SELECT ${S} FROM streams WHERE owner_id IS ? AND (created_at, id) < (?, ?) ${NEWEST_FIRST} LIMIT ?`,
+    ),
+    // Leases: each one statement, so the condition and the change are one atomic step.
+    claimLive: db.prepare<[Record<string, unknown>], RawStream>(
+      `UPDATE streams SET state = 'live', lease_node_id = @node, lease_expires_at = @expires, started_at = COALESCE(started_at, @started_at)
+       WHERE id = @id AND state <> 'ended'
+         AND (state <> 'live' OR lease_node_id IS NULL OR lease_node_id = @node OR lease_expires_at IS NULL OR lease_expires_at <= @now)
+       RETURNING ${S}`,
+    ),
+    renewLeases: db.prepare<[number, string, string], { id: string }>(
+      `UPDATE streams SET lease_expires_at = ? WHERE lease_node_id = ? AND state = 'live' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+    ),
+    releaseLive: db.prepare<[Record<string, unknown>], RawStream>(
+      `UPDATE streams SET state = @state, ended_at = @ended_at, end_reason = @end_reason, lease_node_id = NULL, lease_expires_at = NULL
+       WHERE id = @id AND (lease_node_id IS NULL OR lease_node_id = @node) RETURNING ${S}`,
+    ),
+    endAbandoned: db.prepare<[Record<string, unknown>], { id: string }>(
+      `UPDATE streams SET state = 'ended', ended_at = @now, end_reason = @reason, lease_node_id = NULL, lease_expires_at = NULL
+       WHERE state = 'live' AND (lease_node_id IS NULL OR lease_node_id = @own OR lease_expires_at IS NULL OR lease_expires_at <= @now)
+       RETURNING id`,
+    ),
+    getRecording: db.prepare<[string], RawRecording>(`SELECT ${cols(RECORDING_COLUMNS)} FROM recordings WHERE stream_id = ?`),
+    putRecording: db.prepare(
+      `INSERT INTO recordings (stream_id, ${cols(RECORDING_COLUMNS)}) VALUES (@stream_id, ${params(RECORDING_COLUMNS)})
+       ON CONFLICT (stream_id) DO UPDATE SET ${RECORDING_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    ),
+    getAnalytics: db.prepare<[string], AnalyticsRow>(`SELECT ${cols(ANALYTICS_COLUMNS)} FROM stream_analytics WHERE stream_id = ?`),
+    getMinutes: db.prepare<[string], MinuteRow>(`SELECT ${cols(MINUTE_COLUMNS)} FROM stream_analytics_minutes WHERE stream_id = ? ORDER BY start_ms`),
+    putAnalytics: db.prepare(
+      `INSERT INTO stream_analytics (stream_id, ${cols(ANALYTICS_COLUMNS)}) VALUES (@stream_id, ${params(ANALYTICS_COLUMNS)})
+       ON CONFLICT (stream_id) DO UPDATE SET ${ANALYTICS_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    ),
+    putMinute: db.prepare(
+      `INSERT INTO stream_analytics_minutes (stream_id, ${cols(MINUTE_COLUMNS)}) VALUES (@stream_id, ${params(MINUTE_COLUMNS)})
+       ON CONFLICT (stream_id, start_ms) DO UPDATE SET ${MINUTE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    ),
+    // Minutes the new timeline no longer holds (it keeps the newest MAX_STORED_MINUTES).
+    trimMinutes: db.prepare<[string, number]>('DELETE FROM stream_analytics_minutes WHERE stream_id = ? AND start_ms < ?'),
+    clearMinutes: db.prepare<[string]>('DELETE FROM stream_analytics_minutes WHERE stream_id = ?'),
+  };
+}
+
 /**
- * Opens the embedded SQLite store at `opts.file` (creating and migrating it as needed).
+ * Opens the embedded SQLite store at `opts.file` (creating and migrating it as needed). better-sqlite3
+ * is synchronous, so every method has finished by the time its Promise exists: calls never overlap.
  * Throws StoreError CORRUPT / TOO_NEW / UNAVAILABLE when the file cannot be used.
  */
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const { file, logger } = opts;
   const { db, schemaVersion } = openDatabase(file, logger);
+  const q = prepare(db);
+  let closed = false;
 
-  // Every statement is prepared once, here; the methods below only bind and run.
-  const q = {
-    insertCreator: db.prepare(
-      `INSERT INTO creators (${CREATOR_COLS}) VALUES (@id, @handle, @display_name, @token_hash, @disabled, @created_at)`,
-    ),
-    creatorById: db.prepare<[string], CreatorRow>(`SELECT ${CREATOR_COLS} FROM creators WHERE id = ?`),
-    creatorByHandle: db.prepare<[string], CreatorRow>(`SELECT ${CREATOR_COLS} FROM creators WHERE handle = ?`),
-    creatorByToken: db.prepare<[string], CreatorRow>(`SELECT ${CREATOR_COLS} FROM creators WHERE token_hash = ?`),
-    updateCreator: db.prepare(
-      'UPDATE creators SET display_name = @display_name, token_hash = @token_hash, disabled = @disabled WHERE id = @id',
-    ),
-    insertStream: db.prepare(
-      `INSERT INTO streams (${STREAM_COLS}) VALUES (@id, @owner_id, @title, @description, @stream_key_hash, @stream_key_prefix,
-        @state, @created_at, @started_at, @ended_at, @end_reason, @extra)`,
-    ),
-    streamById: db.prepare<[string], StreamRow>(`SELECT ${STREAM_COLS} FROM streams WHERE id = ?`),
-    streamByKey: db.prepare<[string], StreamRow>(`SELECT ${STREAM_COLS} FROM streams WHERE stream_key_hash = ?`),
-    updateStream: db.prepare(
-      `UPDATE streams SET owner_id = @owner_id, title = @title, description = @description, stream_key_hash = @stream_key_hash,
-        stream_key_prefix = @stream_key_prefix, state = @state, started_at = @started_at, ended_at = @ended_at,
-        end_reason = @end_reason, extra = @extra WHERE id = @id`,
-    ),
-    deleteStream: db.prepare<[string]>('DELETE FROM streams WHERE id = ?'),
-    streamsInState: db.prepare<[string], StreamRow>(`SELECT ${STREAM_COLS} FROM streams WHERE state = ? ${NEWEST_FIRST}`),
-    // `owner_id IS ?` matches NULL (operator streams) as well as an id, and still uses the index.
-    pageAll: db.prepare<[number], StreamRow>(`SELECT ${STREAM_COLS} FROM streams ${NEWEST_FIRST} LIMIT ?`),
-    pageAllAfter: db.prepare<[number, string, number], StreamRow>(
-      `SELECT ${STREAM_COLS} FROM streams WHERE (created_at, id) < (?, ?) ${NEWEST_FIRST} LIMIT ?`,
-    ),
-    pageOwner: db.prepare<[string | null, number], StreamRow>(`SELECT ${STREAM_COLS} FROM streams WHERE owner_id IS ? ${NEWEST_FIRST} LIMIT ?`),
-    pageOwnerAfter: db.prepare<[string | null, number, string, number], StreamRow>(
-      `SELECT ${STREAM_COLS} FROM streams WHERE owner_id IS ? AND (created_at, id) < (?, ?) ${NEWEST_FIRST} LIMIT ?`,
-    ),
+  /** Runs fn as the body of an async method: a throw becomes a rejection; nothing runs after close. */
+  const run = <T>(fn: () => T): Promise<T> => {
+    if (closed) return Promise.reject(closedError());
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 
   const getCreator = (id: string): CreatorRecord | undefined => {
     const row = q.creatorById.get(id);
-    return row ? creatorFromRow(row) : undefined;
+    return row ? creatorIn(row) : undefined;
   };
   const getStream = (id: string): StreamRecord | undefined => {
     const row = q.streamById.get(id);
-    return row ? streamFromRow(row) : undefined;
+    return row ? streamIn(row) : undefined;
   };
 
   // Read-modify-write in one IMMEDIATE transaction so another process cannot interleave.
-  const updateCreatorTx = db.transaction(
-    (id: string, patch: Partial<Pick<CreatorRecord, 'tokenHash' | 'disabled' | 'displayName'>>): CreatorRecord | undefined => {
-      const current = getCreator(id);
-      if (!current) return undefined;
-      const next = applyPatch(current, { tokenHash: patch.tokenHash, disabled: patch.disabled, displayName: patch.displayName });
-      try {
-        q.updateCreator.run(creatorParams(next));
-      } catch (err) {
-        translateWriteError(err);
-      }
-      return getCreator(id);
-    },
-  );
-
-  const updateStreamTx = db.transaction(
-    (id: string, patch: Partial<Omit<StreamRecord, 'id' | 'createdAt'>>): StreamRecord | undefined => {
-      const current = getStream(id);
-      if (!current) return undefined;
-      const { extra, ...rest } = patch;
-      // id and createdAt are not patchable even when a caller sneaks them in past the type.
-      const { id: _id, createdAt: _createdAt, ...fields } = rest as Partial<StreamRecord>;
-      const next = applyPatch(current, fields);
-      if (extra !== undefined) {
-        if (!isPlainObject(extra)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'stream extra must be a JSON object');
-        next.extra = mergeExtra(current.extra, extra);
-      }
-      try {
-        q.updateStream.run(streamParams(next));
-      } catch (err) {
-        translateWriteError(err);
-      }
-      return getStream(id);
-    },
-  );
-
-  let closed = false;
+  const updateCreatorTx = db.transaction((id: string, patch: Partial<Pick<CreatorRecord, 'tokenHash' | 'disabled' | 'displayName'>>) => {
+    const current = getCreator(id);
+    if (!current) return undefined;
+    const next = { ...current };
+    if (patch.tokenHash !== undefined) next.tokenHash = patch.tokenHash;
+    if (patch.disabled !== undefined) next.disabled = patch.disabled;
+    if (patch.displayName !== undefined) next.displayName = patch.displayName;
+    write(() => q.updateCreator.run(creatorOut(next)));
+    return getCreator(id);
+  });
+  const updateStreamTx = db.transaction((id: string, patch: Partial<StreamRecord>) => {
+    const current = getStream(id);
+    if (!current) return undefined;
+    write(() => q.updateStream.run(streamOut(patchedStream(current, patch))));
+    return getStream(id);
+  });
+  const putAnalyticsTx = db.transaction((streamId: string, summary: AnalyticsRow, minutes: MinuteRow[]) => {
+    if (!q.streamById.get(streamId)) return false;
+    write(() => q.putAnalytics.run({ stream_id: streamId, ...summary }));
+    if (minutes.length === 0) q.clearMinutes.run(streamId);
+    else q.trimMinutes.run(streamId, minutes[0]!.start_ms);
+    for (const m of minutes) write(() => q.putMinute.run({ stream_id: streamId, ...m }));
+    return true;
+  });
 
   const store: Store = {
+    kind: 'sqlite',
     schemaVersion,
 
-    createCreator(rec) {
-      try {
-        q.insertCreator.run(creatorParams(rec));
-      } catch (err) {
-        translateWriteError(err);
-      }
+    createCreator: (rec) => run(() => {
+      write(() => q.insertCreator.run(creatorOut(rec)));
       return getCreator(rec.id)!;
-    },
-    getCreator,
-    getCreatorByHandle(handle) {
+    }),
+    getCreator: (id) => run(() => getCreator(id)),
+    getCreatorByHandle: (handle) => run(() => {
       const row = q.creatorByHandle.get(handle);
-      return row ? creatorFromRow(row) : undefined;
-    },
-    getCreatorByTokenHash(tokenHash) {
+      return row ? creatorIn(row) : undefined;
+    }),
+    getCreatorByTokenHash: (tokenHash) => run(() => {
       const row = q.creatorByToken.get(tokenHash);
-      return row ? creatorFromRow(row) : undefined;
-    },
-    updateCreator(id, patch) {
-      return updateCreatorTx.immediate(id, patch);
-    },
+      return row ? creatorIn(row) : undefined;
+    }),
+    updateCreator: (id, patch) => run(() => updateCreatorTx.immediate(id, patch)),
 
-    createStream(rec) {
-      try {
-        q.insertStream.run(streamParams(rec));
-      } catch (err) {
-        translateWriteError(err);
-      }
+    createStream: (rec) => run(() => {
+      write(() => q.insertStream.run(streamOut(rec)));
       return getStream(rec.id)!;
-    },
-    getStream,
-    getStreamByKeyHash(streamKeyHash) {
-      const row = q.streamByKey.get(streamKeyHash);
-      return row ? streamFromRow(row) : undefined;
-    },
-    listStreams({ ownerId, limit, cursor }) {
-      if (!Number.isInteger(limit) || limit < 1) throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', 'limit must be a positive integer');
-      const take = Math.min(limit, MAX_PAGE_SIZE);
+    }),
+    getStream: (id) => run(() => getStream(id)),
+    getStreamByKeyHash: (hash) => run(() => {
+      const row = q.streamByKey.get(hash);
+      return row ? streamIn(row) : undefined;
+    }),
+    listStreams: ({ ownerId, limit, cursor }) => run(() => {
+      const take = pageSize(limit);
       const after = cursor ? decodeStreamCursor(cursor) : undefined;
       // One extra row tells whether another page exists without a COUNT.
       const n = take + 1;
-      let rows: StreamRow[];
-      if (ownerId === undefined) {
-        rows = after ? q.pageAllAfter.all(after.createdAt, after.id, n) : q.pageAll.all(n);
-      } else {
-        rows = after ? q.pageOwnerAfter.all(ownerId, after.createdAt, after.id, n) : q.pageOwner.all(ownerId, n);
-      }
-      const items = rows.slice(0, take).map(streamFromRow);
+      let rows: RawStream[];
+      if (ownerId === undefined) rows = after ? q.pageAllAfter.all(after.createdAt, after.id, n) : q.pageAll.all(n);
+      else rows = after ? q.pageOwnerAfter.all(ownerId, after.createdAt, after.id, n) : q.pageOwner.all(ownerId, n);
+      const items = rows.slice(0, take).map(streamIn);
       const last = items[items.length - 1];
       const nextCursor = rows.length > take && last ? encodeStreamCursor({ createdAt: last.createdAt, id: last.id }) : null;
-      return { items, nextCursor } satisfies Page<StreamRecord>;
-    },
-    updateStream(id, patch) {
-      return updateStreamTx.immediate(id, patch);
-    },
-    deleteStream(id) {
-      return q.deleteStream.run(id).changes > 0;
-    },
-    listStreamsInState(state) {
-      return q.streamsInState.all(state).map(streamFromRow);
-    },
+      return { items, nextCursor };
+    }),
+    updateStream: (id, patch) => run(() => updateStreamTx.immediate(id, patch)),
+    deleteStream: (id) => run(() => q.deleteStream.run(id).changes > 0),
+    listStreamsInState: (state) => run(() => q.streamsInState.all(state).map(streamIn)),
 
-    backup(dest) {
-      return backupDatabase(db, dest);
-    },
+    claimLive: (id, o) => run(() => {
+      const row = q.claimLive.get({ id, node: o.nodeId, expires: o.expiresAt, started_at: o.startedAt, now: o.now });
+      if (row) return { ok: true as const, rec: streamIn(row) };
+      const rec = getStream(id);
+      return { ok: false as const, why: !rec ? 'missing' as const : rec.state === 'ended' ? 'ended' as const : 'held' as const, ...(rec ? { rec } : {}) };
+    }),
+    renewLeases: (nodeId, ids, expiresAt) => run(() => {
+      if (ids.length === 0) return [];
+      if (ids.length > MAX_RENEW_IDS) throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', `at most ${MAX_RENEW_IDS} leases per renewal`);
+      return q.renewLeases.all(expiresAt, nodeId, JSON.stringify(ids)).map((r) => r.id);
+    }),
+    releaseLive: (id, nodeId, patch) => run(() => {
+      const row = write(() => q.releaseLive.get({ id, node: nodeId, state: patch.state, ended_at: patch.endedAt ?? null, end_reason: patch.endReason ?? null }));
+      return row ? streamIn(row) : undefined;
+    }),
+    endAbandonedLive: (o) => run(() => q.endAbandoned.all({ own: o.ownNodeId ?? null, now: o.now, reason: o.endReason }).map((r) => r.id)),
 
-    close() {
+    getRecording: (streamId) => run(() => {
+      const row = q.getRecording.get(streamId);
+      return row ? recordingFromRow({ ...row, renditions: row.renditions === null ? null : (JSON.parse(row.renditions) as string[]) }) : undefined;
+    }),
+    putRecording: (streamId, rec) => run(() => {
+      const row = recordingToRow(rec);
+      try {
+        q.putRecording.run({ stream_id: streamId, ...row, renditions: row.renditions === null ? null : JSON.stringify(row.renditions) });
+      } catch (err) {
+        // No such stream (deleted meanwhile): nothing to record against.
+        if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return false;
+        translateWriteError(err);
+      }
+      return true;
+    }),
+    getAnalytics: (streamId) => run(() => {
+      const row = q.getAnalytics.get(streamId);
+      return row ? analyticsFromRows(row, q.getMinutes.all(streamId)) : undefined;
+    }),
+    putAnalytics: (streamId, a) => run(() => putAnalyticsTx.immediate(streamId, analyticsToRow(a), minutesToRows(a))),
+
+    backup: (dest) => (closed ? Promise.reject(closedError()) : backupDatabase(db, dest)),
+
+    close: async () => {
       if (closed) return;
       closed = true;
       try {

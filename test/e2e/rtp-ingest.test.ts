@@ -44,7 +44,7 @@ t.test('RTP media described by an SDP (the WebRTC path) feeds the same ladder', 
     id: 'webrtc-test', protocol: 'webrtc', remoteAddress: '127.0.0.1', isAlive: () => true, close: () => sender.kill('SIGKILL'),
     media: { form: 'rtp', tracks: [{ kind: 'video', codec: 'h264' }, { kind: 'audio', codec: 'opus' }], rtp: { producers: [], sdp, height: 180, requestKeyFrame: () => keyframeRequests++ } },
   };
-  const decision = srv.app.registry.authorizePublish(streamKey, handle, () => false);
+  const decision = await srv.app.registry.authorizePublish(streamKey, handle, () => false);
   t.ok(decision.ok, 'publish accepted');
   const master = await waitFor(async () => {
     const r = await getText(`${srv.base}/hls/${id}/master.m3u8`);

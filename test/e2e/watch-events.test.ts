@@ -32,15 +32,15 @@ const port = (app.server.address() as { port: number }).port;
 const base = `http://127.0.0.1:${port}`;
 t.teardown(async () => {
   await app.close();
-  store.close();
+  await store.close();
   rmSync(assetsDir, { recursive: true, force: true });
 });
 
 let n = 0;
-function createStream(title: string, ownerId: string | null = null): { id: string; key: string } {
+async function createStream(title: string, ownerId: string | null = null): Promise<{ id: string; key: string }> {
   const key = generateSecret('sk_', 24);
   const id = `s${++n}${Date.now().toString(36)}`;
-  store.createStream({ id, ownerId, title, description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: key.slice(0, 7), state: 'idle', createdAt: Date.now(), startedAt: null, endedAt: null, endReason: null, extra: {} });
+  await store.createStream({ id, ownerId, title, description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: key.slice(0, 7), state: 'idle', createdAt: Date.now(), startedAt: null, endedAt: null, endReason: null, extra: {} });
   return { id, key };
 }
 
@@ -102,8 +102,8 @@ function openSse(id: string): Promise<Sse> {
 }
 
 t.test('the page: title and creator rendered (escaped), hashed assets, no secrets', async (t) => {
-  const creator = store.createCreator({ id: 'c1', handle: 'alice', displayName: 'Alice <Shop>', tokenHash: hashSecret('x'), disabled: false, createdAt: Date.now() });
-  const s = createStream('Spring <script>alert(1)</script> & "sale"', creator.id);
+  const creator = await store.createCreator({ id: 'c1', handle: 'alice', displayName: 'Alice <Shop>', tokenHash: hashSecret('x'), disabled: false, createdAt: Date.now() });
+  const s = await createStream('Spring <script>alert(1)</script> & "sale"', creator.id);
   const res = await fetch(`${base}/watch/${s.id}`);
   t.equal(res.status, 200);
   t.match(res.headers.get('content-type'), /^text\/html/);
@@ -133,7 +133,7 @@ t.test('the page: title and creator rendered (escaped), hashed assets, no secret
 });
 
 t.test('event stream: state at connect, live and ended pushed, heartbeats, cleanup', async (t) => {
-  const s = createStream('Events');
+  const s = await createStream('Events');
   t.equal((await fetch(`${base}/v1/streams/nope/events`)).status, 404);
   const a = await openSse(s.id);
   t.equal(a.status, 200);
@@ -142,7 +142,7 @@ t.test('event stream: state at connect, live and ended pushed, heartbeats, clean
   await a.next(() => a.states.length === 1);
   t.same(a.states[0], { state: 'idle', startedAt: null, endedAt: null }, 'current state at connect');
 
-  const decision = registry.authorizePublish(s.key, publisher());
+  const decision = await registry.authorizePublish(s.key, publisher());
   t.ok(decision.ok);
   await a.next(() => a.states.length === 2);
   t.equal(a.states[1]!.state, 'live');
@@ -170,8 +170,8 @@ t.test('event stream: state at connect, live and ended pushed, heartbeats, clean
 });
 
 t.test('event stream caps: per stream and server-wide, 503 with Retry-After', async (t) => {
-  const s1 = createStream('Cap 1');
-  const s2 = createStream('Cap 2');
+  const s1 = await createStream('Cap 1');
+  const s2 = await createStream('Cap 2');
   // Let the previous test's closed sockets be seen by the server.
   await new Promise((r) => setTimeout(r, 200));
   const open = [await openSse(s1.id), await openSse(s1.id), await openSse(s1.id)];
@@ -198,7 +198,7 @@ t.test('server close ends open event streams instead of hanging', async (t) => {
   const app2 = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
   await app2.register(watchRoutes, { store, registry, assetsDir: dir, publicBaseUrl: 'https://cdn.example.com/' });
   await app2.listen({ host: '127.0.0.1', port: 0 });
-  const s = createStream('Closing');
+  const s = await createStream('Closing');
   const p2 = (app2.server.address() as { port: number }).port;
   const ended = new Promise<void>((ok) => {
     request(`http://127.0.0.1:${p2}/v1/streams/${s.id}/events`, (res) => { res.resume(); res.on('end', ok); res.on('close', ok); }).end();

@@ -70,14 +70,14 @@ async function run(): Promise<void> {
     await ingest.close();
     pool.close();
     await app.close();
-    store.close();
+    await store.close();
   });
 
   let n = 0;
-  const newStream = (): { id: string; key: string } => {
+  const newStream = async (): Promise<{ id: string; key: string }> => {
     const id = `whep${++n}`;
     const key = `sk_test_${n}_${'y'.repeat(20)}`;
-    store.createStream({ id, ownerId: null, title: `whep ${n}`, description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: key.slice(0, 7), state: 'idle', createdAt: Date.now(), startedAt: null, endedAt: null, endReason: null, extra: {} });
+    await store.createStream({ id, ownerId: null, title: `whep ${n}`, description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: key.slice(0, 7), state: 'idle', createdAt: Date.now(), startedAt: null, endedAt: null, endReason: null, extra: {} });
     return { id, key };
   };
 
@@ -123,14 +123,14 @@ async function run(): Promise<void> {
     let r = await post('nosuchstream', offer);
     t.equal(r.status, 404);
     t.equal((await r.json()).error.code, 'SHOWCASE_ERR_NOT_FOUND');
-    const idle = newStream();
+    const idle = await newStream();
     r = await post(idle.id, offer);
     t.equal(r.status, 409, 'a stream that is not live');
     t.equal((await r.json()).error.code, 'SHOWCASE_ERR_WHEP_NOT_LIVE');
     r = await post('bad id!', offer);
     t.equal(r.status, 400, 'a malformed stream id');
 
-    const live = newStream();
+    const live = await newStream();
     const pub = await publish(live.key);
     t.teardown(() => pub.page.close().catch(() => {}));
     r = await post(live.id, 'v=0\r\nthis is not sdp\r\n');
@@ -159,7 +159,7 @@ async function run(): Promise<void> {
   });
 
   t.test('Chromium watches a WHIP stream over WHEP: frames decoded, audio received; DELETE closes everything', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.teardown(() => pub.page.close().catch(() => {}));
     const before = consumersOnWorkers();
@@ -194,7 +194,7 @@ async function run(): Promise<void> {
   });
 
   t.test('past maxConsumersPerWorker the next viewer is served from the other worker via pipeToRouter', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.teardown(() => pub.page.close().catch(() => {}));
     const session = ingest.get(pub.location.split('/').pop()!)!;
@@ -232,7 +232,7 @@ async function run(): Promise<void> {
   });
 
   t.test('caps: per address and per stream, coded; a viewer that vanishes is cleaned up', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.teardown(() => pub.page.close().catch(() => {}));
     const page = await browser.newPage();
@@ -274,7 +274,7 @@ async function run(): Promise<void> {
   });
 
   t.test('shutdown closes viewer sessions and refuses new ones', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.teardown(() => pub.page.close().catch(() => {}));
     const v = await watch(id, false);

@@ -58,15 +58,15 @@ async function run(): Promise<void> {
     await ingest.close();
     pool.close();
     await app.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   let n = 0;
-  const newStream = (): { id: string; key: string } => {
+  const newStream = async (): Promise<{ id: string; key: string }> => {
     const id = `whip${++n}`;
     const key = `sk_test_${n}_${'x'.repeat(20)}`;
-    store.createStream({ id, ownerId: null, title: `whip ${n}`, description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: key.slice(0, 7), state: 'idle', createdAt: Date.now(), startedAt: null, endedAt: null, endReason: null, extra: {} });
+    await store.createStream({ id, ownerId: null, title: `whip ${n}`, description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: key.slice(0, 7), state: 'idle', createdAt: Date.now(), startedAt: null, endedAt: null, endReason: null, extra: {} });
     return { id, key };
   };
 
@@ -81,7 +81,7 @@ async function run(): Promise<void> {
   const post = (body: string, headers: Record<string, string>) => fetch(`${base}/whip`, { method: 'POST', headers, body });
 
   t.test('refusals: no key 401, unknown key 403, broken offer 400, all coded', async (t) => {
-    const { key } = newStream();
+    const { key } = await newStream();
     const page = await browser.newPage();
     await page.goto(`${base}/`);
     const offer = await page.evaluate(async () => {
@@ -114,7 +114,7 @@ async function run(): Promise<void> {
   });
 
   t.test('Chromium publishes H.264 + Opus over WHIP; ffmpeg decodes the bridged RTP; DELETE ends the stream', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.teardown(() => pub.page.close().catch(() => {}));
     t.equal(pub.status, 201, `WHIP answered 201${pub.status !== 201 ? `: ${pub.answer}` : ''}`);
@@ -124,7 +124,7 @@ async function run(): Promise<void> {
     const stream = registry.get(id)!;
     t.equal(stream.state, 'live', 'the stream went live through the registry');
     t.equal(stream.publisher?.protocol, 'webrtc');
-    t.equal(store.getStream(id)!.state, 'live', 'state persisted');
+    t.equal((await store.getStream(id))!.state, 'live', 'state persisted');
     await waitFor(async () => (await pcState(pub.page)) === 'connected', 'browser connected', 15000);
     const session = ingest.get(pub.location!.split('/').pop()!)!;
     t.ok(session.handle.isAlive(), 'publisher handle alive once ICE and DTLS connect');
@@ -171,14 +171,14 @@ async function run(): Promise<void> {
     const ok = await fetch(`${base}${pub.location}`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } });
     t.equal(ok.status, 200, 'DELETE with the key stops publishing');
     t.equal(stream.state, 'ended', 'the stream ended, as with an RTMP unpublish');
-    t.equal(store.getStream(id)!.state, 'ended');
+    t.equal((await store.getStream(id))!.state, 'ended');
     t.equal(stream.media, undefined, 'the RTP media is withdrawn with the publisher');
     t.ok(session.closed && session.transport.closed && session.router.closed, 'session, transport and router closed');
     t.equal(ingest.size, 0);
   });
 
   t.test('a second publisher is refused while the first is alive; a vanished phone leaves the stream reconnecting', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const first = await publish(key);
     t.equal(first.status, 201);
     await waitFor(async () => (await pcState(first.page)) === 'connected', 'browser connected', 15000);
@@ -207,7 +207,7 @@ async function run(): Promise<void> {
   });
 
   t.test('a worker that dies takes its sessions down; the stream waits, and a re-POST lands on the replacement', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.equal(pub.status, 201);
     await waitFor(async () => (await pcState(pub.page)) === 'connected', 'browser connected', 15000);
@@ -231,7 +231,7 @@ async function run(): Promise<void> {
   });
 
   t.test('shutdown closes live sessions', async (t) => {
-    const { id, key } = newStream();
+    const { id, key } = await newStream();
     const pub = await publish(key);
     t.equal(pub.status, 201);
     t.equal(ingest.size, 1);

@@ -10,7 +10,7 @@ import { HlsStream } from '../../src/playback/hls/hls-stream.js';
 import { HlsOrigin } from '../../src/playback/hls/hls-origin.js';
 import { BlockingBudget } from '../../src/playback/hls/blocking-waiter.js';
 import { laterContinuation, parseContinuation, restoreContinuations, saveContinuations, CONTINUATION_KEY, type HlsContinuation } from '../../src/playback/hls/hls-continuation.js';
-import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from '../../src/store/migrations.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { StreamRecord } from '../../src/store/types.js';
 import { makeFragmentedMp4 } from '../helpers/ffmpeg.js';
@@ -80,29 +80,31 @@ t.test('registry: interruptAll persists interrupted; a new registry restores it 
   const store = openSqliteStore({ file: ':memory:' });
   t.teardown(() => store.close());
   const key = 'sk_test_key_1';
-  const rec: StreamRecord = { id: 's1', ownerId: null, title: 't', description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: 'sk_t', state: 'idle', createdAt: 1, startedAt: null, endedAt: null, endReason: null, extra: {} };
-  store.createStream(rec);
+  const rec: StreamRecord = { id: 's1', ownerId: null, title: 't', description: '', streamKeyHash: hashSecret(key), streamKeyPrefix: 'sk_t', state: 'idle', createdAt: 1, startedAt: null, endedAt: null, endReason: null, lease: null, extra: {} };
+  await store.createStream(rec);
   const a = new StreamRegistry({ store, logger: log, reconnectGraceMs: 60_000 });
-  const d = a.authorizePublish(key, publisher('p1'));
+  const d = await a.authorizePublish(key, publisher('p1'));
   t.ok(d.ok);
-  const startedAt = store.getStream('s1')!.startedAt;
+  const startedAt = (await store.getStream('s1'))!.startedAt;
   t.same(a.interruptAll('server stopping').map((s) => s.id), ['s1']);
-  t.equal(store.getStream('s1')!.state, 'interrupted', 'persisted');
-  t.equal(store.getStream('s1')!.endedAt, null);
+  await a.flush();
+  t.equal((await store.getStream('s1'))!.state, 'interrupted', 'persisted');
+  t.equal((await store.getStream('s1'))!.endedAt, null);
+  t.equal((await store.getStream('s1'))!.lease, null, 'an interrupted stream holds no lease');
 
   const b = new StreamRegistry({ store, logger: log, reconnectGraceMs: 60_000 });
-  t.same(b.recoverInterrupted(), [], 'an interrupted stream is not a crashed one');
+  t.same(await b.recoverInterrupted(), [], 'an interrupted stream is not a crashed one');
   const created: string[] = [];
   b.on('stream', (s) => created.push(s.id));
   t.same((await b.restoreInterrupted()).map((r) => r.id), ['s1']);
   t.same(created, ['s1'], 'outputs attach to the restored stream before any publisher');
   b.startReconnectWindows();
   t.ok(b.get('s1')!.reconnectDeadline);
-  const again = b.authorizePublish(key, publisher('p2'));
+  const again = await b.authorizePublish(key, publisher('p2'));
   t.ok(again.ok, 'the same key continues it');
   t.equal(again.ok && again.stream.id, 's1');
-  t.equal(store.getStream('s1')!.state, 'live');
-  t.equal(store.getStream('s1')!.startedAt, startedAt, 'it keeps its start time');
+  t.equal((await store.getStream('s1'))!.state, 'live');
+  t.equal((await store.getStream('s1'))!.startedAt, startedAt, 'it keeps its start time');
   b.end('s1', 'test over');
 });
 
@@ -160,20 +162,20 @@ t.test('continuations: kept in the store, restored into the origin, dropped when
 
   const store = openSqliteStore({ file: ':memory:' });
   t.teardown(() => store.close());
-  store.createStream({ id: 's1', ownerId: null, title: 't', description: '', streamKeyHash: 'h', streamKeyPrefix: 'p', state: 'live', createdAt: 1, startedAt: 1, endedAt: null, endReason: null, extra: { other: 1 } });
+  await store.createStream({ id: 's1', ownerId: null, title: 't', description: '', streamKeyHash: 'h', streamKeyPrefix: 'p', state: 'live', createdAt: 1, startedAt: 1, endedAt: null, endReason: null, extra: { other: 1 } });
   const origin = new HlsOrigin({ timing: { segmentSeconds: 2, partSeconds: 0.334 }, windowSegments: 3, retainExtraSegments: 1, maxBlockingRequests: 10, endedRetainSeconds: 1 });
   t.teardown(() => origin.close());
   const live = origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]);
   feed(live, 1, frags.length);
   await saveContinuations(origin, store, ['s1']);
-  const saved = store.getStream('s1')!.extra;
+  const saved = (await store.getStream('s1'))!.extra;
   t.equal(saved.other, 1, 'other features keep their keys');
   const point = parseContinuation(saved[CONTINUATION_KEY])!;
   t.ok(point.nextMsn > 0 && point.lastRunId === 1);
 
   const next = new HlsOrigin({ timing: { segmentSeconds: 2, partSeconds: 0.334 }, windowSegments: 3, retainExtraSegments: 1, maxBlockingRequests: 10, endedRetainSeconds: 1 });
   t.teardown(() => next.close());
-  restoreContinuations(next, [store.getStream('s1')!]);
+  restoreContinuations(next, [(await store.getStream('s1'))!]);
   t.same(next.interrupt('s1'), point, 'nothing produced yet: the saved point stands');
   t.same(next.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]).continuedFrom, point, 'the origin continues from it');
   restoreContinuations(next, [{ id: 's2', extra: { [CONTINUATION_KEY]: point } }]);
@@ -181,7 +183,7 @@ t.test('continuations: kept in the store, restored into the origin, dropped when
   t.equal(next.interrupt('s2'), undefined, 'ending a stream drops its continuation');
 });
 
-t.test('store migration 2: the state CHECK admits interrupted; rows survive the table rebuild', async (t) => {
+t.test('store migration 2 (then 3): the state CHECK admits interrupted; rows survive the table rebuild', async (t) => {
   const file = join(t.testdir(), 'v1.db');
   const raw = new Database(file);
   migrate(raw, file, undefined, MIGRATIONS.slice(0, 1));
@@ -190,11 +192,11 @@ t.test('store migration 2: the state CHECK admits interrupted; rows survive the 
   raw.close();
   const store = openSqliteStore({ file });
   t.teardown(() => store.close());
-  t.equal(store.schemaVersion, 2);
-  const rec = store.getStream('old')!;
+  t.equal(store.schemaVersion, LATEST_SCHEMA_VERSION);
+  const rec = (await store.getStream('old'))!;
   t.match(rec, { title: 'Old', state: 'live', createdAt: 5, extra: { a: 1 } });
-  t.equal(store.getStreamByKeyHash('kh')?.id, 'old', 'the key index is back');
-  store.updateStream('old', { state: 'interrupted' });
-  t.same(store.listStreamsInState('interrupted').map((r) => r.id), ['old']);
-  t.throws(() => store.updateStream('old', { state: 'bogus' as never }), 'other values are still refused');
+  t.equal((await store.getStreamByKeyHash('kh'))?.id, 'old', 'the key index is back');
+  await store.updateStream('old', { state: 'interrupted' });
+  t.same((await store.listStreamsInState('interrupted')).map((r) => r.id), ['old']);
+  await t.rejects(store.updateStream('old', { state: 'bogus' as never }), 'other values are still refused');
 });

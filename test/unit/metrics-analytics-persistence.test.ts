@@ -3,16 +3,21 @@ import { ViewerSessionTable } from '../../src/metrics/session-table.js';
 import { WatchTicker } from '../../src/metrics/watch-ticker.js';
 import { AnalyticsPersistence } from '../../src/metrics/analytics-persistence.js';
 import { mergeAnalytics, type StoredAnalytics } from '../../src/metrics/stream-analytics.js';
-import type { StreamRecord } from '../../src/store/types.js';
 import type { StreamWatchTotals } from '../../src/metrics/stream-watch-stats.js';
 
-/** A one-stream store: just the record's extra, as the SQLite store merges it by top-level key. */
+/** A one-stream analytics store (copies in and out, as a real store's rows are). */
 function fakeStore() {
-  const rec = { id: 's1', extra: {} as Record<string, unknown> } as StreamRecord;
+  const box: { a: StoredAnalytics | undefined } = { a: undefined };
   return {
-    rec,
-    getStream: (id: string) => (id === 's1' ? rec : undefined),
-    updateStream: (_id: string, patch: { extra: Record<string, unknown> }) => void Object.assign(rec.extra, patch.extra),
+    get a(): StoredAnalytics | undefined {
+      return box.a;
+    },
+    getAnalytics: async (id: string) => (id === 's1' && box.a ? structuredClone(box.a) : undefined),
+    putAnalytics: async (id: string, a: StoredAnalytics) => {
+      if (id !== 's1') return false;
+      box.a = structuredClone(a);
+      return true;
+    },
   };
 }
 
@@ -44,13 +49,14 @@ t.test('a live period, its drop, a replay period and a restart add up; nothing c
   p1.ticker.markLive('s1', 0);
   const live = p1.sessions(10, 'live');
   p1.watch(live, 60);
-  p1.persistence.persistTracked(); // the minute persist while live
+  await p1.persistence.persistTracked(); // the minute persist while live
   p1.watch(live, 30);
   p1.ticker.markEnded('s1', p1.now());
   p1.idle(20); // sessions time out, then the grace passes: dropped and persisted
+  await p1.persistence.flush(); // the drop's write is queued, not awaited by the tick
   t.notOk(p1.ticker.isTracked('s1'), 'dropped after the grace');
   t.equal(p1.periods.length, 1);
-  const afterLive = store.rec.extra.analytics as StoredAnalytics;
+  const afterLive = store.a!;
   t.ok(p1.periods[0]!.watchSeconds.hls.live >= 900, 'the ticker counted the live viewing');
   t.equal(afterLive.watchSecondsLive, p1.periods[0]!.watchSeconds.hls.live, 'persisted once, not once per persist');
   t.equal(afterLive.watchSecondsReplay, 0);
@@ -59,20 +65,21 @@ t.test('a live period, its drop, a replay period and a restart add up; nothing c
   // Days later, replays are watched: a new tracking period of the same stream.
   const replay = p1.sessions(4, 'replay');
   p1.watch(replay, 30);
-  const during = p1.persistence.current('s1')!;
+  const during = (await p1.persistence.current('s1'))!;
   t.equal(during.watchSecondsLive, afterLive.watchSecondsLive, 'the live figures stay while a replay is tracked');
   t.equal(during.watchSecondsReplay, 4 * 30);
   t.ok(during.uniqueViewers >= 13 && during.uniqueViewers <= 15, `unique viewers merge: ${during.uniqueViewers} of 14`);
-  p1.persistence.persistTracked();
-  p1.persistence.persistTracked(); // twice in one period: still counted once
-  t.equal((store.rec.extra.analytics as StoredAnalytics).watchSecondsReplay, 4 * 30);
+  await p1.persistence.persistTracked();
+  await p1.persistence.persistTracked(); // twice in one period: still counted once
+  t.equal(store.a!.watchSecondsReplay, 4 * 30);
 
   // The process restarts mid-replay: the new process's period builds on what was stored.
   const p2 = processOn(store, p1.now() + 5000);
   p2.watch(p2.sessions(2, 'replay'), 10);
   p2.idle(20);
+  await p2.persistence.flush();
   t.equal(p2.periods.length, 1);
-  const end = store.rec.extra.analytics as StoredAnalytics;
+  const end = store.a!;
   t.equal(end.watchSecondsLive, afterLive.watchSecondsLive);
   t.equal(end.watchSecondsReplay, 4 * 30 + sum(p2.periods, (w) => w.hls.replay), 'the replay seconds of both processes');
   t.equal(end.watchSecondsByProtocol.hls, end.watchSecondsLive + end.watchSecondsReplay);

@@ -4,26 +4,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/logger.js';
 import { RetentionSweeper, sweepRecordings } from '../../src/recorder/retention-sweep.js';
-import type { StreamRecord } from '../../src/store/types.js';
+import type { RecordingRecord, StreamRecord } from '../../src/store/types.js';
 
 const DAY = 24 * 3600 * 1000;
 const NOW = Date.UTC(2026, 5, 1);
 
+/** Streams and their recording rows, as the store keeps them (every stream starts with a ready recording). */
 function fakeStore(records: StreamRecord[]) {
   const map = new Map(records.map((r) => [r.id, r]));
+  const recordings = new Map<string, RecordingRecord>(records.map((r) => [r.id, { state: 'ready', updatedAt: 0 }]));
   return {
-    getStream: (id: string) => map.get(id),
-    updateStream: (id: string, patch: Partial<StreamRecord>) => {
-      const r = map.get(id);
-      if (!r) return undefined;
-      Object.assign(r, { ...patch, extra: { ...r.extra, ...(patch.extra ?? {}) } });
-      return r;
+    getStream: async (id: string) => map.get(id),
+    getRecording: async (id: string) => recordings.get(id),
+    putRecording: async (id: string, r: RecordingRecord) => {
+      if (!map.has(id)) return false;
+      recordings.set(id, r);
+      return true;
     },
   };
 }
 
 function rec(id: string, state: StreamRecord['state'], endedAt: number | null): StreamRecord {
-  return { id, ownerId: null, title: id, description: '', streamKeyHash: '', streamKeyPrefix: '', state, createdAt: 0, startedAt: 0, endedAt, endReason: null, extra: { recording: { state: 'ready', updatedAt: 0 } } };
+  return { id, ownerId: null, title: id, description: '', streamKeyHash: '', streamKeyPrefix: '', state, createdAt: 0, startedAt: 0, endedAt, endReason: null, extra: {}, lease: null };
 }
 
 function setup() {
@@ -51,8 +53,8 @@ t.test('the sweep deletes recordings past retention and orphans, nothing else', 
   t.same(deleted.sort(), ['old', 'orphan']);
   for (const id of ['recent', 'live', 'idle', 'finalizing', 'not an id!', 'stray-file']) t.ok(existsSync(join(root, id)), `${id} kept`);
   for (const id of ['old', 'orphan']) t.notOk(existsSync(join(root, id)), `${id} deleted`);
-  t.equal((store.getStream('old')!.extra.recording as { state: string }).state, 'expired', 'the record says the recording expired');
-  t.equal((store.getStream('recent')!.extra.recording as { state: string }).state, 'ready');
+  t.match(await store.getRecording('old'), { state: 'expired', expiredAt: NOW }, 'the record says the recording expired');
+  t.equal((await store.getRecording('recent'))?.state, 'ready');
 });
 
 t.test('the boundary moves with the clock; retentionDays 0 keeps everything', async (t) => {

@@ -19,9 +19,9 @@ function world(t: Test) {
   const dataDir = mkdtempSync(join(tmpdir(), 'recorder-service-'));
   const store = openSqliteStore({ file: join(dataDir, 'showcase.db'), logger: log });
   const origin = new HlsOrigin({ timing: { segmentSeconds: 2, partSeconds: 0.334 }, windowSegments: 12, retainExtraSegments: 4, maxBlockingRequests: 10, endedRetainSeconds: 0 });
-  t.teardown(() => {
+  t.teardown(async () => {
     origin.close();
-    store.close();
+    await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
   const service = (config: Partial<RecordingConfig>, ffmpegPath = 'ffmpeg', freeBytes?: (p: string) => Promise<number>) =>
@@ -45,11 +45,12 @@ async function publishAndEnd(store: Store, origin: HlsOrigin, svc: RecordingServ
       else tl.addFragment(c.data);
     }
   }
-  store.updateStream(id, { state: 'ended', endedAt: Date.now(), endReason: 'publisher-stopped' });
+  await store.updateStream(id, { state: 'ended', endedAt: Date.now(), endReason: 'publisher-stopped' });
   origin.end(id);
 }
 
-const info = (store: Store, id: string) => store.getStream(id)?.extra.recording as RecordingInfo | undefined;
+/** The recording row as the store holds it. */
+const info = (store: Store, id: string): Promise<RecordingInfo | undefined> => store.getRecording(id);
 
 t.test('a finalize still running at shutdown has its ffmpeg killed; the next start resumes it to ready', async (t) => {
   const w = world(t);
@@ -60,22 +61,22 @@ t.test('a finalize still running at shutdown has its ffmpeg killed; the next sta
   chmodSync(fake, 0o755);
   const first = w.service({ shutdownGraceMs: 200 }, fake);
   await first.start();
-  w.stream('s1');
+  await w.stream('s1');
   await publishAndEnd(w.store, w.origin, first, 's1');
   const pid = Number(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 'the remux running'));
-  t.equal(info(w.store, 's1')?.state, 'processing');
+  t.equal((await info(w.store, 's1'))?.state, 'processing');
   const t0 = Date.now();
   await first.stop();
   t.ok(Date.now() - t0 < 3000, `stop took ${Date.now() - t0} ms`);
   t.throws(() => process.kill(pid, 0), 'the remux ffmpeg is gone');
-  t.equal(info(w.store, 's1')?.state, 'processing', 'left processing for the next start');
+  t.equal((await info(w.store, 's1'))?.state, 'processing', 'left processing for the next start');
   t.notOk(existsSync(join(first.root, 's1', 'recording.mp4')));
 
   const second = w.service({});
   await second.start();
   t.teardown(() => second.stop());
-  await waitFor(() => info(w.store, 's1')?.state === 'ready', 'resumed to ready', 20000);
-  const r = info(w.store, 's1')!;
+  await waitFor(async () => (await info(w.store, 's1'))?.state === 'ready', 'resumed to ready', 20000);
+  const r = (await info(w.store, 's1'))!;
   t.ok(r.durationSeconds! > 3.5, `${r.durationSeconds} s`);
   t.equal(Number((await ffprobe(join(second.root, 's1', 'recording.mp4'))).format.duration).toFixed(0), r.durationSeconds!.toFixed(0));
   t.same(readdirSync(join(second.root, 's1')).filter((f) => f.includes('.part') || f.endsWith('.tmp')), [], 'no leftovers');
@@ -86,11 +87,11 @@ t.test('only the configured renditions are kept; the MP4 comes from the highest 
   const svc = w.service({ renditions: ['lo'] });
   await svc.start();
   t.teardown(() => svc.stop());
-  w.stream('s2');
+  await w.stream('s2');
   await publishAndEnd(w.store, w.origin, svc, 's2', 3);
-  await waitFor(() => info(w.store, 's2')?.state === 'ready', 'ready', 20000);
-  t.same(info(w.store, 's2')?.renditions, ['lo']);
-  t.equal(info(w.store, 's2')?.mp4Rendition, 'lo');
+  await waitFor(async () => (await info(w.store, 's2'))?.state === 'ready', 'ready', 20000);
+  t.same((await info(w.store, 's2'))?.renditions, ['lo']);
+  t.equal((await info(w.store, 's2'))?.mp4Rendition, 'lo');
   t.notOk(existsSync(join(svc.root, 's2', 'hi')), 'the other rendition was not written');
 });
 
@@ -99,10 +100,10 @@ t.test('below the disk floor no recording starts: the state says why, the error 
   const svc = w.service({ minFreeBytes: 10_000_000 }, 'ffmpeg', async () => 1_000_000);
   await svc.start();
   t.teardown(() => svc.stop());
-  w.stream('s3');
+  await w.stream('s3');
   await publishAndEnd(w.store, w.origin, svc, 's3', 2);
-  await waitFor(() => info(w.store, 's3')?.state === 'failed', 'failed', 10000);
-  const r = info(w.store, 's3')!;
+  await waitFor(async () => (await info(w.store, 's3'))?.state === 'failed', 'failed', 10000);
+  const r = (await info(w.store, 's3'))!;
   t.equal(r.code, 'SHOWCASE_ERR_RECORDING_DISK_FULL');
   t.match(r.reason, /1000000 bytes\) is below the recording floor \(10000000 bytes\)/);
   t.same(svc.errorCounts(), { SHOWCASE_ERR_RECORDING_DISK_FULL: 1 }, 'counted once (the same stop, not again at the end)');

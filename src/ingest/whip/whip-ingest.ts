@@ -30,8 +30,8 @@ export interface WhipIngestOptions {
   /** Video codecs in order of preference. */
   videoPreference?: string[];
   /** A cheap look-up so unknown keys are refused before a router is made (optional). */
-  keyExists?: (streamKey: string) => boolean;
-  isOwnerDisabled?: (rec: StreamRecord) => boolean;
+  keyExists?: (streamKey: string) => boolean | Promise<boolean>;
+  isOwnerDisabled?: (rec: StreamRecord) => boolean | Promise<boolean>;
 }
 
 export type WhipIngestEvents = {
@@ -102,7 +102,7 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
   async publish(req: { streamKey: string; offer: string; remoteAddress: string }): Promise<WhipPublishResult> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
     const offer = translateWhipOffer(req.offer, { videoPreference: this.#o.videoPreference });
-    if (this.#o.keyExists && !this.#o.keyExists(req.streamKey)) {
+    if (this.#o.keyExists && !(await this.#o.keyExists(req.streamKey))) {
       this.#log.warn({ keyPrefix: secretPrefix(req.streamKey), remoteAddress: req.remoteAddress, code: 'SHOWCASE_ERR_RTMP_BAD_KEY' }, 'WHIP publish refused: unknown stream key');
       throw new ShowcaseError('SHOWCASE_ERR_RTMP_BAD_KEY', 'unknown stream key');
     }
@@ -148,7 +148,7 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
    */
   async reserve(req: { streamKey: string; remoteAddress: string }): Promise<PublisherReservation> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-    const check = this.#o.registry.checkPublish(req.streamKey, { remoteAddress: req.remoteAddress, protocol: 'webrtc' }, this.#o.isOwnerDisabled);
+    const check = await this.#o.registry.checkPublish(req.streamKey, { remoteAddress: req.remoteAddress, protocol: 'webrtc' }, this.#o.isOwnerDisabled);
     if (!check.ok) throw new ShowcaseError(check.code, check.reason);
     if (this.#sessions.size + this.#pending.size + this.#reserved >= this.#o.maxSessions) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'too many WebRTC publishers on this server');
     this.#reserved++;
@@ -215,7 +215,7 @@ export class WhipIngest extends TypedEmitter<WhipIngestEvents> {
     });
     try {
       if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-      const decision = this.#o.registry.authorizePublish(p.streamKey, created.handle, this.#o.isOwnerDisabled, (stream) => {
+      const decision = await this.#o.registry.authorizePublish(p.streamKey, created.handle, this.#o.isOwnerDisabled, (stream) => {
         created.stream = stream;
       });
       if (!decision.ok) throw new ShowcaseError(decision.code, decision.reason);

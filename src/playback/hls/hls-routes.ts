@@ -18,7 +18,7 @@ export interface HlsRoutesOptions {
   /** Whether a stream has a publisher now: its multivariant request waits for the first media. */
   isLive?: (streamId: string) => boolean;
   /** Replays: a finished recording's file (VOD playlists and media) when no live origin holds the stream. */
-  vod?: (streamId: string, rendition: string | undefined, file: string) => string | undefined;
+  vod?: (streamId: string, rendition: string | undefined, file: string) => string | undefined | Promise<string | undefined>;
   /** Marks a viewer session active (each playlist or media request that carries _sid). */
   touchSession?: (streamId: string, sessionId: string) => void;
 }
@@ -112,7 +112,7 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     }
     // An ended stream replays from its recording as soon as there is one: memory holds only the last window.
     if (!stream || stream.ended) {
-      const vod = ID.test(id) ? opts.vod?.(id, undefined, 'master.m3u8') : undefined;
+      const vod = ID.test(id) ? await opts.vod?.(id, undefined, 'master.m3u8') : undefined;
       if (vod) {
         // Replay viewers get a session too (counted as mode 'replay'); their copy is theirs alone.
         const query = opts.sessionQuery?.(id, req) ?? '';
@@ -129,7 +129,7 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     const { id, rendition } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
     if (!stream || stream.ended) {
-      const vod = ID.test(id) && NAME.test(rendition) ? opts.vod?.(id, rendition, 'index.m3u8') : undefined;
+      const vod = ID.test(id) && NAME.test(rendition) ? await opts.vod?.(id, rendition, 'index.m3u8') : undefined;
       if (vod) return sendVodPlaylist(reply, vod, touchedSession(id, req), 'public, max-age=60');
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
@@ -140,7 +140,7 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     const { id, rendition, file } = req.params;
     const stream = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.origin.get(id) : undefined;
     if (!stream) {
-      const vod = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? opts.vod?.(id, rendition, file) : undefined;
+      const vod = ID.test(id) && NAME.test(rendition) && FILE.test(file) ? await opts.vod?.(id, rendition, file) : undefined;
       if (!vod) return notFound(reply, 'no such media');
       touchedSession(id, req);
       return sendVod(reply, vod, CACHE.immutable);
@@ -148,7 +148,7 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     touchedSession(id, req);
     const r = await stream.media(rendition, file);
     // An ended stream's older segments have left memory but are in its recording (same names, same bytes).
-    const vod = r.status === 404 && stream.ended ? opts.vod?.(id, rendition, file) : undefined;
+    const vod = r.status === 404 && stream.ended ? await opts.vod?.(id, rendition, file) : undefined;
     if (vod) return sendVod(reply, vod, CACHE.immutable);
     return send(req, reply, r);
   });

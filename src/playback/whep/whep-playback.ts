@@ -32,7 +32,7 @@ export interface WhepPlaybackOptions {
   iceConsentTimeoutSeconds?: number;
   limits: WhepLimits;
   /** Whether a stream id is known at all (404 when not; 409 when known but not playable now). */
-  streamExists?: (streamId: string) => boolean;
+  streamExists?: (streamId: string) => boolean | Promise<boolean>;
   /**
    * Makes a source on demand for a stream that has none yet (an RTMP stream's feed starts on its
    * first viewer); undefined when the stream cannot be played over WebRTC now.
@@ -165,7 +165,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
     const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
     if (!fanout) {
-      if (this.#o.streamExists && !this.#o.streamExists(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
+      if (this.#o.streamExists && !(await this.#o.streamExists(req.streamId))) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
       throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
     }
     const offer = translateWhepOffer(req.offer);
@@ -238,7 +238,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
     // An RTMP stream's feed starts on its first viewer, whichever way the viewer came in.
     const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
     if (!fanout) {
-      if (this.#o.streamExists && !this.#o.streamExists(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
+      if (this.#o.streamExists && !(await this.#o.streamExists(req.streamId))) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
       throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
     }
     const source = fanout.source;

@@ -1,0 +1,133 @@
+import type { PoolClient } from 'pg';
+import type { Logger } from '../core/logger.js';
+import { StoreError } from './store-error.js';
+
+/** One forward-only PostgreSQL schema step. */
+export interface PgMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/**
+ * Every PostgreSQL schema step, oldest first; append only, like the SQLite list (its own numbering:
+ * PostgreSQL started at the schema SQLite reached in its version 2). Timestamps are bigint
+ * milliseconds since the epoch; ids sort with the "C" collation so pages come in the same order as
+ * SQLite's byte-wise comparison, whatever the database's locale.
+ */
+export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
+  {
+    version: 1,
+    description: 'creators, streams with leases, recordings, analytics',
+    sql: `
+      CREATE TABLE creators (
+        id            text COLLATE "C" PRIMARY KEY,
+        handle        text NOT NULL UNIQUE,
+        display_name  text NOT NULL,
+        token_hash    text NOT NULL UNIQUE,
+        disabled      boolean NOT NULL DEFAULT false,
+        created_at    bigint NOT NULL
+      );
+
+      CREATE TABLE streams (
+        id                 text COLLATE "C" PRIMARY KEY,
+        owner_id           text COLLATE "C" REFERENCES creators(id) ON DELETE RESTRICT,
+        title              text NOT NULL,
+        description        text NOT NULL DEFAULT '',
+        stream_key_hash    text NOT NULL UNIQUE,
+        stream_key_prefix  text NOT NULL,
+        state              text NOT NULL CHECK (state IN ('idle', 'live', 'interrupted', 'ended')),
+        created_at         bigint NOT NULL,
+        started_at         bigint,
+        ended_at           bigint,
+        end_reason         text,
+        extra              jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(extra) = 'object'),
+        lease_node_id      text,
+        lease_expires_at   bigint
+      );
+      CREATE INDEX streams_by_created ON streams (created_at DESC, id DESC);
+      CREATE INDEX streams_by_owner_created ON streams (owner_id, created_at DESC, id DESC);
+      CREATE INDEX streams_by_state ON streams (state);
+
+      CREATE TABLE recordings (
+        stream_id         text COLLATE "C" PRIMARY KEY REFERENCES streams(id) ON DELETE CASCADE,
+        state             text NOT NULL CHECK (state IN ('recording', 'stopped', 'processing', 'ready', 'failed', 'expired')),
+        started_at        bigint,
+        renditions        text[],
+        mp4_rendition     text,
+        duration_seconds  double precision,
+        size_bytes        bigint,
+        segments          integer,
+        discontinuities   integer,
+        code              text,
+        reason            text,
+        ready_at          bigint,
+        finalize_ms       bigint,
+        expired_at        bigint,
+        updated_at        bigint NOT NULL
+      );
+
+      CREATE TABLE stream_analytics (
+        stream_id             text COLLATE "C" PRIMARY KEY REFERENCES streams(id) ON DELETE CASCADE,
+        watch_seconds_live    double precision NOT NULL,
+        watch_seconds_replay  double precision NOT NULL,
+        watch_seconds_hls     double precision NOT NULL,
+        watch_seconds_webrtc  double precision NOT NULL,
+        unique_viewers        integer NOT NULL,
+        unique_sketch         text,
+        peak_viewers          integer NOT NULL,
+        updated_at            bigint NOT NULL
+      );
+
+      CREATE TABLE stream_analytics_minutes (
+        stream_id               text COLLATE "C" NOT NULL REFERENCES stream_analytics(stream_id) ON DELETE CASCADE,
+        start_ms                bigint NOT NULL,
+        viewers_avg             double precision NOT NULL,
+        viewers_peak            integer NOT NULL,
+        watch_seconds           double precision NOT NULL,
+        ingest_bits_per_second  double precision,
+        PRIMARY KEY (stream_id, start_ms)
+      );
+    `,
+  },
+]);
+
+/** The PostgreSQL schema version this build writes and the newest it can read. */
+export const PG_LATEST_SCHEMA_VERSION: number = PG_MIGRATIONS.length;
+
+/** An arbitrary constant: the advisory lock every Showcase node takes while migrating. */
+const MIGRATION_LOCK = 0x5c0a5e;
+
+/**
+ * Brings the database up to PG_LATEST_SCHEMA_VERSION in one transaction under an advisory lock,
+ * so nodes starting together migrate once (the others wait, then find nothing to do). Returns the
+ * version after; throws StoreError TOO_NEW for a database written by a newer build, touching nothing.
+ */
+export async function migratePg(client: PoolClient, where: string, logger?: Logger, list: readonly PgMigration[] = PG_MIGRATIONS): Promise<number> {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`pg migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS showcase_schema_migrations (
+      version integer PRIMARY KEY, description text NOT NULL, applied_at bigint NOT NULL)`);
+    const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM showcase_schema_migrations');
+    const current = res.rows[0]?.v ?? 0;
+    if (current > list.length) {
+      throw new StoreError('SHOWCASE_ERR_STORE_TOO_NEW', where,
+        `store ${where} is at schema version ${current}, newer than this build knows (${list.length}): run a newer Showcase or restore a backup`);
+    }
+    for (const m of list) {
+      if (m.version <= current) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO showcase_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)', [m.version, m.description, Date.now()]);
+      logger?.info({ store: where, version: m.version, migration: m.description }, 'store migration applied');
+    }
+    await client.query('COMMIT');
+    return Math.max(current, list.length);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
