@@ -2,7 +2,8 @@
 // on an OBS-shaped offer; broken offers give coded errors.
 import t from 'tap';
 import { translateWhipOffer, buildWhipAnswer, type WhipTransportInfo } from '../../src/webrtc/sdp.js';
-import { parseFmtp, parseSdp } from '../../src/webrtc/sdp-lines.js';
+import { parse } from 'sdp-transform';
+import { parseFmtp } from '../../src/webrtc/sdp-parse.js';
 import { ShowcaseError } from '../../src/core/errors.js';
 
 // Offers captured from Debian Chromium 156 (headless, --use-fake-device-for-media-stream, page on
@@ -426,20 +427,29 @@ t.test('simulcast offer: encodings by rid, answered with recv rids', async (t) =
 t.test('answer: ICE-lite, passive DTLS, the transport\'s candidates, only the chosen codecs', async (t) => {
   const offer = translateWhipOffer(CHROMIUM_OFFER);
   const answer = buildWhipAnswer(offer, TRANSPORT, 42);
-  const doc = parseSdp(answer);
-  t.ok(doc.attributes.some((a) => a.name === 'ice-lite'), 'a=ice-lite');
-  t.ok(doc.attributes.some((a) => a.name === 'group' && a.value === 'BUNDLE 0 1'));
+  // Read back with sdp-transform, the parser mediasoup-client uses: every line is one it knows.
+  const doc = parse(answer);
+  t.equal(doc.icelite, 'ice-lite', 'a=ice-lite');
+  t.ok(doc.groups?.some((g) => g.type === 'BUNDLE' && String(g.mids) === '0 1'));
   t.equal(doc.media.length, 2, 'one answer section per offer section, in order');
-  t.same(doc.media.map((m) => [m.kind, m.port, m.formats.join(' ')]), [['audio', 40123, '111'], ['video', 40123, '102 103']]);
-  for (const m of doc.media) {
-    const a = (n: string) => m.attributes.filter((x) => x.name === n).map((x) => x.value);
+  t.same(doc.media.map((m) => [m.type, m.port, String(m.payloads)]), [['audio', 40123, '111'], ['video', 40123, '102 103']]);
+  t.same([doc.invalid, ...doc.media.map((m) => m.invalid)].filter(Boolean), [], 'no line sdp-transform cannot read');
+  const sectionTexts = answer.split(/\r\n(?=m=)/).slice(1);
+  doc.media.forEach((m, i) => {
+    // Counted in the text too: sdp-transform keeps one value where a line is written twice.
+    const a = (n: string) => sectionTexts[i]!.split('\r\n').filter((l) => l === `a=${n}` || l.startsWith(`a=${n}:`)).map((l) => l.slice(n.length + 3));
     t.same(a('setup'), ['passive']);
+    t.equal(m.setup, 'passive');
     t.same(a('ice-ufrag'), ['srvufrag0123456']);
+    t.equal(String(m.iceUfrag), 'srvufrag0123456');
     t.same(a('ice-pwd'), ['srvpassword0123456789012']);
     t.same(a('fingerprint'), [`sha-256 ${TRANSPORT.dtlsParameters.fingerprints[0]!.value}`]);
+    t.same(m.fingerprint, { type: 'sha-256', hash: TRANSPORT.dtlsParameters.fingerprints[0]!.value });
     t.same(a('candidate'), ['udpcandidate 1 udp 1076302079 203.0.113.7 40123 typ host']);
+    t.match(m.candidates, [{ foundation: 'udpcandidate', component: 1, transport: 'udp', priority: 1076302079, ip: '203.0.113.7', port: 40123, type: 'host' }]);
     t.ok(a('recvonly').length === 1 && a('rtcp-mux').length === 1 && a('end-of-candidates').length === 1);
-  }
+    t.ok(m.direction === 'recvonly' && m.rtcpMux && m.endOfCandidates);
+  });
   t.match(answer, /a=rtpmap:102 H264\/90000\r\n/);
   t.match(answer, /a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n/);
   t.match(answer, /a=rtpmap:103 rtx\/90000\r\n(a=rtcp-fb[^\r]*\r\n)*a=fmtp:103 apt=102\r\n/);
