@@ -116,7 +116,7 @@ export function offeredCodecs(m: SdpMedia): OfferedCodec[] {
     if (!rtpmap) continue; // static payload types without rtpmap (PCMU...): never accepted anyway
     // sdp-transform reads "H264" without a clock rate (and "opus/48000/x") without complaint; mediasoup needs both numbers.
     if (!rtpmap.codec || typeof rtpmap.rate !== 'number' || (rtpmap.encoding !== undefined && typeof rtpmap.encoding !== 'number')) {
-      throw badSdp(`m=${m.type}: malformed a=rtpmap:${pt} ${String(rtpmap.codec)}${rtpmap.rate === undefined ? '' : `/${String(rtpmap.rate)}`}`);
+      throw badSdp(`m=${m.type}: malformed a=rtpmap:${pt} ${[rtpmap.codec, rtpmap.rate, rtpmap.encoding].filter((x) => x !== undefined).map(String).join('/')}`);
     }
     const fmtp = m.fmtp.find((x) => Number(x.payload) === pt);
     const feedback = (m.rtcpFb ?? [])
