@@ -111,16 +111,18 @@ export function offeredCodecs(m: SdpMedia): OfferedCodec[] {
   const formats = formatsOf(m);
   // Checked as text first: parsePayloads maps anything that is not a number to NaN.
   for (const f of formats) if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw badSdp(`m=${m.type}: payload type ${JSON.stringify(f)} is not 0-127`);
+  // Payload types are matched as text: sdp-transform reads "a=rtpmap: opus/48000" with payload '', which Number() would make 0.
+  const samePt = (payload: unknown, pt: number): boolean => String(payload) === String(pt);
   for (const pt of parsePayloads(formats.join(' '))) {
-    const rtpmap = m.rtp.find((r) => Number(r.payload) === pt);
+    const rtpmap = m.rtp.find((r) => samePt(r.payload, pt));
     if (!rtpmap) continue; // static payload types without rtpmap (PCMU...): never accepted anyway
     // sdp-transform reads "H264" without a clock rate (and "opus/48000/x") without complaint; mediasoup needs both numbers.
     if (!rtpmap.codec || typeof rtpmap.rate !== 'number' || (rtpmap.encoding !== undefined && typeof rtpmap.encoding !== 'number')) {
       throw badSdp(`m=${m.type}: malformed a=rtpmap:${pt} ${[rtpmap.codec, rtpmap.rate, rtpmap.encoding].filter((x) => x !== undefined).map(String).join('/')}`);
     }
-    const fmtp = m.fmtp.find((x) => Number(x.payload) === pt);
+    const fmtp = m.fmtp.find((x) => samePt(x.payload, pt));
     const feedback = (m.rtcpFb ?? [])
-      .filter((fb) => String(fb.payload) === '*' || Number(fb.payload) === pt)
+      .filter((fb) => String(fb.payload) === '*' || samePt(fb.payload, pt))
       .map((fb) => ({ type: String(fb.type), ...(fb.subtype ? { parameter: String(fb.subtype) } : {}) }))
       .filter((fb) => ACCEPTED_FEEDBACK.has(fb.parameter ? `${fb.type} ${fb.parameter}` : fb.type));
     out.push({ payloadType: pt, name: String(rtpmap.codec), clockRate: rtpmap.rate, channels: rtpmap.encoding, parameters: fmtp ? parseFmtp(String(fmtp.config)) : {}, feedback });

@@ -534,6 +534,8 @@ t.test('offers sdp-transform reads without complaint but the server refuses', as
   t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=fmtp:102 level', 'a=fmtp:x level'))), 'SHOWCASE_ERR_BAD_REQUEST', 'fmtp without a payload type');
   t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=ssrc:370945589 cname', 'a=ssrc:abc cname'))), 'SHOWCASE_ERR_BAD_REQUEST', 'ssrc that is not a number');
   t.equal(code(() => translateWhipOffer(CHROMIUM_SIMULCAST_OFFER.replace('a=rid:h send', 'a=rid:h'))), 'SHOWCASE_ERR_BAD_REQUEST', 'rid without a direction');
+  const noPt = translateWhipOffer(CHROMIUM_OFFER.replace('SAVPF 111 63 9 0 8', 'SAVPF 0 111 63 9 8').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap: opus/48000/2'));
+  t.equal(noPt.sections[0]!.rtpParameters!.codecs[0]!.payloadType, 111, 'an rtpmap without a payload type is not read as payload type 0');
   const manyLines = 'v=0\r\n' + 'a=x\r\n'.repeat(1500);
   t.ok(manyLines.length < 64 * 1024, 'under the byte bound');
   t.match(String((() => { try { translateWhipOffer(manyLines); } catch (e) { return (e as Error).message; } })()), /more than 1000 lines/, 'the line bound holds below the byte bound');
