@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { SDP_MAX_BYTES } from '../webrtc/sdp-lines.js';
+import { SDP_MAX_BYTES } from '../webrtc/sdp-parse.js';
 
 /**
  * What WHIP and WHEP routes share: an `application/sdp` body parser (bounded, registered inside

@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { types } from 'mediasoup';
 import type { RtpMedia } from '../core/live-stream.js';
 import type { Logger } from '../core/logger.js';
+import { formatFmtp } from './sdp-parse.js';
 
 /** Where and how a bridge sends RTP to ffmpeg. */
 export interface RtpBridgeOptions {
@@ -126,7 +127,11 @@ export class RtpBridge {
   }
 }
 
-/** The SDP ffmpeg reads the bridged RTP with: one m-line per track, RTCP on port+1. */
+/**
+ * The SDP ffmpeg reads the bridged RTP with: one m-line per track, RTCP on port+1. Written as lines
+ * rather than with sdp-transform's write(), which would put a=rtcp after a=rtpmap/a=fmtp and needs a
+ * full session object for five lines of text that nothing but ffmpeg reads.
+ */
 export function ffmpegSdp(tracks: Array<Pick<BridgedTrack, 'kind' | 'rtpPort' | 'rtcpPort'> & { consumer: Pick<types.Consumer, 'rtpParameters'> }>, ip: string, label: string): string {
   const ipv = ip.includes(':') ? 'IP6' : 'IP4';
   const out = ['v=0', `o=- 0 0 IN ${ipv} ${ip}`, `s=${label.replace(/[\r\n]/g, ' ')}`, `c=IN ${ipv} ${ip}`, 't=0 0'];
@@ -135,8 +140,7 @@ export function ffmpegSdp(tracks: Array<Pick<BridgedTrack, 'kind' | 'rtpPort' | 
     const [, name] = codec.mimeType.split('/');
     out.push(`m=${t.kind} ${t.rtpPort} RTP/AVP ${codec.payloadType}`, `a=rtcp:${t.rtcpPort}`,
       `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels && codec.channels > 1 ? `/${codec.channels}` : ''}`);
-    const params = Object.entries(codec.parameters ?? {});
-    if (params.length) out.push(`a=fmtp:${codec.payloadType} ${params.map(([k, v]) => `${k}=${String(v)}`).join(';')}`);
+    if (Object.keys(codec.parameters ?? {}).length) out.push(`a=fmtp:${codec.payloadType} ${formatFmtp(codec.parameters ?? {})}`);
     out.push('a=recvonly');
   }
   return `${out.join('\n')}\n`;

@@ -1,10 +1,17 @@
 import { isIP } from 'node:net';
 import type { types } from 'mediasoup';
-import { attr, attrs, badSdp, formatFmtp, parseFmtp, unacceptableSdp, type SdpDocument, type SdpMediaSection } from './sdp-lines.js';
+import { parsePayloads } from 'sdp-transform';
+import { badSdp, formatFmtp, parseFmtp, unacceptableSdp, type SdpMedia, type SdpSession } from './sdp-parse.js';
 
 // What WHIP (publish) and WHEP (play) offers have in common: the browser is the offerer, the
 // server answers ICE-lite and DTLS passive over one BUNDLEd, rtcp-muxed transport. Direction-specific
 // translation lives in sdp.ts (WHIP) and sdp-whep.ts (WHEP).
+//
+// Offers are read with sdp-transform (sdp-parse.ts). Answers are written here as lines, not with
+// sdp-transform's write(): it emits attributes in its grammar's order, so every a=rtpmap, then every
+// a=fmtp, then every a=rtcp-fb, and a=end-of-candidates before the a=ssrc lines; an answer laid out
+// per codec, as browsers write SDP, is easier to read in logs and is what the tests pin. The answers
+// are checked to read back through sdp-transform (test/unit/webrtc-sdp.test.ts).
 
 /** The offer's transport: who the remote DTLS peer is, its ICE credentials and what is bundled. */
 export interface OfferTransport {
@@ -34,89 +41,103 @@ export interface OfferedCodec {
 const ACCEPTED_FEEDBACK = new Set(['nack', 'nack pli', 'ccm fir', 'goog-remb', 'transport-cc']);
 
 /** Reads the offer's ICE credentials, DTLS fingerprints and role, and its BUNDLE group. */
-export function parseOfferTransport(doc: SdpDocument): OfferTransport {
+export function parseOfferTransport(doc: SdpSession): OfferTransport {
+  // Media level first, then session level (OBS's libdatachannel writes them once, at the top).
   const first = doc.media[0];
-  const ufrag = attr(first, doc, 'ice-ufrag');
-  const pwd = attr(first, doc, 'ice-pwd');
+  const ufrag = first?.iceUfrag ?? doc.iceUfrag;
+  const pwd = first?.icePwd ?? doc.icePwd;
   if (!ufrag || !pwd) throw badSdp('no a=ice-ufrag / a=ice-pwd');
   const fingerprints = fingerprintsOf(first, doc);
   if (fingerprints.length === 0) throw badSdp('no usable a=fingerprint (DTLS is required)');
-  const setup = attr(first, doc, 'setup') ?? 'actpass';
+  const setup = first?.setup ?? doc.setup ?? 'actpass';
   if (setup !== 'actpass' && setup !== 'active') throw unacceptableSdp(`a=setup:${setup}: the server answers as DTLS server (passive), so the offer must be actpass or active`);
-  const bundle = doc.attributes.find((a) => a.name === 'group' && a.value.startsWith('BUNDLE '))?.value.split(' ').slice(1) ?? [];
+  const bundle = doc.groups?.find((g) => g.type === 'BUNDLE')?.mids.split(' ').filter(Boolean) ?? [];
   return {
     // The answer says setup:passive, so the browser is the DTLS client (mediasoup takes the remote role).
     dtlsParameters: { role: 'client', fingerprints },
     iceUsernameFragment: ufrag,
     bundle,
-    extmapAllowMixed: doc.attributes.some((a) => a.name === 'extmap-allow-mixed'),
+    extmapAllowMixed: doc.extmapAllowMixed !== undefined,
   };
 }
 
-function fingerprintsOf(section: SdpMediaSection | undefined, doc: SdpDocument): types.DtlsFingerprint[] {
-  const lines = [...attrs(section?.attributes ?? [], 'fingerprint'), ...attrs(doc.attributes, 'fingerprint')];
+/**
+ * The section's and the session's fingerprint, one per algorithm, with a well-formed hash.
+ * sdp-transform keeps one a=fingerprint per level (the last written); browsers write one.
+ */
+function fingerprintsOf(section: SdpMedia | undefined, doc: SdpSession): types.DtlsFingerprint[] {
   const out: types.DtlsFingerprint[] = [];
-  for (const l of lines) {
-    const m = /^(sha-1|sha-224|sha-256|sha-384|sha-512) ([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+)$/.exec(l.trim());
-    if (m && !out.some((f) => f.algorithm === m[1])) out.push({ algorithm: m[1] as types.FingerprintAlgorithm, value: m[2]!.toUpperCase() });
+  for (const f of [section?.fingerprint, doc.fingerprint]) {
+    if (!f) continue;
+    const algorithm = f.type.toLowerCase();
+    if (!/^sha-(1|224|256|384|512)$/.test(algorithm) || !/^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+$/.test(f.hash)) continue;
+    if (!out.some((x) => x.algorithm === algorithm)) out.push({ algorithm: algorithm as types.FingerprintAlgorithm, value: f.hash.toUpperCase() });
   }
   return out;
 }
 
 /** The m-section's a=mid, or its index when it has none. */
-export function midOf(m: SdpMediaSection, index: number): string {
-  return attrs(m.attributes, 'mid')[0] ?? String(index);
+export function midOf(m: SdpMedia, index: number): string {
+  return m.mid ?? String(index);
 }
 
 /** The m-section's direction attribute (sendrecv when absent, as RFC 3264 says). */
-export function directionOf(m: SdpMediaSection): 'sendonly' | 'sendrecv' | 'recvonly' | 'inactive' {
-  return (['sendonly', 'sendrecv', 'recvonly', 'inactive'] as const).find((d) => m.attributes.some((a) => a.name === d)) ?? 'sendrecv';
+export function directionOf(m: SdpMedia): 'sendonly' | 'sendrecv' | 'recvonly' | 'inactive' {
+  return m.direction ?? 'sendrecv';
 }
 
 /** Why an audio/video section cannot be carried at all (undefined when it can). */
-export function unusableSection(m: SdpMediaSection): string | undefined {
-  if (m.kind !== 'audio' && m.kind !== 'video') return `${m.kind} sections are not supported`;
+export function unusableSection(m: SdpMedia): string | undefined {
+  if (m.type !== 'audio' && m.type !== 'video') return `${m.type} sections are not supported`;
   if (m.port === 0) return 'the offer disabled it (port 0)';
   if (!/^(UDP\/TLS\/RTP\/SAVPF|UDP\/TLS\/RTP\/SAVP|TCP\/TLS\/RTP\/SAVPF)$/.test(m.protocol)) return `protocol ${m.protocol} is not DTLS-SRTP`;
   return undefined;
 }
 
 /** Throws unless the section is in the BUNDLE group and multiplexes RTCP (one transport for all). */
-export function requireBundledMux(m: SdpMediaSection, mid: string, bundle: string[]): void {
-  if (!bundle.includes(mid)) throw unacceptableSdp(`m=${m.kind} (mid ${mid}) is not in a=group:BUNDLE: one transport carries everything`);
-  if (!m.attributes.some((a) => a.name === 'rtcp-mux')) throw unacceptableSdp(`m=${m.kind} (mid ${mid}) lacks a=rtcp-mux`);
+export function requireBundledMux(m: SdpMedia, mid: string, bundle: string[]): void {
+  if (!bundle.includes(mid)) throw unacceptableSdp(`m=${m.type} (mid ${mid}) is not in a=group:BUNDLE: one transport carries everything`);
+  if (!m.rtcpMux) throw unacceptableSdp(`m=${m.type} (mid ${mid}) lacks a=rtcp-mux`);
+}
+
+/** The m-line's formats as written (the first one is echoed in a rejected section). */
+export function formatsOf(m: SdpMedia): string[] {
+  return (m.payloads ?? '').split(' ').filter(Boolean);
 }
 
 /** Every codec an m-section offers, with its fmtp parameters and the RTCP feedback we understand. */
-export function offeredCodecs(m: SdpMediaSection): OfferedCodec[] {
+export function offeredCodecs(m: SdpMedia): OfferedCodec[] {
   const out: OfferedCodec[] = [];
-  for (const f of m.formats) {
-    const pt = Number(f);
-    if (!Number.isInteger(pt) || pt < 0 || pt > 127) throw badSdp(`m=${m.kind}: payload type ${JSON.stringify(f)} is not 0-127`);
-    const rtpmap = attrs(m.attributes, 'rtpmap').find((v) => v.startsWith(`${pt} `));
+  const formats = formatsOf(m);
+  // Checked as text first: parsePayloads maps anything that is not a number to NaN.
+  for (const f of formats) if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw badSdp(`m=${m.type}: payload type ${JSON.stringify(f)} is not 0-127`);
+  // Payload types are matched as text: sdp-transform reads "a=rtpmap: opus/48000" with payload '', which Number() would make 0.
+  const samePt = (payload: unknown, pt: number): boolean => String(payload) === String(pt);
+  for (const pt of parsePayloads(formats.join(' '))) {
+    const rtpmap = m.rtp.find((r) => samePt(r.payload, pt));
     if (!rtpmap) continue; // static payload types without rtpmap (PCMU...): never accepted anyway
-    const rm = /^\d+ ([\w.-]+)\/(\d+)(?:\/(\d+))?$/.exec(rtpmap.trim());
-    if (!rm) throw badSdp(`m=${m.kind}: malformed a=rtpmap:${rtpmap}`);
-    const fmtp = attrs(m.attributes, 'fmtp').find((v) => v.startsWith(`${pt} `));
-    const feedback = attrs(m.attributes, 'rtcp-fb')
-      .filter((v) => v.startsWith(`${pt} `) || v.startsWith('* '))
-      .map((v) => v.slice(v.indexOf(' ') + 1).trim())
-      .filter((v) => ACCEPTED_FEEDBACK.has(v))
-      .map((v) => { const [type, parameter] = v.split(' '); return parameter ? { type: type!, parameter } : { type: type! }; });
-    out.push({ payloadType: pt, name: rm[1]!, clockRate: Number(rm[2]), channels: rm[3] ? Number(rm[3]) : undefined, parameters: fmtp ? parseFmtp(fmtp.slice(fmtp.indexOf(' ') + 1)) : {}, feedback });
+    // sdp-transform reads "H264" without a clock rate (and "opus/48000/x") without complaint; mediasoup needs both numbers.
+    if (!rtpmap.codec || typeof rtpmap.rate !== 'number' || (rtpmap.encoding !== undefined && typeof rtpmap.encoding !== 'number')) {
+      throw badSdp(`m=${m.type}: malformed a=rtpmap:${pt} ${[rtpmap.codec, rtpmap.rate, rtpmap.encoding].filter((x) => x !== undefined).map(String).join('/')}`);
+    }
+    const fmtp = m.fmtp.find((x) => samePt(x.payload, pt));
+    const feedback = (m.rtcpFb ?? [])
+      .filter((fb) => String(fb.payload) === '*' || samePt(fb.payload, pt))
+      .map((fb) => ({ type: String(fb.type), ...(fb.subtype ? { parameter: String(fb.subtype) } : {}) }))
+      .filter((fb) => ACCEPTED_FEEDBACK.has(fb.parameter ? `${fb.type} ${fb.parameter}` : fb.type));
+    out.push({ payloadType: pt, name: String(rtpmap.codec), clockRate: rtpmap.rate, channels: rtpmap.encoding, parameters: fmtp ? parseFmtp(String(fmtp.config)) : {}, feedback });
   }
   return out;
 }
 
-/** Every a=extmap of a section as (id, uri); throws on malformed lines or ids out of range. */
-export function offeredExtensions(m: SdpMediaSection): Array<{ id: number; uri: string }> {
+/** Every a=extmap of a section as (id, uri); throws on ids out of range (parseSdp refused malformed lines). */
+export function offeredExtensions(m: SdpMedia): Array<{ id: number; uri: string }> {
   const out: Array<{ id: number; uri: string }> = [];
-  for (const v of attrs(m.attributes, 'extmap')) {
-    const em = /^(\d+)(?:\/\w+)? (\S+)/.exec(v);
-    if (!em) throw badSdp(`malformed a=extmap:${v}`);
-    const id = Number(em[1]);
-    if (id < 1 || id > 255) throw badSdp(`a=extmap id ${id} is out of range`);
-    out.push({ id, uri: em[2]! });
+  for (const e of m.ext ?? []) {
+    const id = Number(e.value);
+    if (!Number.isInteger(id) || id < 1 || id > 255) throw badSdp(`a=extmap id ${String(e.value)} is out of range`);
+    if (!e.uri) throw badSdp(`malformed a=extmap:${id}`);
+    out.push({ id, uri: String(e.uri) });
   }
   return out;
 }

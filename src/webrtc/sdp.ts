@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup';
-import { attrs, badSdp, parseSdp, unacceptableSdp, type SdpDocument, type SdpMediaSection } from './sdp-lines.js';
-import { acceptedSectionHead, answerSessionLines, candidateLines, codecMatches, directionOf, mediaLines, midOf, offeredCodecs, offeredExtensions, parseOfferTransport, rejectedSectionLines, requireBundledMux, unusableSection, type AnswerTransportInfo, type OfferedCodec } from './sdp-offer.js';
+import { parseSimulcastStreamList } from 'sdp-transform';
+import { badSdp, parseSdp, unacceptableSdp, type SdpMedia } from './sdp-parse.js';
+import { acceptedSectionHead, answerSessionLines, candidateLines, codecMatches, directionOf, formatsOf, mediaLines, midOf, offeredCodecs, offeredExtensions, parseOfferTransport, rejectedSectionLines, requireBundledMux, unusableSection, type AnswerTransportInfo, type OfferedCodec } from './sdp-offer.js';
 
 /**
  * What a WHIP router offers publishers: Opus, H.264 (constrained baseline, baseline, main, high,
@@ -69,7 +70,7 @@ export function translateWhipOffer(sdp: string, opts: TranslateOptions = {}): Wh
   const doc = parseSdp(sdp);
   const transport = parseOfferTransport(doc);
   const bundle = transport.bundle;
-  const sections: WhipSection[] = doc.media.map((m, i) => translateSection(m, i, doc, bundle, opts));
+  const sections: WhipSection[] = doc.media.map((m, i) => translateSection(m, i, bundle, opts));
   const accepted = sections.filter((s) => s.rtpParameters);
   if (accepted.length === 0) throw unacceptableSdp(`no m-section could be accepted (${sections.map((s) => `${s.kind} ${s.mid}: ${s.rejected}`).join('; ')})`);
   if ((opts.requireVideo ?? true) && !accepted.some((s) => s.kind === 'video')) {
@@ -84,9 +85,9 @@ export function translateWhipOffer(sdp: string, opts: TranslateOptions = {}): Wh
   return { dtlsParameters: transport.dtlsParameters, iceUsernameFragment: transport.iceUsernameFragment, sections, extmapAllowMixed: transport.extmapAllowMixed };
 }
 
-function translateSection(m: SdpMediaSection, index: number, doc: SdpDocument, bundle: string[], opts: TranslateOptions): WhipSection {
+function translateSection(m: SdpMedia, index: number, bundle: string[], opts: TranslateOptions): WhipSection {
   const mid = midOf(m, index);
-  const section: WhipSection = { mid, kind: m.kind, protocol: m.protocol, rids: [], rtcpRsize: m.attributes.some((a) => a.name === 'rtcp-rsize'), firstFormat: m.formats[0] ?? '0' };
+  const section: WhipSection = { mid, kind: m.type, protocol: m.protocol, rids: [], rtcpRsize: m.rtcpRsize !== undefined, firstFormat: formatsOf(m)[0] ?? '0' };
   const reject = (why: string): WhipSection => ({ ...section, rejected: why });
   const unusable = unusableSection(m);
   if (unusable) return reject(unusable);
@@ -94,7 +95,7 @@ function translateSection(m: SdpMediaSection, index: number, doc: SdpDocument, b
   if (direction === 'recvonly' || direction === 'inactive') return reject(`a=${direction}: WHIP sections must send`);
   requireBundledMux(m, mid, bundle);
 
-  const kind = m.kind as 'audio' | 'video'; // unusableSection refused every other kind
+  const kind = m.type as 'audio' | 'video'; // unusableSection refused every other kind
   const offered = offeredCodecs(m);
   const caps = (opts.routerCodecs ?? WHIP_MEDIA_CODECS).filter((c) => c.kind === kind && !/\/(rtx|red|ulpfec|flexfec)$/i.test(c.mimeType));
   let chosen: OfferedCodec | undefined;
@@ -123,23 +124,24 @@ function translateSection(m: SdpMediaSection, index: number, doc: SdpDocument, b
   if (rids.length && !headerExtensions.some((h) => h.uri === 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id')) {
     throw unacceptableSdp(`m=${kind} (mid ${mid}) uses a=rid without the rtp-stream-id header extension`);
   }
-  const cname = attrs(m.attributes, 'ssrc').map((v) => /^\d+ cname:(\S+)/.exec(v)?.[1]).find(Boolean);
+  const cname = m.ssrcs?.find((s) => s.attribute === 'cname' && s.value)?.value?.split(' ')[0];
   return { ...section, rids, rtpParameters: { mid, codecs, headerExtensions, encodings, rtcp: { cname, reducedSize: section.rtcpRsize } } };
 }
 
-function encodingsOf(m: SdpMediaSection, kind: string): types.RtpEncodingParameters[] {
-  const simulcast = attrs(m.attributes, 'simulcast')[0];
-  const sendRids = attrs(m.attributes, 'rid').map((v) => v.split(' ')).filter((p) => p[1] === 'send').map((p) => p[0]!);
-  if (simulcast || sendRids.length) {
-    // "send h;l" (alternatives after a comma and paused ~rids are not taken).
-    const fromSim = /send (\S+)/.exec(simulcast ?? '')?.[1]?.split(';').map((r) => r.split(',')[0]!).filter((r) => !r.startsWith('~')) ?? [];
+function encodingsOf(m: SdpMedia, kind: string): types.RtpEncodingParameters[] {
+  const sendRids = (m.rids ?? []).filter((r) => r.direction === 'send').map((r) => String(r.id));
+  const simulcastSend = m.simulcast?.dir1 === 'send' ? m.simulcast.list1 : m.simulcast?.dir2 === 'send' ? m.simulcast.list2 : undefined;
+  if (m.simulcast || sendRids.length) {
+    // "send h;l": the first alternative of each stream (after a comma), and not when it is paused (~rid).
+    const fromSim = simulcastSend ? parseSimulcastStreamList(simulcastSend).flatMap((alts) => (alts[0] && !alts[0].paused ? [String(alts[0].scid)] : [])) : [];
     const rids = fromSim.length ? fromSim : sendRids;
     return rids.map((rid) => ({ rid }));
   }
-  const ssrcs = [...new Set(attrs(m.attributes, 'ssrc').map((v) => Number(v.split(' ')[0])).filter((n) => Number.isInteger(n) && n > 0 && n <= 0xffffffff))];
+  const isSsrc = (n: number): boolean => Number.isInteger(n) && n > 0 && n <= 0xffffffff;
+  const ssrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)).filter(isSsrc))];
   if (ssrcs.length === 0) return [];
-  const fid = attrs(m.attributes, 'ssrc-group').map((v) => v.split(' ')).find((p) => p[0] === 'FID')?.slice(1).map(Number);
-  if (fid && fid.length === 2 && kind === 'video') return [{ ssrc: fid[0]!, rtx: { ssrc: fid[1]! } }];
+  const fid = m.ssrcGroups?.find((g) => g.semantics === 'FID')?.ssrcs.split(' ').map(Number);
+  if (fid && fid.length === 2 && fid.every(isSsrc) && kind === 'video') return [{ ssrc: fid[0]!, rtx: { ssrc: fid[1]! } }];
   return [{ ssrc: ssrcs[0]! }];
 }
 

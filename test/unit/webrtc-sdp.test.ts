@@ -2,7 +2,8 @@
 // on an OBS-shaped offer; broken offers give coded errors.
 import t from 'tap';
 import { translateWhipOffer, buildWhipAnswer, type WhipTransportInfo } from '../../src/webrtc/sdp.js';
-import { parseFmtp, parseSdp } from '../../src/webrtc/sdp-lines.js';
+import { parse } from 'sdp-transform';
+import { parseFmtp } from '../../src/webrtc/sdp-parse.js';
 import { ShowcaseError } from '../../src/core/errors.js';
 
 // Offers captured from Debian Chromium 156 (headless, --use-fake-device-for-media-stream, page on
@@ -426,20 +427,29 @@ t.test('simulcast offer: encodings by rid, answered with recv rids', async (t) =
 t.test('answer: ICE-lite, passive DTLS, the transport\'s candidates, only the chosen codecs', async (t) => {
   const offer = translateWhipOffer(CHROMIUM_OFFER);
   const answer = buildWhipAnswer(offer, TRANSPORT, 42);
-  const doc = parseSdp(answer);
-  t.ok(doc.attributes.some((a) => a.name === 'ice-lite'), 'a=ice-lite');
-  t.ok(doc.attributes.some((a) => a.name === 'group' && a.value === 'BUNDLE 0 1'));
+  // Read back with sdp-transform, the parser mediasoup-client uses: every line is one it knows.
+  const doc = parse(answer);
+  t.equal(doc.icelite, 'ice-lite', 'a=ice-lite');
+  t.ok(doc.groups?.some((g) => g.type === 'BUNDLE' && String(g.mids) === '0 1'));
   t.equal(doc.media.length, 2, 'one answer section per offer section, in order');
-  t.same(doc.media.map((m) => [m.kind, m.port, m.formats.join(' ')]), [['audio', 40123, '111'], ['video', 40123, '102 103']]);
-  for (const m of doc.media) {
-    const a = (n: string) => m.attributes.filter((x) => x.name === n).map((x) => x.value);
+  t.same(doc.media.map((m) => [m.type, m.port, String(m.payloads)]), [['audio', 40123, '111'], ['video', 40123, '102 103']]);
+  t.same([doc.invalid, ...doc.media.map((m) => m.invalid)].filter(Boolean), [], 'no line sdp-transform cannot read');
+  const sectionTexts = answer.split(/\r\n(?=m=)/).slice(1);
+  doc.media.forEach((m, i) => {
+    // Counted in the text too: sdp-transform keeps one value where a line is written twice.
+    const a = (n: string) => sectionTexts[i]!.split('\r\n').filter((l) => l === `a=${n}` || l.startsWith(`a=${n}:`)).map((l) => l.slice(n.length + 3));
     t.same(a('setup'), ['passive']);
+    t.equal(m.setup, 'passive');
     t.same(a('ice-ufrag'), ['srvufrag0123456']);
+    t.equal(String(m.iceUfrag), 'srvufrag0123456');
     t.same(a('ice-pwd'), ['srvpassword0123456789012']);
     t.same(a('fingerprint'), [`sha-256 ${TRANSPORT.dtlsParameters.fingerprints[0]!.value}`]);
+    t.same(m.fingerprint, { type: 'sha-256', hash: TRANSPORT.dtlsParameters.fingerprints[0]!.value });
     t.same(a('candidate'), ['udpcandidate 1 udp 1076302079 203.0.113.7 40123 typ host']);
+    t.match(m.candidates, [{ foundation: 'udpcandidate', component: 1, transport: 'udp', priority: 1076302079, ip: '203.0.113.7', port: 40123, type: 'host' }]);
     t.ok(a('recvonly').length === 1 && a('rtcp-mux').length === 1 && a('end-of-candidates').length === 1);
-  }
+    t.ok(m.direction === 'recvonly' && m.rtcpMux && m.endOfCandidates);
+  });
   t.match(answer, /a=rtpmap:102 H264\/90000\r\n/);
   t.match(answer, /a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n/);
   t.match(answer, /a=rtpmap:103 rtx\/90000\r\n(a=rtcp-fb[^\r]*\r\n)*a=fmtp:103 apt=102\r\n/);
@@ -507,4 +517,50 @@ t.test('an announced host name stays in the candidates; c= keeps an IP literal',
   t.notMatch(answer, /c=IN IP4 live\.example\.com/);
   const onlyName = buildWhipAnswer(offer, { ...named, iceCandidates: named.iceCandidates.slice(0, 1) });
   t.match(onlyName, /c=IN IP4 0\.0\.0\.0\r\n/, 'no literal: c= falls back to 0.0.0.0 (ICE ignores it)');
+});
+
+t.test('offers sdp-transform reads without complaint but the server refuses', async (t) => {
+  // sdp-transform skips lines that are not "<type>=", opens a section for an m= line it cannot read,
+  // keeps unreadable attributes under `invalid` and reads "H264" without a clock rate.
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=mid:1\r\n', 'a=mid:1\r\nnot an sdp line\r\n'))), 'SHOWCASE_ERR_BAD_REQUEST', 'a line that is not <type>=<value>');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('m=video 55220', 'm=video 55220/2'))), 'SHOWCASE_ERR_BAD_REQUEST', 'an m= line its grammar cannot read');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('SAVPF 96 97 102', 'SAVPF 96 97 300 102'))), 'SHOWCASE_ERR_BAD_REQUEST', 'payload type above 127');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('SAVPF 96 97 102', 'SAVPF 96 97 x 102'))), 'SHOWCASE_ERR_BAD_REQUEST', 'payload type that is not a number');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=rtpmap:102 H264/90000', 'a=rtpmap:102'))), 'SHOWCASE_ERR_BAD_REQUEST', 'rtpmap without a codec');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:111 opus/48000/two'))), 'SHOWCASE_ERR_BAD_REQUEST', 'rtpmap with channels that are not a number');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=extmap:14 urn', 'a=extmap:x urn'))), 'SHOWCASE_ERR_BAD_REQUEST', 'extmap without an id');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=extmap:14 urn', 'a=extmap:0 urn'))), 'SHOWCASE_ERR_BAD_REQUEST', 'extmap id 0');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=extmap:14 urn', 'a=extmap:256 urn'))), 'SHOWCASE_ERR_BAD_REQUEST', 'extmap id above 255');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=fmtp:102 level', 'a=fmtp:x level'))), 'SHOWCASE_ERR_BAD_REQUEST', 'fmtp without a payload type');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace('a=ssrc:370945589 cname', 'a=ssrc:abc cname'))), 'SHOWCASE_ERR_BAD_REQUEST', 'ssrc that is not a number');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_SIMULCAST_OFFER.replace('a=rid:h send', 'a=rid:h'))), 'SHOWCASE_ERR_BAD_REQUEST', 'rid without a direction');
+  const noPt = translateWhipOffer(CHROMIUM_OFFER.replace('SAVPF 111 63 9 0 8', 'SAVPF 0 111 63 9 8').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap: opus/48000/2'));
+  t.equal(noPt.sections[0]!.rtpParameters!.codecs[0]!.payloadType, 111, 'an rtpmap without a payload type is not read as payload type 0');
+  const manyLines = 'v=0\r\n' + 'a=x\r\n'.repeat(1500);
+  t.ok(manyLines.length < 64 * 1024, 'under the byte bound');
+  t.match(String((() => { try { translateWhipOffer(manyLines); } catch (e) { return (e as Error).message; } })()), /more than 1000 lines/, 'the line bound holds below the byte bound');
+  t.equal(code(() => translateWhipOffer(CHROMIUM_OFFER.replace(/\r\n/g, '\r'))), undefined, 'CR line ends are SDP too (counted the way sdp-transform splits)');
+});
+
+t.test('values sdp-transform reads as numbers stay strings', async (t) => {
+  const digits = OBS_OFFER.replace('a=ice-ufrag:Zd0V', 'a=ice-ufrag:1234').replace('a=ice-pwd:y8ePbq0MBjW8nWp1VBkmVf', 'a=ice-pwd:123456789012345678901234')
+    .replace('a=ssrc:5678 cname:obs', 'a=ssrc:5678 cname:42');
+  const offer = translateWhipOffer(digits);
+  t.equal(offer.iceUsernameFragment, '1234');
+  t.equal(offer.sections[0]!.mid, '0');
+  t.equal(offer.sections[1]!.rtpParameters!.mid, '1');
+  t.equal(offer.sections[1]!.rtpParameters!.rtcp!.cname, '42');
+  const answer = buildWhipAnswer(offer, TRANSPORT);
+  t.match(answer, /a=group:BUNDLE 0 1\r\n/);
+  t.match(answer, /a=mid:1\r\n/);
+  const numericRids = CHROMIUM_SIMULCAST_OFFER.replace('a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l', 'a=rid:1 send\r\na=rid:2 send\r\na=simulcast:send 1;2');
+  t.same(translateWhipOffer(numericRids).sections[1]!.rtpParameters!.encodings, [{ rid: '1' }, { rid: '2' }]);
+});
+
+t.test('simulcast: the first alternative of each stream, paused streams left out', async (t) => {
+  const alt = CHROMIUM_SIMULCAST_OFFER.replace('a=rid:l send\r\na=simulcast:send h;l', 'a=rid:l send\r\na=rid:m send\r\na=rid:x send\r\na=simulcast:send h,x;~m;l');
+  const video = translateWhipOffer(alt).sections[1]!;
+  t.same(video.rids, ['h', 'l']);
+  const recvFirst = CHROMIUM_SIMULCAST_OFFER.replace('a=simulcast:send h;l', 'a=simulcast:recv q send h;l');
+  t.same(translateWhipOffer(recvFirst).sections[1]!.rids, ['h', 'l'], 'the send list when it comes second');
 });

@@ -68,4 +68,7 @@ t.test('broken or unusable offers are coded', async (t) => {
   t.equal(code(OFFER.replace(/a=recvonly/g, 'a=sendonly')), 'SHOWCASE_ERR_VALIDATION', 'nothing receives');
   t.equal(code(OFFER.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0')), 'SHOWCASE_ERR_VALIDATION', 'not bundled');
   t.equal(code(OFFER.replace('a=mid:1', 'a=mid:0')), 'SHOWCASE_ERR_BAD_REQUEST', 'duplicate mid');
+  t.equal(code(OFFER.replace('a=mid:1\r\n', 'a=mid:1\r\nnot sdp\r\n')), 'SHOWCASE_ERR_BAD_REQUEST', 'a line sdp-transform would skip');
+  t.equal(code(OFFER.replace('a=extmap:11 urn', 'a=extmap:eleven urn')), 'SHOWCASE_ERR_BAD_REQUEST', 'an extmap sdp-transform cannot read');
+  t.equal(code(OFFER.replace('a=rtpmap:103 H264/90000', 'a=rtpmap:103 H264')), 'SHOWCASE_ERR_BAD_REQUEST', 'rtpmap without a clock rate');
 });

@@ -1,7 +1,7 @@
 import type { types } from 'mediasoup';
-import { badSdp, parseSdp, unacceptableSdp } from '../../webrtc/sdp-lines.js';
+import { badSdp, parseSdp, unacceptableSdp } from '../../webrtc/sdp-parse.js';
 import {
-  acceptedSectionHead, answerSessionLines, candidateLines, codecMatches, directionOf, mediaLines, midOf, offeredCodecs, offeredExtensions,
+  acceptedSectionHead, answerSessionLines, candidateLines, codecMatches, directionOf, formatsOf, mediaLines, midOf, offeredCodecs, offeredExtensions,
   parseOfferTransport, rejectedSectionLines, requireBundledMux, unusableSection, type AnswerTransportInfo, type OfferTransport, type OfferedCodec,
 } from '../../webrtc/sdp-offer.js';
 
@@ -50,7 +50,7 @@ export function translateWhepOffer(sdp: string): WhepOffer {
     const mid = midOf(m, i);
     if (mids.has(mid)) throw badSdp(`duplicate a=mid:${mid}`);
     mids.add(mid);
-    const section: WhepSection = { mid, kind: m.kind, protocol: m.protocol, rtcpRsize: m.attributes.some((a) => a.name === 'rtcp-rsize'), firstFormat: m.formats[0] ?? '0', codecs: [], extensions: [] };
+    const section: WhepSection = { mid, kind: m.type, protocol: m.protocol, rtcpRsize: m.rtcpRsize !== undefined, firstFormat: formatsOf(m)[0] ?? '0', codecs: [], extensions: [] };
     const unusable = unusableSection(m);
     if (unusable) return { ...section, rejected: unusable };
     const direction = directionOf(m);
