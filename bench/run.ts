@@ -49,6 +49,7 @@ await section('webrtc-capacity', async () => {
 
 for (const [name, file, fn] of [
   ['rtmp-ingest', './rtmp-ingest.js', 'runRtmpIngestBench'],
+  ['density', './density.js', 'runDensityBench'],
   ['metrics-watch', './metrics-watch.js', 'runMetricsBench'],
   ['recording-finalize', './recording-finalize.js', 'runRecordingFinalizeBench'],
   ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
