@@ -13,7 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { RtmpServer, defaultRtmpLimits } from '../src/ingest/rtmp/rtmp-server.js';
+import { DEFAULT_READ_COALESCE_MS, RtmpServer, defaultRtmpLimits } from '../src/ingest/rtmp/rtmp-server.js';
 import { processCpuSeconds } from '../src/core/proc-stat.js';
 
 const execFileP = promisify(execFile);
@@ -27,6 +27,10 @@ export interface RtmpIngestBenchResult {
   userCpuMsPerStreamSecond: number;
   /** Media messages handed to sinks per second, all streams. */
   packetsPerSecond: number;
+  /** Socket reads per second of one stream (the read coalescer's hold sets how few). */
+  readsPerStreamSecond: number;
+  /** The most latency read coalescing adds (RtmpServer readCoalesceMs). */
+  readCoalesceMs: number;
   /** Ingest rate, all streams. */
   mbitPerSecond: number;
   rssMb: number;
@@ -117,7 +121,7 @@ rtmp { access_log off; server { listen 127.0.0.1:${port}; chunk_size 4096; appli
 }
 
 /** Runs N publishers against an RtmpServer with an accept-all sink and reads this process's CPU over the window. */
-export async function runRtmpIngestBench(opts: { streams?: number; seconds?: number; warmupSeconds?: number; nginx?: boolean; quick?: boolean } = {}): Promise<RtmpIngestBenchResult> {
+export async function runRtmpIngestBench(opts: { streams?: number; seconds?: number; warmupSeconds?: number; nginx?: boolean; quick?: boolean; coalesceMs?: number } = {}): Promise<RtmpIngestBenchResult> {
   const streams = opts.streams ?? 10;
   const seconds = opts.seconds ?? 20;
   const warmupMs = (opts.warmupSeconds ?? (opts.quick ? 2 : 5)) * 1000;
@@ -128,6 +132,7 @@ export async function runRtmpIngestBench(opts: { streams?: number; seconds?: num
     port: 0,
     app: 'live',
     limits: { ...defaultRtmpLimits },
+    ...(opts.coalesceMs !== undefined ? { readCoalesceMs: opts.coalesceMs } : {}),
     logger: pino({ level: 'warn' }),
     onPublish: () => ({ ok: true, sink: { onMetadata: () => {}, onPacket: () => void packets++, onClose: () => {} } }),
   });
@@ -144,6 +149,7 @@ export async function runRtmpIngestBench(opts: { streams?: number; seconds?: num
     const cpu0 = process.cpuUsage();
     const bytes0 = server.stats().bytesReceived;
     const packets0 = packets;
+    const reads0 = server.stats().reads;
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const cpu = process.cpuUsage(cpu0);
@@ -155,6 +161,8 @@ export async function runRtmpIngestBench(opts: { streams?: number; seconds?: num
       cpuMsPerStreamSecond: Number(((cpu.user + cpu.system) / 1000 / (streams * wall)).toFixed(3)),
       userCpuMsPerStreamSecond: Number((cpu.user / 1000 / (streams * wall)).toFixed(3)),
       packetsPerSecond: Math.round((packets - packets0) / wall),
+      readsPerStreamSecond: Number(((server.stats().reads - reads0) / (streams * wall)).toFixed(1)),
+      readCoalesceMs: opts.coalesceMs ?? DEFAULT_READ_COALESCE_MS,
       mbitPerSecond: Number((((server.stats().bytesReceived - bytes0) * 8) / wall / 1e6).toFixed(2)),
       rssMb: Math.round(process.memoryUsage().rss / 1e6),
     };
@@ -182,7 +190,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  const r = await runRtmpIngestBench({ streams: arg('streams', 10), seconds: arg('seconds', 20), nginx: !process.argv.includes('--no-nginx') });
+  const coalesce = process.argv.includes('--coalesce-ms') ? { coalesceMs: arg('coalesce-ms', 0) } : {};
+  const r = await runRtmpIngestBench({ streams: arg('streams', 10), seconds: arg('seconds', 20), nginx: !process.argv.includes('--no-nginx'), ...coalesce });
   console.table(Object.entries(r).map(([figure, value]) => ({ figure, value })));
   process.exit(0);
 }

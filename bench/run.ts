@@ -49,6 +49,7 @@ await section('webrtc-capacity', async () => {
 
 for (const [name, file, fn] of [
   ['rtmp-ingest', './rtmp-ingest.js', 'runRtmpIngestBench'],
+  ['density', './density.js', 'runDensityBench'],
   ['metrics-watch', './metrics-watch.js', 'runMetricsBench'],
   ['recording-finalize', './recording-finalize.js', 'runRecordingFinalizeBench'],
   ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
@@ -64,7 +65,9 @@ for (const [name, file, fn] of [
     }
     const run = mod[fn] as (o?: Record<string, unknown>) => Promise<Record<string, unknown>>;
     const r = await run(quick ? { quick: true, seconds: 10, streams: 5 } : {});
-    for (const [k, v] of Object.entries(r)) rows.push({ bench: name, figure: k, value: typeof v === 'number' ? String(Number(v.toFixed?.(3) ?? v)) : JSON.stringify(v), target: '' });
+    // One level of nesting (watch-latency's players, density's modes) becomes "group.figure" rows.
+    const flat = Object.entries(r).flatMap(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).map(([k2, v2]) => [`${k}.${k2}`, v2] as const) : [[k, v] as const]));
+    for (const [k, v] of flat) rows.push({ bench: name, figure: k, value: typeof v === 'number' ? String(Number(v.toFixed(3))) : JSON.stringify(v), target: '' });
   });
 }
 

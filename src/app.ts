@@ -145,6 +145,7 @@ export class ShowcaseApp {
       host: config.rtmp.host,
       port: config.rtmp.port,
       app: config.rtmp.app,
+      readCoalesceMs: config.rtmp.readCoalesceMs,
       logger: log.child({ component: 'rtmp' }),
       limits: {
         maxConnections: config.rtmp.maxConnections,

@@ -42,6 +42,11 @@ export const ConfigSchema = Type.Object({
     maxChunkStreams: Type.Integer({ minimum: 4, maximum: 65599, default: 64 }),
     /** A publisher silent for this long no longer holds its key: a new publish takes over (OBS reconnects). */
     deadPublisherMs: Type.Integer({ minimum: 100, default: 4000 }),
+    /**
+     * A publishing socket stops reading for up to this long after a read, so one wakeup reads several
+     * bursts (less CPU per stream, src/ingest/rtmp/read-coalescer.ts); the most latency it adds. 0: off.
+     */
+    readCoalesceMs: Type.Integer({ minimum: 0, maximum: 100, default: 25 }),
   }, { additionalProperties: false, default: {} }),
   webrtc: Type.Object({
     /** WHIP ingest through mediasoup (needs the worker built by native/mediasoup/build.sh). */

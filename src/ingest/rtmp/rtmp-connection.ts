@@ -37,6 +37,10 @@ export interface RtmpConnectionHooks {
   onPublishStart(conn: RtmpConnection, req: RtmpPublishRequest): void;
   onPublishEnd(conn: RtmpConnection, reason: string): void;
   onClose(conn: RtmpConnection): void;
+  /** Called after each read while publishing: may stop the socket reading for a moment (ReadCoalescer). */
+  holdReads?(socket: Socket): void;
+  /** Called once when the connection closes, before the socket is destroyed. */
+  releaseReads?(socket: Socket): void;
 }
 
 /** A command-level violation, with the refusal reason it is counted under. */
@@ -169,6 +173,8 @@ export class RtmpConnection implements RtmpConnectionInfo {
       this.#onError(err);
     }
     this.#flush();
+    // Only media is coalesced: the handshake and the command exchange run at full speed.
+    if (this.#publishState === 'publishing' && this.#phase === 'chunks') this.hooks.holdReads?.(this.socket);
   }
 
   #onError(err: unknown): void {
@@ -438,6 +444,7 @@ export class RtmpConnection implements RtmpConnectionInfo {
     clearTimeout(this.#handshakeTimer);
     clearTimeout(this.#idleTimer);
     this.#parser.stop();
+    this.hooks.releaseReads?.(this.socket);
     this.socket.destroy();
     if (this.#publishState === 'publishing') this.#endPublish(reason);
     this.hooks.onClose(this);

@@ -10,6 +10,7 @@ import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { Logger } from '../../core/logger.js';
 import { RtmpConnection } from './rtmp-connection.js';
 import { LogThrottle } from './log-throttle.js';
+import { ReadCoalescer } from './read-coalescer.js';
 import type { RtmpConnectionInfo, RtmpLimits, RtmpPublishDecision, RtmpPublishRequest } from './rtmp-types.js';
 
 export type { RtmpLimits, RtmpPublishDecision, RtmpPublishRequest, RtmpPublisherSink, RtmpConnectionInfo } from './rtmp-types.js';
@@ -21,6 +22,12 @@ export interface RtmpServerOptions {
   /** The application name accepted (rtmp://host/<app>/<key>); others are refused. */
   app: string;
   limits: RtmpLimits;
+  /**
+   * How long a publishing socket stops reading after a read, so the next wakeup reads more at once
+   * (src/ingest/rtmp/read-coalescer.ts); the most latency it adds. 0 reads every burst at once.
+   * Default DEFAULT_READ_COALESCE_MS.
+   */
+  readCoalesceMs?: number;
   logger: Logger;
   /** Decides whether a publish may start; called once per publish command with a valid key shape. */
   onPublish(req: RtmpPublishRequest): RtmpPublishDecision | Promise<RtmpPublishDecision>;
@@ -38,6 +45,8 @@ export interface RtmpServerStats {
   connections: number;
   publishing: number;
   bytesReceived: number;
+  /** Socket reads handed to connections (each one a wakeup of the event loop's per-read path). */
+  reads: number;
   /** Connections refused or closed for a reason, by reason ('bad-key', 'protocol-error', ...). */
   refusals: Record<string, number>;
 }
@@ -55,6 +64,9 @@ export const defaultRtmpLimits: RtmpLimits = Object.freeze({
   maxPendingConnectCommands: 64,
 });
 
+/** Under one frame at 30 fps (33 ms): about 40 reads per stream-second instead of ~100 (one per video or audio burst). */
+export const DEFAULT_READ_COALESCE_MS = 25;
+
 /** Log lines per second that remote peers can cause (refusals, garbage) before they are summarized. */
 const WARN_LINES_PER_SECOND = 20;
 
@@ -66,7 +78,9 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
   readonly #perIp = new Map<string, number>();
   readonly #refusals: Record<string, number> = Object.create(null);
   readonly #warn: LogThrottle;
+  readonly #coalescer: ReadCoalescer;
   #bytes = 0;
+  #reads = 0;
   #publishing = 0;
   #listening = false;
   #closed = false;
@@ -77,6 +91,7 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
     this.#opts = opts;
     this.#warn = new LogThrottle(opts.logger, WARN_LINES_PER_SECOND, 'RTMP refusals');
     this.onListenerError = (event, error) => opts.logger.error({ err: error, event }, 'RTMP server event listener threw');
+    this.#coalescer = new ReadCoalescer(opts.readCoalesceMs ?? DEFAULT_READ_COALESCE_MS);
     this.#server = net.createServer({ noDelay: true }, (s) => this.#accept(s));
     this.#server.on('error', (err) => opts.logger.error({ err }, 'RTMP server error'));
   }
@@ -103,6 +118,7 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#coalescer.close();
     const stopped = this.#listening ? new Promise<void>((r) => this.#server.close(() => r())) : Promise.resolve();
     for (const c of [...this.#conns]) c.close('server stopping');
     await stopped;
@@ -110,7 +126,7 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
 
   /** Counters for /metrics. */
   stats(): RtmpServerStats {
-    return { connections: this.#conns.size, publishing: this.#publishing, bytesReceived: this.#bytes, refusals: { ...this.#refusals } };
+    return { connections: this.#conns.size, publishing: this.#publishing, bytesReceived: this.#bytes, reads: this.#reads, refusals: { ...this.#refusals } };
   }
 
   #refuse(reason: string): void {
@@ -146,8 +162,11 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
       onPublish: (req) => this.#opts.onPublish(req),
       refuse: (reason) => this.#refuse(reason),
       warn: (fields, msg) => this.#warn.warn(fields, msg),
+      holdReads: (s) => this.#coalescer.hold(s),
+      releaseReads: (s) => this.#coalescer.forget(s),
       onBytes: (b) => {
         this.#bytes += b;
+        this.#reads++;
       },
       onPublishStart: (_c, req) => {
         this.#publishing++;
