@@ -54,7 +54,7 @@ async function run(): Promise<void> {
     // A vanished page sends no more consent checks: ICE turns disconnected after this long.
     iceConsentTimeoutSeconds: 6,
     limits: { maxViewers: 20, maxViewersPerStream: 6, maxViewersPerIp: 6, maxConsumersPerWorker: 2 },
-    streamExists: (id) => store.getStream(id) !== undefined,
+    streamExists: async (id) => (await store.getStream(id)) !== undefined,
   });
   // WHEP is a reader of every stream, as the app attaches it: RTP publishers become its sources.
   registry.on('stream', (s) => s.addReader(new WhepSourceReader(playback)));

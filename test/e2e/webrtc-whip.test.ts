@@ -45,7 +45,7 @@ async function run(): Promise<void> {
     // A vanished page sends nothing more: ICE consent expires after this long without checks.
     iceConsentTimeoutSeconds: 6,
     maxSessions: 4,
-    keyExists: (key) => store.getStreamByKeyHash(hashSecret(key)) !== undefined,
+    keyExists: async (key) => (await store.getStreamByKeyHash(hashSecret(key))) !== undefined,
   });
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
   installErrorHandling(app);
