@@ -19,6 +19,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { ShowcaseApp } from '../src/app.js';
 import { watchRoutes, defaultWebAssetsDir } from '../src/http/watch-routes.js';
 import { serveStockPlayer } from './stock-hls-player.js';
+import { provideAll } from '../src/http/services.js';
 
 /** One player's figures. */
 export interface PlayerLatency {
@@ -97,7 +98,8 @@ async function watchBase(app: ShowcaseApp, assetsDir: string): Promise<{ base: s
   const base = `http://127.0.0.1:${app.httpPort}`;
   if (app.http.hasRoute({ method: 'GET', url: '/watch/:id' })) return { base };
   const side = Fastify({ loggerInstance: app.log.child({ component: 'watch-side' }) as unknown as FastifyBaseLogger });
-  await side.register(watchRoutes, { store: app.store, registry: app.registry, assetsDir, publicBaseUrl: base });
+  await provideAll(side, { config: app.config, store: app.store, registry: app.registry });
+  await side.register(watchRoutes, { assetsDir, publicBaseUrl: base });
   await side.listen({ host: '127.0.0.1', port: 0 });
   return { base: `http://127.0.0.1:${(side.server.address() as { port: number }).port}`, side };
 }

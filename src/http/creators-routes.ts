@@ -1,17 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import type { CreatorRecord, Store } from '../store/types.js';
-import type { Authenticator, Principal } from './auth.js';
-
-export interface CreatorsRoutesOptions {
-  store: Store;
-  auth: Authenticator;
-  /** Called when a creator is disabled: its live streams end. */
-  onCreatorDisabled?: (creatorId: string) => void;
-}
+import type { Principal } from './auth.js';
+import { endCreatorStreams } from '../core/creator-policy.js';
+import type { Logger } from '../core/logger.js';
+import { dependsOn } from './services.js';
 
 const CreateCreatorBody = Type.Object({
   handle: Type.String({ pattern: '^[a-z0-9_]{3,32}$' }),
@@ -37,7 +34,8 @@ async function manageable(store: Store, p: Exclude<Principal, { role: 'anonymous
 }
 
 /** /v1/creators: the operator creates and disables creators; creators rotate their own token. */
-export async function creatorsRoutes(app: FastifyInstance, o: CreatorsRoutesOptions): Promise<void> {
+async function creators(app: FastifyInstance): Promise<void> {
+  const o = { store: app.store, auth: app.auth };
   app.post<{ Body: Static<typeof CreateCreatorBody> }>('/v1/creators', { schema: { body: CreateCreatorBody } }, async (req, reply) => {
     const p = await o.auth.requireAuthenticated(req);
     if (p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator creates creators');
@@ -65,7 +63,8 @@ export async function creatorsRoutes(app: FastifyInstance, o: CreatorsRoutesOpti
     const c = await manageable(o.store, p, req.params.id);
     if (req.body.disabled !== undefined && p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator disables creators');
     const updated = (await o.store.updateCreator(c.id, req.body))!;
-    if (req.body.disabled === true && !c.disabled) o.onCreatorDisabled?.(c.id);
+    // Disabling a creator ends their streams (off the request: the answer does not wait for it).
+    if (req.body.disabled === true && !c.disabled) void endCreatorStreams(c.id, app.registry, o.store, app.log as unknown as Logger);
     return creatorView(updated);
   });
 
@@ -77,3 +76,11 @@ export async function creatorsRoutes(app: FastifyInstance, o: CreatorsRoutesOpti
     return { ...creatorView(c), token };
   });
 }
+
+/** /v1/creators as a plugin: needs the store, the authenticator and the registry (the disable cascade). */
+export const creatorsRoutes = fp(creators, {
+  name: 'showcase-creators-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('store', 'auth', 'registry'),
+});

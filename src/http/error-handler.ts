@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyError } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 
@@ -24,3 +25,6 @@ export function installErrorHandling(app: FastifyInstance): void {
     reply.status(404).send(new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`).toJSON());
   });
 }
+
+/** The error mapping as a root-level plugin (not encapsulated: it covers every route). */
+export const errorHandling = fp(async (app) => installErrorHandling(app), { name: 'showcase-errors', fastify: '5.x' });

@@ -1,28 +1,13 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
-import type { Store, StreamRecord } from '../store/types.js';
-import type { Authenticator } from './auth.js';
+import type { StreamRecord } from '../store/types.js';
 import { owned } from './streams-routes.js';
-import type { ShowcaseMetrics } from '../metrics/metrics-registry.js';
-import type { ViewerSessionTable } from '../metrics/session-table.js';
-import type { WatchTicker } from '../metrics/watch-ticker.js';
-import type { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
-import type { StoredAnalytics } from '../metrics/stream-analytics.js';
+import { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
+import { dependsOn } from './services.js';
 
 export type { StoredAnalytics } from '../metrics/stream-analytics.js';
-
-export interface MetricsRoutesOptions {
-  store: Store;
-  auth: Authenticator;
-  metrics: ShowcaseMetrics;
-  table: ViewerSessionTable;
-  ticker: WatchTicker;
-  /** Per-address budget for heartbeats (a FixedWindow limiter: one hit per heartbeat). */
-  heartbeatLimiter: AuthFailureLimiter;
-  /** A stream's analytics over every tracking period (AnalyticsPersistence.current). */
-  analytics: (streamId: string) => Promise<StoredAnalytics | undefined>;
-}
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
 const HeartbeatBody = Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
@@ -48,7 +33,16 @@ export function minutesByMonth(streams: Array<{ startedAt: number | null; endedA
 }
 
 /** /metrics for Prometheus, the viewer heartbeat, per-stream analytics and creator stats. */
-export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOptions): Promise<void> {
+async function metricsPlugin(app: FastifyInstance): Promise<void> {
+  const o = {
+    store: app.store,
+    auth: app.auth,
+    metrics: app.metrics,
+    table: app.sessions,
+    ticker: app.ticker,
+    // Per-address budget for heartbeats (a FixedWindow limiter: one hit per heartbeat).
+    heartbeatLimiter: new AuthFailureLimiter(app.config.metrics.heartbeatsPerMinute, 60_000),
+  };
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', o.metrics.contentType);
     reply.header('cache-control', 'no-store');
@@ -68,7 +62,7 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOption
     const rec = await owned(o.store, p, req.params.id);
     const live = o.ticker.snapshot(rec.id);
     // Stored periods plus the ticker's current one: a replay or a restart never hides what came before.
-    const a = await o.analytics(rec.id);
+    const a = await app.analytics.current(rec.id);
     const now = Date.now();
     const streamedMs = rec.startedAt ? (rec.endedAt ?? now) - rec.startedAt : 0;
     const watchLive = a?.watchSecondsLive ?? 0;
@@ -103,3 +97,11 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOption
     return { creatorId: c.id, minutesStreamedByMonth: minutesByMonth(streams, Date.now()), streams: streams.length };
   });
 }
+
+/** /metrics, heartbeats, analytics and creator stats as a plugin over the metrics services. */
+export const metricsRoutes = fp(metricsPlugin, {
+  name: 'showcase-metrics-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('config', 'store', 'auth', 'metrics', 'sessions', 'ticker', 'analytics'),
+});

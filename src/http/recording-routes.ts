@@ -1,8 +1,7 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
-import type { Store } from '../store/types.js';
-import type { Authenticator } from './auth.js';
 import { owned } from './streams-routes.js';
 import { sendFile } from './file-response.js';
 import type { LinkCheck } from '../recorder/signed-links.js';
@@ -15,13 +14,7 @@ export interface RecordingRoutesSource {
   signer: { sign(streamId: string): { exp: number; sig: string; expiresAt: number }; verify(streamId: string, exp: unknown, sig: unknown): LinkCheck };
 }
 
-export interface RecordingRoutesOptions {
-  store: Store;
-  auth: Authenticator;
-  recordings: RecordingRoutesSource;
-  /** Base URL for links ('' derives it from the request's Host). */
-  publicBaseUrl: string;
-}
+import { dependsOn } from './services.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
 // Values are checked by the signer (a malformed one is a 403 like a forged one, never a 400 that says which part is wrong).
@@ -42,7 +35,9 @@ export function downloadPath(streamId: string): string {
  * download link), and the download itself: the MP4 as an attachment with Range support, for
  * whoever holds a valid link (403 for a forged or expired one).
  */
-export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOptions): Promise<void> {
+async function recording(app: FastifyInstance): Promise<void> {
+  const recordings: RecordingRoutesSource = app.recordings;
+  const o = { store: app.store, auth: app.auth, recordings, publicBaseUrl: app.config.publicBaseUrl };
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/recording', { schema: { params: IdParams } }, async (req) => {
     const p = await o.auth.requireAuthenticated(req);
     const rec = await owned(o.store, p, req.params.id);
@@ -82,3 +77,11 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     return sendFile(reply, file, 'video/mp4');
   });
 }
+
+/** The recording API as a plugin: registered only when recording is enabled (the recordings service exists). */
+export const recordingRoutes = fp(recording, {
+  name: 'showcase-recording-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('config', 'store', 'auth', 'recordings'),
+});

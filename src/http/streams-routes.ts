@@ -1,28 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../core/errors.js';
 import { generateSecret, hashSecret } from '../core/secrets.js';
 import type { Store, StreamRecord } from '../store/types.js';
-import type { Authenticator, Principal } from './auth.js';
-import type { StreamRegistry } from '../core/stream-registry.js';
-
-export interface StreamsRoutesOptions {
-  store: Store;
-  auth: Authenticator;
-  registry: StreamRegistry;
-  /** Base URL for playback links ('' derives it from the request). */
-  publicBaseUrl: string;
-  rtmpPublicHost: string;
-  rtmpPort: () => number;
-  rtmpApp: string;
-  /** WHIP is available: ingest answers carry its URL (OBS 30+ WHIP output, browsers, apps). */
-  whipEnabled?: () => boolean;
-  /** Ends a live stream now (deleted). */
-  endStream?: (id: string, reason: string) => void;
-  /** Extra live facts merged into a stream's view for its owner (transcoder state, renditions). */
-  liveDetails?: (id: string) => Record<string, unknown> | undefined;
-}
+import type { Principal } from './auth.js';
+import { dependsOn } from './services.js';
 
 const CreateStreamBody = Type.Object({
   title: Type.String({ minLength: 1, maxLength: 200 }),
@@ -66,10 +50,14 @@ export async function owned(store: Store, p: Exclude<Principal, { role: 'anonymo
 }
 
 /** /v1/streams: operators and creators create streams; anyone reads the public view of one. */
-export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOptions): Promise<void> {
+async function streams(app: FastifyInstance): Promise<void> {
+  const c = app.config;
+  const o = { store: app.store, auth: app.auth, publicBaseUrl: c.publicBaseUrl };
+  // WHIP is available when its ingest is: answers then carry its URL (OBS 30+ WHIP output, browsers, apps).
+  const whipEnabled = app.hasDecorator('whip');
   const rtmpUrl = (req: FastifyRequest): string => {
-    const host = o.rtmpPublicHost || (req.headers.host ?? 'localhost').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    return `rtmp://${host}:${o.rtmpPort()}/${o.rtmpApp}`;
+    const host = c.rtmpPublicHost || (req.headers.host ?? 'localhost').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    return `rtmp://${host}:${app.rtmp.port}/${c.rtmp.app}`;
   };
 
   const view = (req: FastifyRequest, rec: StreamRecord, p: Principal, streamKey?: string): Record<string, unknown> => {
@@ -89,12 +77,13 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
     if (canSeeSecrets(p, rec)) {
       out.ingest = {
         rtmpUrl: rtmpUrl(req),
-        ...(o.whipEnabled?.() ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}),
+        ...(whipEnabled ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}),
         streamKeyPrefix: rec.streamKeyPrefix,
         ...(streamKey ? { streamKey } : {}),
       };
       if (streamKey) out.streamKey = streamKey;
-      const live = o.liveDetails?.(rec.id);
+      // The owner also sees the live facts of a stream in memory (transcoder state, renditions, ingest).
+      const live = app.streamStatus.liveDetails(rec.id);
       if (live) out.live = live;
     }
     return out;
@@ -153,7 +142,7 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
   app.delete<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req, reply) => {
     const p = await o.auth.requireAuthenticated(req);
     const rec = await owned(o.store, p, req.params.id);
-    o.endStream?.(rec.id, 'deleted');
+    app.registry.end(rec.id, 'deleted');
     await o.store.deleteStream(rec.id);
     return reply.status(204).send();
   });
@@ -166,3 +155,11 @@ export async function streamsRoutes(app: FastifyInstance, o: StreamsRoutesOption
     return view(req, updated, p, streamKey);
   });
 }
+
+/** /v1/streams as a plugin (the WHIP URL is offered when the whip service is registered before it). */
+export const streamsRoutes = fp(streams, {
+  name: 'showcase-streams-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('config', 'store', 'auth', 'registry', 'rtmp', 'streamStatus'),
+});

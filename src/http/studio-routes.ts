@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { loadAssets, render, type LoadedAssets } from './watch-routes.js';
+import { defaultWebAssetsDir, loadAssets, render, type LoadedAssets } from './watch-routes.js';
+import { dependsOn } from './services.js';
 
 export interface StudioRoutesOptions {
-  /** Where scripts/build-web.mjs wrote the pages (manifest.json, studio.html, hashed JS/CSS). */
-  assetsDir: string;
-  /** The WebSocket signaling path the page connects to (for its Content-Security-Policy). */
-  signalPath: string;
+  /** Where scripts/build-web.mjs wrote the pages (manifest.json, studio.html, hashed JS/CSS); dist/web by default. */
+  assetsDir?: string;
 }
 
 /**
@@ -17,7 +17,9 @@ export interface StudioRoutesOptions {
  * WebSocket signaling) and its bundled script and styles under /assets/studio/*. The page holds no
  * secret: the key is typed in by the creator and sent only over the signaling socket.
  */
-export async function studioRoutes(app: FastifyInstance, o: StudioRoutesOptions): Promise<void> {
+async function studio(app: FastifyInstance, opts: StudioRoutesOptions): Promise<void> {
+  // The WebSocket signaling path the page connects to (for its Content-Security-Policy).
+  const o = { assetsDir: opts.assetsDir ?? defaultWebAssetsDir(), signalPath: app.signaling.path };
   const log = app.log as unknown as Logger;
   let loaded: { assets: LoadedAssets; template: string; js: string; css: string } | undefined;
   let warned = false;
@@ -50,5 +52,12 @@ export async function studioRoutes(app: FastifyInstance, o: StudioRoutesOptions)
     reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; connect-src 'self'${ws}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`);
     return reply.send(render(a.template, { js: `/assets/studio/${a.js}`, css: `/assets/studio/${a.css}` }));
   });
-
 }
+
+/** The studio page as a plugin: registered only with WebRTC on (it needs the signaling socket). */
+export const studioRoutes = fp(studio, {
+  name: 'showcase-studio-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('signaling'),
+});

@@ -2,21 +2,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 import type { LiveStream } from '../core/live-stream.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import type { Logger } from '../core/logger.js';
-import type { Store, StreamRecord, StreamState } from '../store/types.js';
+import type { StreamRecord, StreamState } from '../store/types.js';
+import { dependsOn } from './services.js';
 
-/** What the watch page and its live-state feed need from the rest of the server. */
+/** Settings of the watch page and its live-state feed (the store and registry are services). */
 export interface WatchRoutesOptions {
-  store: Store;
-  registry: StreamRegistry;
-  /** Where scripts/build-web.mjs wrote the page (manifest.json, watch.html, hashed JS/CSS). */
-  assetsDir: string;
-  /** Base URL for playback links ('' = same origin as the page). */
-  publicBaseUrl: string;
+  /** Where scripts/build-web.mjs wrote the page (manifest.json, watch.html, hashed JS/CSS); dist/web by default. */
+  assetsDir?: string;
+  /** Base URL for playback links ('' = same origin as the page); config publicBaseUrl by default. */
+  publicBaseUrl?: string;
   /** Open event-stream connections allowed per stream (default 2000). */
   maxSsePerStream?: number;
   /** Open event-stream connections allowed on this server (default 20000). */
@@ -238,7 +238,8 @@ function notFoundPage(reply: FastifyReply): FastifyReply {
  * The shopper's watch page: GET /watch/:id (HTML), its bundled script and styles under
  * /assets/watch/*, and GET /v1/streams/:id/events (server-sent 'state' events).
  */
-export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions): Promise<void> {
+async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void> {
+  const opts = { ...o, store: app.store, registry: app.registry, assetsDir: o.assetsDir ?? defaultWebAssetsDir(), publicBaseUrl: o.publicBaseUrl ?? app.config.publicBaseUrl };
   const log = app.log as unknown as Logger;
   const base = opts.publicBaseUrl.replace(/\/+$/, '');
   const stateOf = async (id: string): Promise<PublicStreamState | undefined> => publicState(await opts.store.getStream(id), opts.registry.get(id));
@@ -312,3 +313,11 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
     return reply;
   });
 }
+
+/** The watch page and its event stream as a plugin over the store and the registry. */
+export const watchRoutes = fp(watch, {
+  name: 'showcase-watch-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('config', 'store', 'registry'),
+});

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
 
@@ -20,7 +21,7 @@ const NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
  * are served: anything else, traversal-shaped names included, is a 404 before the file system is
  * touched. The manifest is re-read when the build replaces it.
  */
-export async function webAssets(app: FastifyInstance, o: WebAssetsOptions): Promise<void> {
+async function assets(app: FastifyInstance, o: WebAssetsOptions): Promise<void> {
   const manifestFile = join(o.assetsDir, 'manifest.json');
   let listed = new Set<string>();
   let seenMtime = -1;
@@ -62,3 +63,6 @@ export async function webAssets(app: FastifyInstance, o: WebAssetsOptions): Prom
     });
   }
 }
+
+/** The pages' bundles as a plugin (options: where the build wrote them, which pages). */
+export const webAssets = fp(assets, { name: 'showcase-web-assets', fastify: '5.x', encapsulate: true });

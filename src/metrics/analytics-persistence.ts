@@ -27,6 +27,7 @@ export class AnalyticsPersistence {
   readonly #bases = new Map<string, { trackedAtMs: number; base: StoredAnalytics | undefined }>();
   /** Each stream's store reads and writes, one after another. */
   readonly #queue = new KeyedQueue();
+  #timer?: NodeJS.Timeout;
 
   constructor(store: AnalyticsStore, ticker: WatchTicker, now: () => number = Date.now, logger?: Logger) {
     this.#store = store;
@@ -38,6 +39,20 @@ export class AnalyticsPersistence {
   /** Everything known of a stream's audience: stored periods plus the ticker's current one. */
   current(streamId: string): Promise<StoredAnalytics | undefined> {
     return this.#queue.run(streamId, () => this.#current(streamId));
+  }
+
+  /** Persists what the ticker holds every intervalMs, so a crash loses at most that much analytics. */
+  startPeriodic(intervalMs = 60_000): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.persistTracked(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the periodic writes and persists once more (shutdown: the last minute is kept). */
+  async stopPeriodic(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.persistTracked();
   }
 
   /** Writes the current figures of every tracked stream (every minute, and at shutdown). */

@@ -11,6 +11,8 @@ import { pino } from 'pino';
 import { watchRoutes, defaultWebAssetsDir } from '../../src/http/watch-routes.js';
 import { webAssets } from '../../src/http/web-assets.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
+import { provideAll } from '../../src/http/services.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { StreamRegistry } from '../../src/core/stream-registry.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { generateSecret, hashSecret } from '../../src/core/secrets.js';
@@ -26,7 +28,9 @@ const registry = new StreamRegistry({ store, logger: log, reconnectGraceMs: 0 })
 const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
 installErrorHandling(app);
 await app.register(webAssets, { assetsDir, pages: ['watch'] });
-await app.register(watchRoutes, { store, registry, assetsDir, publicBaseUrl: '', maxSsePerStream: 3, maxSseTotal: 4, heartbeatMs: 200 });
+const config = loadConfig({ env: {} });
+await provideAll(app, { config, store, registry });
+await app.register(watchRoutes, { assetsDir, publicBaseUrl: '', maxSsePerStream: 3, maxSseTotal: 4, heartbeatMs: 200 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const port = (app.server.address() as { port: number }).port;
 const base = `http://127.0.0.1:${port}`;
@@ -196,7 +200,8 @@ t.test('event stream caps: per stream and server-wide, 503 with Retry-After', as
 t.test('server close ends open event streams instead of hanging', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'showcase-web-'));
   const app2 = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
-  await app2.register(watchRoutes, { store, registry, assetsDir: dir, publicBaseUrl: 'https://cdn.example.com/' });
+  await provideAll(app2, { config, store, registry });
+  await app2.register(watchRoutes, { assetsDir: dir, publicBaseUrl: 'https://cdn.example.com/' });
   await app2.listen({ host: '127.0.0.1', port: 0 });
   const s = await createStream('Closing');
   const p2 = (app2.server.address() as { port: number }).port;

@@ -16,6 +16,8 @@ import { StreamRegistry } from '../../src/core/stream-registry.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { hashSecret } from '../../src/core/secrets.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
+import { provideAll } from '../../src/http/services.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { whipRoutes } from '../../src/ingest/whip/whip-routes.js';
 import { WorkerPool } from '../../src/webrtc/worker-pool.js';
 import { WhipIngest } from '../../src/ingest/whip/whip-ingest.js';
@@ -43,11 +45,12 @@ async function run(): Promise<void> {
     // A vanished page sends nothing more: ICE consent expires after this long without checks.
     iceConsentTimeoutSeconds: 6,
     maxSessions: 4,
-    keyExists: (key) => store.getStreamByKeyHash(hashSecret(key)) !== undefined,
+    keyExists: async (key) => (await store.getStreamByKeyHash(hashSecret(key))) !== undefined,
   });
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger });
   installErrorHandling(app);
-  await app.register(whipRoutes, { ingest });
+  await provideAll(app, { config: loadConfig({ env: {} }), whip: ingest });
+  await app.register(whipRoutes);
   app.get('/', async (_req, reply) => reply.type('text/html').send('<!doctype html><title>publisher</title>'));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -84,6 +84,7 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
   #publishing = 0;
   #listening = false;
   #closed = false;
+  #port = 0;
   #closing: Promise<void> | undefined;
 
   constructor(opts: RtmpServerOptions) {
@@ -105,9 +106,15 @@ export class RtmpServer extends TypedEmitter<RtmpServerEvents> {
         this.#server.off('error', onError);
         this.#listening = true;
         const a = this.#server.address() as net.AddressInfo;
+        this.#port = a.port;
         resolve({ host: a.address, port: a.port });
       });
     });
+  }
+
+  /** The port it listens on (0 before listen: the API's ingest URLs read it per request). */
+  get port(): number {
+    return this.#port;
   }
 
   /** Stops listening and closes every connection (publisher sinks get onClose). Idempotent. */

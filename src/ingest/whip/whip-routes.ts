@@ -1,18 +1,10 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../../core/errors.js';
 import { bearerToken } from '../../http/auth.js';
-import type { AuthFailureLimiter } from '../../core/auth-failure-limiter.js';
-import type { WhipIngest } from './whip-ingest.js';
 import { sdpRouteCommon } from '../../http/sdp-routes-common.js';
-
-export interface WhipRoutesOptions {
-  ingest: WhipIngest;
-  /** Counts bad stream keys per address (429 past the limit), as for API tokens. */
-  limiter?: AuthFailureLimiter;
-  /** Allowed browser origin for a WHIP page served elsewhere ('' = same origin only). */
-  corsOrigin?: string;
-}
+import { dependsOn } from '../../http/services.js';
 
 const SessionParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
 
@@ -21,7 +13,14 @@ const SessionParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1
  * <streamKey>` and an SDP offer answers 201 with the SDP answer and `Location: /whip/<session>`;
  * `DELETE /whip/<session>` (same key) stops publishing and ends the stream.
  */
-export async function whipRoutes(app: FastifyInstance, o: WhipRoutesOptions): Promise<void> {
+async function whip(app: FastifyInstance): Promise<void> {
+  const o = {
+    ingest: app.whip,
+    // Counts bad stream keys per address (429 past the limit), as for API tokens.
+    limiter: app.hasDecorator('auth') ? app.auth.limiter : undefined,
+    // Allowed browser origin for a WHIP page served elsewhere ('' = same origin only).
+    corsOrigin: app.config.http.corsOrigin,
+  };
   // Encapsulated: the SDP body parser exists only for these routes.
   const cors = sdpRouteCommon(app, o.corsOrigin);
 
@@ -78,3 +77,11 @@ export async function whipRoutes(app: FastifyInstance, o: WhipRoutesOptions): Pr
     }
   }
 }
+
+/** WHIP as a plugin: registered only with WebRTC on (the whip service exists); the auth limiter when registered. */
+export const whipRoutes = fp(whip, {
+  name: 'showcase-whip-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('config', 'whip'),
+});

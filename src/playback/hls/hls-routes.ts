@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HlsOrigin } from './hls-origin.js';
 import type { HlsResponse } from './types.js';
@@ -5,16 +6,18 @@ import { parseRange } from '../../http/range.js';
 import { sendFile, mediaContentType } from '../../http/file-response.js';
 import { readFile } from 'node:fs/promises';
 import { withQuery } from './playlist-writer.js';
+import { dependsOn } from '../../http/services.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME = /^[a-z0-9_-]{1,16}$/;
 const FILE = /^(init\d{1,9}\.mp4|p\d{1,12}\.\d{1,6}\.m4s|s\d{1,12}\.m4s)$/;
 
-export interface HlsRoutesOptions {
+/** What the routes need of the rest of the server, read from its services. */
+interface HlsRouteSources {
   origin: HlsOrigin;
   corsOrigin: string;
   /** Builds the query string each URI in a playlist carries (the viewer session), '' for none. */
-  sessionQuery?: (streamId: string, req: FastifyRequest) => string;
+  sessionQuery?: (streamId: string) => string;
   /** Whether a stream has a publisher now: its multivariant request waits for the first media. */
   isLive?: (streamId: string) => boolean;
   /** Replays: a finished recording's file (VOD playlists and media) when no live origin holds the stream. */
@@ -42,7 +45,22 @@ function notFound(reply: FastifyReply, message: string) {
  * The LL-HLS origin over HTTP for players and CDNs: /hls/:id/master.m3u8, /hls/:id/:rendition/index.m3u8
  * and media files. Names are matched against strict patterns, so traversal-shaped paths are 404s.
  */
-export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): Promise<void> {
+async function hls(app: FastifyInstance): Promise<void> {
+  const { registry, sessions } = app;
+  const recordings = app.hasDecorator('recordings') ? app.recordings : undefined;
+  const opts: HlsRouteSources = {
+    origin: app.origin,
+    corsOrigin: app.config.http.corsOrigin,
+    // Each playlist request of a new viewer opens a watching session (replay when not live now).
+    sessionQuery: (id) => {
+      const live = registry.get(id)?.state === 'live';
+      const sid = sessions.issue(id, 'hls', live ? 'live' : 'replay');
+      return sid ? `?_sid=${sid}` : '';
+    },
+    touchSession: (id, sid) => sessions.touch(sid, undefined, id),
+    isLive: (id) => registry.get(id)?.publisher !== undefined,
+    vod: recordings ? (id, rendition, file) => recordings.vodFile(id, rendition, file) : undefined,
+  };
   app.addHook('onRequest', async (req, reply) => {
     reply.header('access-control-allow-origin', opts.corsOrigin);
     reply.header('access-control-expose-headers', 'content-length, content-range, age, date');
@@ -115,12 +133,12 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
       const vod = ID.test(id) ? await opts.vod?.(id, undefined, 'master.m3u8') : undefined;
       if (vod) {
         // Replay viewers get a session too (counted as mode 'replay'); their copy is theirs alone.
-        const query = opts.sessionQuery?.(id, req) ?? '';
+        const query = opts.sessionQuery?.(id) ?? '';
         return sendVodPlaylist(reply, vod, query, query ? CACHE.private : 'public, max-age=60');
       }
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
-    const query = opts.sessionQuery?.(id, req) ?? '';
+    const query = opts.sessionQuery?.(id) ?? '';
     const r = await stream.multivariant(query);
     return send(req, reply, query && r.status === 200 ? { ...r, cache: 'private' } : r);
   });
@@ -153,3 +171,11 @@ export async function hlsRoutes(app: FastifyInstance, opts: HlsRoutesOptions): P
     return send(req, reply, r);
   });
 }
+
+/** The LL-HLS origin routes as a plugin; replays come from the recordings service when it is registered before it. */
+export const hlsRoutes = fp(hls, {
+  name: 'showcase-hls-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: [...dependsOn('config', 'origin', 'registry', 'sessions'), 'showcase-static-files'],
+});

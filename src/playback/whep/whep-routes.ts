@@ -1,14 +1,9 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../../core/errors.js';
-import type { WhepPlayback } from './whep-playback.js';
 import { sdpRouteCommon } from '../../http/sdp-routes-common.js';
-
-export interface WhepRoutesOptions {
-  playback: WhepPlayback;
-  /** Allowed browser origin for a player page served elsewhere ('' = same origin only). */
-  corsOrigin?: string;
-}
+import { dependsOn } from '../../http/services.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
 
@@ -17,7 +12,9 @@ const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$
  * answers 201 with the SDP answer and `Location: /whep/<session>`; `DELETE /whep/<session>` stops.
  * The session id (128 random bits) is the only credential a DELETE needs.
  */
-export async function whepRoutes(app: FastifyInstance, o: WhepRoutesOptions): Promise<void> {
+async function whep(app: FastifyInstance): Promise<void> {
+  // corsOrigin: allowed browser origin for a player page served elsewhere ('' = same origin only).
+  const o = { playback: app.whep, corsOrigin: app.config.http.corsOrigin };
   // Encapsulated: the SDP body parser exists only for these routes.
   const cors = sdpRouteCommon(app, o.corsOrigin);
 
@@ -54,3 +51,11 @@ export async function whepRoutes(app: FastifyInstance, o: WhepRoutesOptions): Pr
     });
   }
 }
+
+/** WHEP as a plugin: registered only with WebRTC on (the whep service exists). */
+export const whepRoutes = fp(whep, {
+  name: 'showcase-whep-routes',
+  fastify: '5.x',
+  encapsulate: true,
+  dependencies: dependsOn('config', 'whep'),
+});
