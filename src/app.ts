@@ -48,6 +48,7 @@ import { hashSecret } from './core/secrets.js';
 import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
 import { restoreContinuations, saveContinuations } from './playback/hls/hls-continuation.js';
+import { roomPlugin } from './room/room-plugin.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -246,6 +247,7 @@ export class ShowcaseApp {
     if (this.recordings) await this.http.register(recordingRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
     await this.http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
     await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
+    await this.http.register(roomPlugin, { store: this.store, auth, config: c.room });
     await this.http.register(creatorsRoutes, {
       store: this.store,
       auth,
