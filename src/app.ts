@@ -49,6 +49,7 @@ import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
 import { restoreContinuations, saveContinuations } from './playback/hls/hls-continuation.js';
 import { roomPlugin } from './room/room-plugin.js';
+import { UpgradeRouter } from './http/upgrade-router.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -79,6 +80,8 @@ export class ShowcaseApp {
   readonly appMetrics: AppMetrics;
   readonly auth: Authenticator;
   readonly recordings?: RecordingService;
+  /** The HTTP server's one WebSocket upgrade listener: /v1/signal, the room. */
+  readonly upgrades: UpgradeRouter;
   webrtcPool?: WorkerPool;
   signaling?: SignalServer;
   whip?: WhipIngest;
@@ -111,6 +114,7 @@ export class ShowcaseApp {
     this.#socketDir = mkdtempSync(join(tmpdir(), 'showcase-'));
     this.registry.on('stream', (s) => this.#attachOutputs(s));
     this.auth = new Authenticator(this.adminToken, this.store);
+    this.upgrades = new UpgradeRouter(log);
     this.sessions = new ViewerSessionTable({ capacity: config.metrics.sessionCapacity, timeoutMs: config.metrics.sessionTimeoutMs, maxStreams: config.metrics.maxStreams });
     this.ticker = new WatchTicker({
       table: this.sessions,
@@ -204,6 +208,7 @@ export class ShowcaseApp {
   async #listen(): Promise<void> {
     const c = this.config;
     installErrorHandling(this.http);
+    this.upgrades.attach(this.http.server);
     const auth = this.auth;
     this.http.addHook('onResponse', async (req, reply) => {
       this.appMetrics.observeHttp(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -247,7 +252,7 @@ export class ShowcaseApp {
     if (this.recordings) await this.http.register(recordingRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
     await this.http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
     await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
-    await this.http.register(roomPlugin, { store: this.store, auth, config: c.room });
+    await this.http.register(roomPlugin, { store: this.store, auth, config: c.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log });
     await this.http.register(creatorsRoutes, {
       store: this.store,
       auth,
@@ -411,7 +416,7 @@ export class ShowcaseApp {
       viewerTimeouts: { connectTimeoutMs: w.connectTimeoutMs, disconnectTimeoutMs: w.disconnectTimeoutMs },
       logger: this.log,
     });
-    this.signaling.attach(this.http.server);
+    this.upgrades.route('signaling', this.signaling.path, this.signaling);
     await this.http.register(studioRoutes, { assetsDir: defaultWebAssetsDir(), signalPath: this.signaling.path });
   }
 
