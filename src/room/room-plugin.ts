@@ -11,6 +11,7 @@ import type { RoomConfig } from './room-config.js';
 import { InProcessFanout, type RoomFanout } from './room-fanout.js';
 import { ROOM_PATH, RoomServer } from './room-server.js';
 import { shoppersRoutes } from './shoppers-routes.js';
+import { roomRoutes } from './room-routes.js';
 
 export interface RoomPluginOptions {
   store: Store;
@@ -60,6 +61,7 @@ async function room(app: FastifyInstance, o: RoomPluginOptions): Promise<void> {
     logger: o.logger,
   });
   app.decorate('room', server);
+  await app.register(roomRoutes, { store: o.store, auth: o.auth, messageDeleted: (sid, mid) => server.messageDeleted(sid, mid) });
   o.upgrades.route('room', (p) => ROOM_PATH.test(p), server);
   o.registry.on('stream', (s) => s.on('state', (state) => server.streamState(s.id, state)));
   // Before the HTTP server waits for its connections: the room's sockets close first.

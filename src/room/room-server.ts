@@ -55,6 +55,8 @@ interface Room {
   /** Per-author send buckets and recent texts (bounded by the socket cap). */
   authorBuckets: Map<string, TokenBucket>;
   recentTexts: Map<string, Array<{ text: string; at: number }>>;
+  /** The last mediaTime given: each message gets a later one, so order and replay pages never tie. */
+  lastMediaTime: number;
 }
 
 /** Client frames one socket may have queued unanswered. */
@@ -149,7 +151,7 @@ export class RoomServer implements UpgradeTarget {
     if (room) return room;
     const r: Room = {
       streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
-      unsubscribe: () => {}, authorBuckets: new Map(), recentTexts: new Map(),
+      unsubscribe: () => {}, authorBuckets: new Map(), recentTexts: new Map(), lastMediaTime: 0,
     };
     r.unsubscribe = this.#o.fanout.subscribe(streamId, (e) => this.#deliver(r, e));
     this.#rooms.set(streamId, (room = r));
@@ -291,9 +293,10 @@ export class RoomServer implements UpgradeTarget {
     recent.push({ text, at: now });
     if (!room.recentTexts.has(author.id) && room.recentTexts.size >= c.maxSocketsPerStream) room.recentTexts.delete(room.recentTexts.keys().next().value!);
     room.recentTexts.set(author.id, recent.slice(-RECENT_TEXTS));
+    room.lastMediaTime = Math.max(Math.round(this.#o.mediaTime(room.streamId)), room.lastMediaTime + 1);
     const rec: RoomMessageRecord = {
       id: `m_${randomBytes(9).toString('base64url')}`, streamId: room.streamId, authorId: author.id, authorRole: author.role,
-      authorName: author.displayName, text, at: now, mediaTime: Math.round(this.#o.mediaTime(room.streamId)), deletedAt: null,
+      authorName: author.displayName, text, at: now, mediaTime: room.lastMediaTime, deletedAt: null,
     };
     try {
       await this.#o.store.addRoomMessage(rec);

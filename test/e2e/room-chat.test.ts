@@ -41,6 +41,7 @@ t.test('two shoppers and the host chat; everyone sees every message with its aut
   a.send({ type: 'chat', text: '  Does it come in blue?  ' });
   await reader.next((f) => f.type === 'chat' && f.text === 'Does it come in blue?');
   h.send({ type: 'chat', text: 'Yes! Blue and green.' });
+  await reader.next((f) => f.type === 'chat' && f.author.role === 'host');
   b.send({ type: 'chat', text: 'Ordered 🎉' });
   for (const c of [a, b, h, reader]) {
     const host = await c.next((f) => f.type === 'chat' && f.author.role === 'host');
@@ -133,4 +134,34 @@ t.test('upgrades: an unknown stream 404, an unknown path 404, the room 101', asy
   t.equal(await upgradeStatus(srv.base, '/v1/streams/nope/room'), 404);
   t.equal(await upgradeStatus(srv.base, '/v1/nothing-here'), 404);
   t.equal(await upgradeStatus(srv.base, `/v1/streams/${id}/room`), 101);
+});
+
+t.test('replay pages by mediaTime; a delete reaches live sockets and the replay; moderation authorization', async (t) => {
+  const all = await srv.api('GET', `/v1/streams/${id}/room/messages?limit=500`, undefined, null);
+  t.equal(all.status, 200, 'anyone reads the replay');
+  t.ok(all.json.items.length >= 4);
+  const first = all.json.items[0];
+  const page = await srv.api('GET', `/v1/streams/${id}/room/messages?after=${encodeURIComponent(first.mediaTime)}&limit=2`, undefined, null);
+  t.ok(page.json.items.every((m: any) => Date.parse(m.mediaTime) > Date.parse(first.mediaTime)), 'after is exclusive');
+  t.ok(page.json.items.length <= 2);
+  t.equal((await srv.api('GET', `/v1/streams/${id}/room/messages?after=soon`, undefined, null)).status, 400);
+  t.equal((await srv.api('GET', '/v1/streams/nope/room/messages', undefined, null)).status, 404);
+
+  const watcher = await joined();
+  const target = first.id as string;
+  const bob = await srv.api('POST', '/v1/creators', { handle: 'bob', displayName: 'Bob' });
+  const del = (tok: string | null) => srv.api('DELETE', `/v1/streams/${id}/room/messages/${target}`, undefined, tok);
+  t.equal((await del(null)).status, 401, 'anonymous');
+  t.equal((await del(ana.token)).status, 403, 'a shopper');
+  t.equal((await del(bob.json.token)).status, 404, 'another creator');
+  t.equal((await del(hostToken)).status, 204, 'the owner');
+  t.equal((await del(hostToken)).status, 404, 'gone already');
+  const gone = await watcher.next((f) => f.type === 'chat.deleted');
+  t.equal(gone.id, target, 'live sockets hear of it');
+  const after = await srv.api('GET', `/v1/streams/${id}/room/messages?limit=500`, undefined, null);
+  t.notOk(after.json.items.some((m: any) => m.id === target), 'gone from the replay');
+  const again = await openRoom(srv.base, id);
+  t.notOk((await again.next((f) => f.type === 'history')).items.some((m: any) => m.id === target), 'and from history');
+  watcher.ws.close();
+  again.ws.close();
 });
