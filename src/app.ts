@@ -49,6 +49,8 @@ import { studioRoutes } from './http/studio-routes.js';
 import { recordingRoutes } from './http/recording-routes.js';
 import { webAssets } from './http/web-assets.js';
 import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
+import { roomPlugin } from './room/room-plugin.js';
+import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 
 export interface AppOptions {
@@ -82,6 +84,8 @@ export class ShowcaseApp {
   readonly status: StreamStatus;
   readonly outputs: StreamOutputs;
   readonly recordings?: RecordingService;
+  /** The HTTP server's one WebSocket upgrade listener: /v1/signal, the room. */
+  readonly upgrades: UpgradeRouter;
   webrtcPool?: WorkerPool;
   signaling?: SignalServer;
   whip?: WhipIngest;
@@ -109,6 +113,7 @@ export class ShowcaseApp {
       endedRetainSeconds: config.hls.endedRetainSeconds,
     });
     this.auth = new Authenticator(this.adminToken, store);
+    this.upgrades = new UpgradeRouter(log);
     this.sessions = new ViewerSessionTable({ capacity: config.metrics.sessionCapacity, timeoutMs: config.metrics.sessionTimeoutMs, maxStreams: config.metrics.maxStreams });
     this.ticker = new WatchTicker({
       table: this.sessions,
@@ -224,9 +229,10 @@ export class ShowcaseApp {
 
   async #listen(): Promise<void> {
     const c = this.config;
+    this.upgrades.attach(this.http.server);
     const webrtc = await startWebRtc({
       config: c, registry: this.registry, store: this.store, sessions: this.sessions, limiter: this.auth.limiter, metrics: this.metrics.registry,
-      httpServer: this.http.server, ingest: this.#tree.ingest, webrtc: this.#tree.webrtc, logger: this.log,
+      upgrades: this.upgrades, ingest: this.#tree.ingest, webrtc: this.#tree.webrtc, logger: this.log,
     });
     this.webrtcPool = webrtc?.pool;
     this.whip = webrtc?.whip;
@@ -273,6 +279,7 @@ export class ShowcaseApp {
     if (this.recordings) await http.register(recordingRoutes);
     await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
     await http.register(watchRoutes);
+    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log });
     await http.register(creatorsRoutes);
   }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RecordingConfigSchema } from '../recorder/recording-config.js';
+import { RoomConfigSchema } from '../room/room-config.js';
 
 /** One rendition of the transcoding ladder. */
 export const RenditionSchema = Type.Object({
@@ -172,6 +173,8 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {} }),
   /** Recording of every live stream (src/recorder/recording-config.ts holds the section). */
   recording: RecordingConfigSchema,
+  /** The room: shoppers, chat and reactions (src/room/room-config.ts holds the section). */
+  room: RoomConfigSchema,
   metrics: Type.Object({
     /** An HLS viewer counts while it fetched within this many ms (a few target durations). */
     sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 6000 }),

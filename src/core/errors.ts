@@ -39,6 +39,14 @@ export const ErrorCodes = {
   SHOWCASE_ERR_RECORDING_DISK_FULL: { status: 507, message: 'Recording stopped: disk space floor reached' },
   SHOWCASE_ERR_STORE_WRITE_FAILED: { status: 500, message: 'A queued store write failed' },
   SHOWCASE_ERR_STREAM_LEASE_LOST: { status: 409, message: 'Another node took over the stream' },
+  // The room (issue 14): error frames on a room socket that stays open.
+  SHOWCASE_ERR_ROOM_BAD_FRAME: { status: 400, message: 'Room frame is not valid' },
+  SHOWCASE_ERR_ROOM_AUTH_REQUIRED: { status: 401, message: 'Posting in the room needs an auth frame first' },
+  SHOWCASE_ERR_ROOM_AUTH_TIMEOUT: { status: 408, message: 'Room auth frame came too late' },
+  SHOWCASE_ERR_ROOM_TEXT_INVALID: { status: 400, message: 'Chat text is empty or too long' },
+  SHOWCASE_ERR_ROOM_TOO_FAST: { status: 429, message: 'Too many chat messages from this author' },
+  SHOWCASE_ERR_ROOM_DUPLICATE: { status: 409, message: 'The same chat text was sent moments ago' },
+  SHOWCASE_ERR_ROOM_REACTIONS_DROPPED: { status: 429, message: 'Reactions over the per-second limit were dropped' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

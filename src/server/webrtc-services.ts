@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { UpgradeRouter } from '../http/upgrade-router.js';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
@@ -36,8 +36,8 @@ export interface WebRtcStartOptions {
   /** Bad stream keys count against the address, as for API tokens. */
   limiter: AuthFailureLimiter;
   metrics: Registry;
-  /** The HTTP server the signaling's WebSocket upgrades on. */
-  httpServer: Server;
+  /** The HTTP server's one upgrade router: the signaling's WebSocket path is routed there. */
+  upgrades: UpgradeRouter;
   /** Where the signaling (an ingest server) is closed, with RTMP. */
   ingest: Owner;
   /** Where WHEP, the RTMP feeds, WHIP and the pool are closed, in that order. */
@@ -116,7 +116,7 @@ export async function startWebRtc(o: WebRtcStartOptions): Promise<WebRtcParts | 
     viewerTimeouts: timeouts,
     logger: log,
   });
-  signaling.attach(o.httpServer);
+  o.upgrades.route('signaling', signaling.path, signaling);
   o.ingest.add('signaling', signaling);
   o.webrtc.add('whep', whep);
   if (feeds) o.webrtc.add('rtmp-feeds', feeds);

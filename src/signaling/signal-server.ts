@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../core/logger.js';
@@ -7,6 +7,7 @@ import { SignalPeer, type SignalPeerLimits } from './signal-peer.js';
 import type { TransportTimeouts } from '../webrtc/transport-watchdog.js';
 import type { WhepPlayback } from '../playback/whep/whep-playback.js';
 import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
+import { rejectUpgrade as reject, type UpgradeTarget } from '../http/upgrade-router.js';
 
 /** Server-wide signaling limits on top of each socket's. */
 export interface SignalServerLimits extends SignalPeerLimits {
@@ -34,21 +35,19 @@ export const SIGNAL_PATH = '/v1/signal';
 
 /**
  * The WebSocket signaling endpoint for the project's own pages (the /studio publisher and
- * mediasoup-client viewers): mounted on the HTTP server's upgrade event, capped per address and in
- * total, one heartbeat timer for every socket, and closed (every socket and what it holds) on
- * shutdown. The per-socket protocol is SignalPeer's.
+ * mediasoup-client viewers): handed its upgrades by the UpgradeRouter (src/http/upgrade-router.ts),
+ * capped per address and in total, one heartbeat timer for every socket, and closed (every socket
+ * and what it holds) on shutdown. The per-socket protocol is SignalPeer's.
  */
-export class SignalServer {
+export class SignalServer implements UpgradeTarget {
   readonly path: string;
   readonly #o: SignalServerOptions;
   readonly #log: Logger;
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<SignalPeer>();
   readonly #perIp = new Map<string, number>();
-  #server?: Server;
   #heartbeat?: NodeJS.Timeout;
   #closed = false;
-  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.#upgrade(req, socket, head);
 
   constructor(o: SignalServerOptions) {
     this.#o = o;
@@ -75,24 +74,8 @@ export class SignalServer {
     return out;
   }
 
-  /** Starts answering upgrades on the server's HTTP listener. */
-  attach(server: Server): void {
-    this.#server = server;
-    server.on('upgrade', this.#onUpgrade);
-  }
-
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    let pathname = '';
-    try {
-      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
-      /* an unparsable URL matches nothing */
-    }
-    if (pathname !== this.path) {
-      // Someone else may serve this path; when nobody does, say so rather than hold the socket.
-      if ((this.#server?.listenerCount('upgrade') ?? 0) <= 1) reject(socket, 404, 'Not Found');
-      return;
-    }
+  /** Takes an upgrade the router matched to this.path, within the server's caps. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.#log.debug({ err }, 'signaling upgrade socket error'));
     const ip = req.socket.remoteAddress ?? 'unknown';
     const l = this.#o.limits;
@@ -163,7 +146,6 @@ export class SignalServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#server?.off('upgrade', this.#onUpgrade);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     const peers = [...this.#peers];
@@ -182,10 +164,4 @@ export class SignalServer {
     this.#wss.close();
     if (peers.length) this.#log.info({ sockets: peers.length }, 'signaling sockets closed');
   }
-}
-
-/** Answers an upgrade request with a plain HTTP error and closes the socket. */
-function reject(socket: Duplex, status: number, text: string): void {
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  socket.destroy();
 }

@@ -181,6 +181,34 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       WHERE json_type(extra, '$.recording') IS NOT NULL OR json_type(extra, '$.analytics') IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'the room: shoppers and chat messages (issue 14)',
+    sql: `
+      CREATE TABLE shoppers (
+        id            TEXT PRIMARY KEY NOT NULL,
+        display_name  TEXT NOT NULL,
+        token_hash    TEXT NOT NULL UNIQUE,
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+
+      -- author_id is no foreign key: hosts and the operator write too. Deleting a shopper deletes
+      -- their rows explicitly (deleteShopper); deleting a stream cascades.
+      CREATE TABLE room_messages (
+        id           TEXT PRIMARY KEY NOT NULL,
+        stream_id    TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        author_id    TEXT NOT NULL,
+        author_role  TEXT NOT NULL CHECK (author_role IN ('shopper', 'host', 'operator')),
+        author_name  TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        at           INTEGER NOT NULL,
+        media_time   INTEGER NOT NULL,
+        deleted_at   INTEGER
+      ) STRICT;
+      CREATE INDEX room_messages_by_stream_media ON room_messages (stream_id, media_time, id);
+      CREATE INDEX room_messages_by_author ON room_messages (author_id);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

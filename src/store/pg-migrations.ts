@@ -90,6 +90,32 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 2,
+    description: 'the room: shoppers and chat messages (issue 14)',
+    sql: `
+      CREATE TABLE shoppers (
+        id            text COLLATE "C" PRIMARY KEY,
+        display_name  text NOT NULL,
+        token_hash    text NOT NULL UNIQUE,
+        created_at    bigint NOT NULL
+      );
+
+      CREATE TABLE room_messages (
+        id           text COLLATE "C" PRIMARY KEY,
+        stream_id    text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        author_id    text COLLATE "C" NOT NULL,
+        author_role  text NOT NULL CHECK (author_role IN ('shopper', 'host', 'operator')),
+        author_name  text NOT NULL,
+        text         text NOT NULL,
+        at           bigint NOT NULL,
+        media_time   bigint NOT NULL,
+        deleted_at   bigint
+      );
+      CREATE INDEX room_messages_by_stream_media ON room_messages (stream_id, media_time, id);
+      CREATE INDEX room_messages_by_author ON room_messages (author_id);
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -10,6 +10,7 @@ import {
 } from './records.js';
 import { StoreError, isStoreError } from './store-error.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
+import { pgRoomMethods } from './pg-room.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
 /** Options for openPgStore. */
@@ -276,6 +277,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         [streamId, ...MINUTE_COLUMNS.map((n) => minutes.map((m) => m[n]))]);
       return true;
     })),
+
+    ...pgRoomMethods(pool, { run, writeOne, tx }),
 
     close: async () => {
       if (closed) return;

@@ -10,6 +10,7 @@ import {
   type AnalyticsRow, type CreatorRow, type MinuteRow, type RecordingRow, type StreamRow,
 } from './records.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
+import { sqliteRoomMethods } from './sqlite-room.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
 export { MAX_PAGE_SIZE } from './records.js';
@@ -271,6 +272,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return row ? analyticsFromRows(row, q.getMinutes.all(streamId)) : undefined;
     }),
     putAnalytics: (streamId, a) => run(() => putAnalyticsTx.immediate(streamId, analyticsToRow(a), minutesToRows(a))),
+
+    ...sqliteRoomMethods(db, { run, write }),
 
     backup: (dest) => (closed ? Promise.reject(closedError()) : backupDatabase(db, dest)),
 

@@ -185,7 +185,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */
@@ -194,4 +194,60 @@ export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingS
   backup?(dest: string): Promise<void>;
   /** Waits for calls in flight, then releases the database; idempotent. Calls after it reject. */
   close(): Promise<void>;
+}
+
+// ---- The room (issue 14): shoppers and chat messages -------------------------------------------
+
+/** A shopper: a display name and a token (stored as its hash), made by POST /v1/shoppers. */
+export interface ShopperRecord {
+  id: string;
+  displayName: string;
+  /** sha256 hex of the shopper's token; the token itself is shown once and never stored. */
+  tokenHash: string;
+  createdAt: number;
+}
+
+/** Who wrote a room message: a shopper, the stream's owner (the host) or the operator. */
+export type RoomAuthorRole = 'shopper' | 'host' | 'operator';
+
+/** One chat message of a stream's room (table `room_messages`). */
+export interface RoomMessageRecord {
+  id: string;
+  streamId: string;
+  authorId: string;
+  authorRole: RoomAuthorRole;
+  /** The author's display name when the message was written. */
+  authorName: string;
+  text: string;
+  /** Wall clock (ms) when the server accepted it. */
+  at: number;
+  /** The program date time (ms) of the stream's live edge when it arrived: replays sync on it. */
+  mediaTime: number;
+  /** When a moderator deleted it; deleted messages are never listed. */
+  deletedAt: number | null;
+}
+
+/** Shoppers (table `shoppers`). */
+export interface ShopperStore {
+  /** Throws CONFLICT for a taken id or token hash. */
+  createShopper(rec: ShopperRecord): Promise<ShopperRecord>;
+  getShopper(id: string): Promise<ShopperRecord | undefined>;
+  getShopperByTokenHash(tokenHash: string): Promise<ShopperRecord | undefined>;
+  /** Deletes the shopper and every message they wrote (gone from replays too); false when there was none. */
+  deleteShopper(id: string): Promise<boolean>;
+}
+
+/** Room messages, kept with their mediaTime for replays. */
+export interface RoomMessageStore {
+  /** Throws CONFLICT for a taken id, VALIDATION for an unknown stream. */
+  addRoomMessage(rec: RoomMessageRecord): Promise<void>;
+  /**
+   * A stream's messages oldest first by (mediaTime, id), deleted ones left out: those with mediaTime
+   * after `after` (all when undefined), at most `limit` (capped by the implementation).
+   */
+  listRoomMessages(streamId: string, o: { after?: number; limit: number }): Promise<RoomMessageRecord[]>;
+  /** The newest `limit` messages that are not deleted, returned oldest first (a joining socket's history). */
+  recentRoomMessages(streamId: string, limit: number): Promise<RoomMessageRecord[]>;
+  /** Marks a message deleted at `at`; false when the stream has no such message (or it was deleted already). */
+  deleteRoomMessage(streamId: string, id: string, at: number): Promise<boolean>;
 }

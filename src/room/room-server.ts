@@ -1,0 +1,399 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { ShowcaseError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { rejectUpgrade, type UpgradeTarget } from '../http/upgrade-router.js';
+import type { RoomPrincipal } from '../http/auth.js';
+import type { RoomMessageRecord, Store } from '../store/types.js';
+import type { RoomConfig } from './room-config.js';
+import { type ReactionKind, type RoomAuthor, type RoomEvent, type RoomFanout } from './room-fanout.js';
+import { TokenBucket, parseClientFrame } from './room-frames.js';
+
+/** The room socket's path: /v1/streams/:id/room. */
+export const ROOM_PATH = /^\/v1\/streams\/([A-Za-z0-9_-]{1,64})\/room$/;
+
+export interface RoomServerOptions {
+  config: Readonly<RoomConfig>;
+  store: Store;
+  fanout: RoomFanout;
+  /** Resolves an auth frame's token (the authenticator's resolveToken). */
+  resolveToken: (token: string, address: string) => Promise<RoomPrincipal>;
+  /** The PDT (ms) of the stream's live edge now; the wall clock when it has no live media. */
+  mediaTime: (streamId: string) => number;
+  logger: Logger;
+}
+
+/** One open room socket. */
+interface RoomSocket {
+  ws: WebSocket;
+  ip: string;
+  room: Room;
+  openedAt: number;
+  author?: RoomAuthor;
+  /** Client frames seen (the auth frame must be the first). */
+  frames: number;
+  frameBucket: TokenBucket;
+  reactionBucket: TokenBucket;
+  reactionDropNoticeAt: number;
+  /** Client frames waiting for the previous one (auth and chat await the store). */
+  chain: Promise<void>;
+  pending: number;
+  alive: boolean;
+}
+
+/** The sockets of one stream on this node, and what it aggregates per tick. */
+interface Room {
+  streamId: string;
+  ownerId: string | null;
+  sockets: Set<RoomSocket>;
+  reactions: Partial<Record<ReactionKind, number>>;
+  reactionTotal: number;
+  viewersSent: number;
+  unsubscribe: () => void;
+  /** Per-author send buckets and recent texts (bounded by the socket cap). */
+  authorBuckets: Map<string, TokenBucket>;
+  recentTexts: Map<string, Array<{ text: string; at: number }>>;
+  /** The last mediaTime given: each message gets a later one, so order and replay pages never tie. */
+  lastMediaTime: number;
+}
+
+/** Client frames one socket may have queued unanswered. */
+const MAX_PENDING = 16;
+/** Recent texts kept per author for the duplicate check. */
+const RECENT_TEXTS = 5;
+
+/**
+ * The room WebSocket server (/v1/streams/:id/room): chat, aggregated reactions, viewer counts and
+ * the stream's live events, one socket per watching shopper. Handed its upgrades by the
+ * UpgradeRouter; every limit is a coded error frame on a socket that stays open, except a frame over
+ * room.maxFrameBytes (ws closes with 1009) and a socket that cannot keep up (closed).
+ */
+export class RoomServer implements UpgradeTarget {
+  readonly #o: RoomServerOptions;
+  readonly #log: Logger;
+  readonly #wss: WebSocketServer;
+  readonly #rooms = new Map<string, Room>();
+  readonly #perIp = new Map<string, number>();
+  #sockets = 0;
+  /** Upgrades accepted but still looking their stream up: counted against the caps too. */
+  #joining = 0;
+  #tick?: NodeJS.Timeout;
+  #heartbeat?: NodeJS.Timeout;
+  #closed = false;
+  /** Reactions dropped over a socket's per-second limit (metrics). */
+  reactionsDropped = 0;
+  /** Sockets closed because their send buffer went over the bound. */
+  slowClosed = 0;
+
+  constructor(o: RoomServerOptions) {
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'room' });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.config.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  }
+
+  /** Open room sockets on this node. */
+  get size(): number {
+    return this.#sockets;
+  }
+
+  /** Room sockets of one stream on this node. */
+  viewers(streamId: string): number {
+    return this.#rooms.get(streamId)?.sockets.size ?? 0;
+  }
+
+  /** Takes an upgrade on /v1/streams/:id/room within the server, address and stream caps. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
+    const id = ROOM_PATH.exec(pathname)?.[1];
+    const c = this.#o.config;
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (!id) return rejectUpgrade(socket, 404, 'Not Found');
+    if (this.#closed) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (this.#sockets + this.#joining >= c.maxSockets) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if ((this.#perIp.get(ip) ?? 0) >= c.maxSocketsPerIp) return rejectUpgrade(socket, 429, 'Too Many Requests');
+    if ((this.#rooms.get(id)?.sockets.size ?? 0) >= c.maxSocketsPerStream) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    this.#addIp(ip, 1);
+    this.#joining++;
+    void this.#o.store.getStream(id).then((rec) => {
+      this.#joining--;
+      if (!rec || this.#closed || socket.destroyed) {
+        this.#addIp(ip, -1);
+        return rejectUpgrade(socket, rec ? 503 : 404, rec ? 'Service Unavailable' : 'Not Found');
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, ip, id, rec.ownerId));
+    }, (err: unknown) => {
+      this.#joining--;
+      this.#addIp(ip, -1);
+      this.#log.error({ err }, 'room upgrade: stream lookup failed');
+      rejectUpgrade(socket, 503, 'Service Unavailable');
+    });
+  }
+
+  /** Publishes a stream's state change to its room. */
+  streamState(streamId: string, state: string): void {
+    this.#o.fanout.publish(streamId, { type: 'state', state });
+  }
+
+  /** Publishes a deleted message's id to its room (moderation). */
+  messageDeleted(streamId: string, id: string): void {
+    this.#o.fanout.publish(streamId, { type: 'chat.deleted', id });
+  }
+
+  #addIp(ip: string, d: number): void {
+    const n = (this.#perIp.get(ip) ?? 0) + d;
+    if (n <= 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, n);
+  }
+
+  #room(streamId: string, ownerId: string | null): Room {
+    let room = this.#rooms.get(streamId);
+    if (room) return room;
+    const r: Room = {
+      streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
+      unsubscribe: () => {}, authorBuckets: new Map(), recentTexts: new Map(), lastMediaTime: 0,
+    };
+    r.unsubscribe = this.#o.fanout.subscribe(streamId, (e) => this.#deliver(r, e));
+    this.#rooms.set(streamId, (room = r));
+    this.#ensureTimers();
+    return room;
+  }
+
+  async #join(ws: WebSocket, ip: string, streamId: string, ownerId: string | null): Promise<void> {
+    if (this.#closed) {
+      this.#addIp(ip, -1);
+      ws.close(1001, 'server stopping');
+      return;
+    }
+    const c = this.#o.config;
+    const now = Date.now();
+    const room = this.#room(streamId, ownerId);
+    const s: RoomSocket = {
+      ws, ip, room, openedAt: now, frames: 0, pending: 0, alive: true, chain: Promise.resolve(), reactionDropNoticeAt: 0,
+      frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
+      reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
+    };
+    room.sockets.add(s);
+    this.#sockets++;
+    ws.on('pong', () => { s.alive = true; });
+    ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
+    ws.on('close', () => this.#leave(s));
+    // Live events that arrive while history is read are held, then sent after it without repeats.
+    const held: RoomEvent[] = [];
+    const deliver = (e: RoomEvent): void => void held.push(e);
+    this.#pendingHistory.set(s, deliver);
+    ws.on('message', (data, isBinary) => this.#onFrame(s, data, isBinary));
+    let items: RoomMessageRecord[] = [];
+    try {
+      items = c.historyMessages > 0 ? await this.#o.store.recentRoomMessages(streamId, c.historyMessages) : [];
+    } catch (err) {
+      this.#log.error({ err, streamId }, 'room history read failed');
+    }
+    this.#pendingHistory.delete(s);
+    const seen = new Set(items.map((m) => m.id));
+    this.#send(s, JSON.stringify({ type: 'history', items: items.map(chatEvent) }));
+    for (const e of held) {
+      if (e.type === 'chat' && seen.has(e.id)) continue;
+      this.#send(s, JSON.stringify(e));
+    }
+  }
+
+  readonly #pendingHistory = new Map<RoomSocket, (e: RoomEvent) => void>();
+
+  #leave(s: RoomSocket): void {
+    const room = s.room;
+    if (!room.sockets.delete(s)) return;
+    this.#pendingHistory.delete(s);
+    this.#sockets--;
+    this.#addIp(s.ip, -1);
+    if (room.sockets.size === 0) {
+      room.unsubscribe();
+      this.#rooms.delete(room.streamId);
+    }
+  }
+
+  /** Sends text to one socket, or closes a socket whose send buffer is over the bound. */
+  #send(s: RoomSocket, text: string): void {
+    if (s.ws.readyState !== s.ws.OPEN) return;
+    if (s.ws.bufferedAmount > this.#o.config.maxBufferedBytes) {
+      this.slowClosed++;
+      this.#log.info({ streamId: s.room.streamId, remoteAddress: s.ip, buffered: s.ws.bufferedAmount }, 'room socket cannot keep up: closed');
+      s.ws.terminate();
+      this.#leave(s);
+      return;
+    }
+    s.ws.send(text);
+  }
+
+  #error(s: RoomSocket, code: ErrorCode, message: string): void {
+    this.#send(s, JSON.stringify({ type: 'error', code, message }));
+  }
+
+  #deliver(room: Room, e: RoomEvent): void {
+    const text = JSON.stringify(e);
+    for (const s of [...room.sockets]) {
+      const hold = this.#pendingHistory.get(s);
+      if (hold) hold(e);
+      else this.#send(s, text);
+    }
+  }
+
+  #onFrame(s: RoomSocket, data: RawData, isBinary: boolean): void {
+    const now = Date.now();
+    if (!s.frameBucket.take(now) || s.pending >= MAX_PENDING) return this.#error(s, 'SHOWCASE_ERR_RATE_LIMITED', 'too many frames');
+    if (isBinary) return this.#error(s, 'SHOWCASE_ERR_ROOM_BAD_FRAME', 'binary frames are not read');
+    const frame = parseClientFrame(rawText(data));
+    s.frames++;
+    if (typeof frame === 'string') return this.#error(s, 'SHOWCASE_ERR_ROOM_BAD_FRAME', frame);
+    if (frame.type === 'reaction') return this.#reaction(s, frame.kind, now);
+    s.pending++;
+    const first = s.frames === 1;
+    s.chain = s.chain.then(() => (frame.type === 'auth' ? this.#auth(s, frame.token, first) : this.#chat(s, frame.text)))
+      .catch((err: unknown) => {
+        if (err instanceof ShowcaseError) this.#error(s, err.code, err.message);
+        else {
+          this.#log.error({ err }, 'room frame failed');
+          this.#error(s, 'SHOWCASE_ERR_INTERNAL', 'internal error');
+        }
+      })
+      .finally(() => { s.pending--; });
+  }
+
+  async #auth(s: RoomSocket, token: string, first: boolean): Promise<void> {
+    if (!first || s.author) throw new ShowcaseError('SHOWCASE_ERR_ROOM_BAD_FRAME', 'auth must be the first frame');
+    if (Date.now() - s.openedAt > this.#o.config.authTimeoutMs) throw new ShowcaseError('SHOWCASE_ERR_ROOM_AUTH_TIMEOUT', `auth must come within ${this.#o.config.authTimeoutMs} ms of opening`);
+    const p = await this.#o.resolveToken(token, s.ip);
+    let author: RoomAuthor;
+    if (p.role === 'shopper') author = { id: p.shopper.id, displayName: p.shopper.displayName, role: 'shopper' };
+    else if (p.role === 'operator') author = { id: 'operator', displayName: 'Operator', role: 'operator' };
+    else if (p.role === 'creator' && p.creator.id === s.room.ownerId) author = { id: p.creator.id, displayName: p.creator.displayName, role: 'host' };
+    else throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only shoppers, the stream\'s creator and the operator post here');
+    s.author = author;
+    this.#send(s, JSON.stringify({ type: 'auth.ok', author }));
+  }
+
+  async #chat(s: RoomSocket, raw: string): Promise<void> {
+    const c = this.#o.config;
+    const author = s.author;
+    if (!author) throw new ShowcaseError('SHOWCASE_ERR_ROOM_AUTH_REQUIRED', 'send {"type":"auth","token"} first');
+    const text = raw.trim();
+    const chars = [...text].length;
+    if (chars < 1 || chars > c.maxTextChars) throw new ShowcaseError('SHOWCASE_ERR_ROOM_TEXT_INVALID', `text must be 1-${c.maxTextChars} characters`);
+    const now = Date.now();
+    const room = s.room;
+    const recent = (room.recentTexts.get(author.id) ?? []).filter((r) => now - r.at < c.duplicateWindowMs);
+    if (recent.some((r) => r.text === text)) throw new ShowcaseError('SHOWCASE_ERR_ROOM_DUPLICATE', 'the same text was sent moments ago');
+    let bucket = room.authorBuckets.get(author.id);
+    if (!bucket) {
+      // Bounded by the room's socket cap: the oldest author's bucket goes first.
+      if (room.authorBuckets.size >= c.maxSocketsPerStream) room.authorBuckets.delete(room.authorBuckets.keys().next().value!);
+      room.authorBuckets.set(author.id, (bucket = new TokenBucket(c.messagesPerSecond, c.messageBurst, now)));
+    }
+    if (!bucket.take(now)) throw new ShowcaseError('SHOWCASE_ERR_ROOM_TOO_FAST', 'slow down: too many messages');
+    recent.push({ text, at: now });
+    if (!room.recentTexts.has(author.id) && room.recentTexts.size >= c.maxSocketsPerStream) room.recentTexts.delete(room.recentTexts.keys().next().value!);
+    room.recentTexts.set(author.id, recent.slice(-RECENT_TEXTS));
+    room.lastMediaTime = Math.max(Math.round(this.#o.mediaTime(room.streamId)), room.lastMediaTime + 1);
+    const rec: RoomMessageRecord = {
+      id: `m_${randomBytes(9).toString('base64url')}`, streamId: room.streamId, authorId: author.id, authorRole: author.role,
+      authorName: author.displayName, text, at: now, mediaTime: room.lastMediaTime, deletedAt: null,
+    };
+    try {
+      await this.#o.store.addRoomMessage(rec);
+    } catch (err) {
+      this.#log.error({ err, streamId: room.streamId }, 'room message not stored');
+      throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'the message could not be kept; try again');
+    }
+    this.#o.fanout.publish(room.streamId, chatEvent(rec));
+  }
+
+  #reaction(s: RoomSocket, kind: ReactionKind, now: number): void {
+    if (!s.reactionBucket.take(now)) {
+      this.reactionsDropped++;
+      // One notice a second at most: the answer must not cost more than the flood.
+      if (now - s.reactionDropNoticeAt >= 1000) {
+        s.reactionDropNoticeAt = now;
+        this.#error(s, 'SHOWCASE_ERR_ROOM_REACTIONS_DROPPED', `at most ${this.#o.config.reactionsPerSecond} reactions a second`);
+      }
+      return;
+    }
+    s.room.reactions[kind] = (s.room.reactions[kind] ?? 0) + 1;
+    s.room.reactionTotal++;
+  }
+
+  /** One frame per room per tick: the reactions since the last tick, and the viewer count when it changed. */
+  #onTick(): void {
+    for (const room of this.#rooms.values()) {
+      if (room.reactionTotal > 0) {
+        const counts = room.reactions;
+        room.reactions = {};
+        room.reactionTotal = 0;
+        this.#o.fanout.publish(room.streamId, { type: 'reactions', counts });
+      }
+      const n = room.sockets.size;
+      if (n !== room.viewersSent) {
+        room.viewersSent = n;
+        const text = JSON.stringify({ type: 'viewers', count: n });
+        for (const s of [...room.sockets]) if (!this.#pendingHistory.has(s)) this.#send(s, text);
+      }
+    }
+  }
+
+  #ensureTimers(): void {
+    if (!this.#tick) {
+      this.#tick = setInterval(() => this.#onTick(), this.#o.config.tickMs);
+      this.#tick.unref();
+    }
+    if (!this.#heartbeat) {
+      this.#heartbeat = setInterval(() => {
+        for (const room of this.#rooms.values()) {
+          for (const s of [...room.sockets]) {
+            if (!s.alive) {
+              s.ws.terminate();
+              this.#leave(s);
+              continue;
+            }
+            s.alive = false;
+            s.ws.ping();
+          }
+        }
+      }, this.#o.config.heartbeatMs);
+      this.#heartbeat.unref();
+    }
+  }
+
+  /** Stops accepting and closes every socket (1001); sockets that do not finish in a second are terminated. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#tick) clearInterval(this.#tick);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    const all = [...this.#rooms.values()].flatMap((r) => [...r.sockets]);
+    const gone = all.map((s) => new Promise<void>((resolve) => {
+      if (s.ws.readyState === s.ws.CLOSED) return resolve();
+      s.ws.once('close', () => resolve());
+    }));
+    for (const s of all) s.ws.close(1001, 'server stopping');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(gone), new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); })]);
+    if (timer) clearTimeout(timer);
+    for (const s of all) if (s.ws.readyState !== s.ws.CLOSED) s.ws.terminate();
+    for (const r of this.#rooms.values()) r.unsubscribe();
+    this.#rooms.clear();
+    this.#wss.close();
+  }
+}
+
+/** The chat frame of a stored message. */
+export function chatEvent(m: RoomMessageRecord): Extract<RoomEvent, { type: 'chat' }> {
+  return {
+    type: 'chat', id: m.id, text: m.text, author: { id: m.authorId, displayName: m.authorName, role: m.authorRole },
+    at: new Date(m.at).toISOString(), mediaTime: new Date(m.mediaTime).toISOString(),
+  };
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
