@@ -175,7 +175,7 @@ export function ladderOutput(o: LadderArgsOptions): { url: string; options: stri
   }
   args.push('-flush_packets', '1', '-f', 'tee');
   const slaves = o.outputs.map((url, i) => {
-    const select = o.hasAudio ? `\\'v:${i},a\\'` : `v:${i}`;
+    const select = o.hasAudio ? `\\'v:${i},a\\'` : `\\'v:${i}\\'`;
     return `[f=mp4:select=${select}:movflags=${MOVFLAGS}:frag_duration=${o.grid.fragMicros}:flush_packets=1]${url}`;
   });
   return { url: slaves.join('|'), options: args };

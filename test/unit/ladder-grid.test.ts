@@ -37,9 +37,9 @@ async function source(name: string, seconds: number, gopSeconds: number): Promis
 }
 
 /** Runs the ladder command on a file (input options as the transcoder's FLV input) and returns each rendition's bytes. */
-async function ladder(src: string, plan: PlannedRendition[], grid: PartGrid, tag: string): Promise<Buffer[]> {
+async function ladder(src: string, plan: PlannedRendition[], grid: PartGrid, tag: string, hasAudio = true): Promise<Buffer[]> {
   const outputs = plan.map((r) => join(dir, `${tag}-${r.name}.mp4`));
-  const o = { renditions: plan, outputs, grid, audioBitrateKbps: 96, x264Preset: 'ultrafast', sourceFrameRate: 30, hasAudio: true };
+  const o = { renditions: plan, outputs, grid, audioBitrateKbps: 96, x264Preset: 'ultrafast', sourceFrameRate: 30, hasAudio };
   const graph = ladderFilterGraph(o);
   const out = ladderOutput(o);
   await execFileP('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-probesize', '65536', '-analyzeduration', '200000', '-f', 'flv', '-i', src,
@@ -108,6 +108,18 @@ t.test('full ladder: parts on the frame grid, one AAC encode shared, aligned seg
   t.equal(tls[0]!.stats()!.codecs.split(',').length, 2, 'every rendition carries video and audio');
   const audio = await Promise.all(plan.map((r) => framemd5(join(dir, `full-${r.name}.mp4`), 'a')));
   t.same(audio[0], audio[1], 'the audio of every rendition is the same AAC encode, sample for sample');
+});
+
+t.test('video only (a WHIP publisher without a microphone): every rendition is written, video alone', async (t) => {
+  const src = await source('gop2v', 6, 2);
+  const plan = planLadder(LADDER, 180);
+  const bytes = await ladder(src, plan, grid, 'video-only', false);
+  t.equal(bytes.length, plan.length);
+  for (const [i, b] of bytes.entries()) {
+    const tl = timeline(plan[i]!.name, b, grid);
+    t.ok(tl.segments.length >= 2, `${plan[i]!.name}: ${tl.segments.length} segments`);
+    t.equal(tl.stats()!.codecs.split(',').length, 1, `${plan[i]!.name} carries video only`);
+  }
 });
 
 t.test('passthrough: top rung bit-identical to the source, lower rung keyframed with it', async (t) => {
