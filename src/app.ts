@@ -54,6 +54,7 @@ import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 import { practicePlugin } from './journey/practice/practice-plugin.js';
 import { liveRoutes } from './journey/discovery/live-routes.js';
+import { followersRoutes } from './journey/followers/followers-routes.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -287,6 +288,7 @@ export class ShowcaseApp {
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).
     await http.register(liveRoutes);
+    await http.register(followersRoutes);
   }
 
   /**
