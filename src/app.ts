@@ -52,6 +52,9 @@ import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
 import { roomPlugin } from './room/room-plugin.js';
 import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
+import { practicePlugin } from './journey/practice/practice-plugin.js';
+import { liveRoutes } from './journey/discovery/live-routes.js';
+import { followersRoutes } from './journey/followers/followers-routes.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -268,6 +271,8 @@ export class ShowcaseApp {
     });
     await http.register(errorHandling);
     await http.register(httpMetrics);
+    // Before every route it guards: its hook hides practice streams from the public surfaces.
+    await http.register(practicePlugin, { upgrades: this.upgrades });
     await http.register(metricsRoutes);
     await http.register(healthRoutes);
     await http.register(staticFiles);
@@ -281,6 +286,9 @@ export class ShowcaseApp {
     await http.register(watchRoutes);
     await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log });
     await http.register(creatorsRoutes);
+    // The creator's journey (issue 15).
+    await http.register(liveRoutes);
+    await http.register(followersRoutes);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RecordingConfigSchema } from '../recorder/recording-config.js';
 import { RoomConfigSchema } from '../room/room-config.js';
+import { JourneyConfigSchema } from '../journey/journey-config.js';
 
 /** One rendition of the transcoding ladder. */
 export const RenditionSchema = Type.Object({
@@ -175,6 +176,8 @@ export const ConfigSchema = Type.Object({
   recording: RecordingConfigSchema,
   /** The room: shoppers, chat and reactions (src/room/room-config.ts holds the section). */
   room: RoomConfigSchema,
+  /** The creator's journey: scheduling, practice mode, discovery (src/journey/journey-config.ts). */
+  journey: JourneyConfigSchema,
   metrics: Type.Object({
     /** An HLS viewer counts while it fetched within this many ms (a few target durations). */
     sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 6000 }),

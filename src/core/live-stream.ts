@@ -153,6 +153,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   reconnectDeadline: number | null = null;
   /** Set once a transcoder announced the stream's renditions. */
   renditionsAnnounced = false;
+  /** Practice mode (the record's flag, fixed at creation): outputs run, public viewers are refused. */
+  practice = false;
   readonly #readers = new Map<string, ReaderSlot>();
   #graceTimer?: NodeJS.Timeout;
 

@@ -150,6 +150,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     for (const rec of recs) {
       if (this.#streams.has(rec.id)) continue;
       const stream = new LiveStream(rec.id, 'interrupted');
+      stream.practice = rec.practice === true;
       stream.startedAt = rec.startedAt;
       this.#wire(stream);
       this.#streams.set(rec.id, stream);
@@ -205,6 +206,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     if (stream?.state === 'ended') return this.#refuseKey(keyLog, id, 'stream has ended');
     if (!stream) {
       stream = new LiveStream(id, found.rec.state);
+      stream.practice = found.rec.practice === true;
       stream.startedAt = rec.startedAt;
       this.#wire(stream);
       this.#streams.set(id, stream);

@@ -16,6 +16,7 @@ import type { RtmpServer } from '../ingest/rtmp/rtmp-server.js';
 import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 import type { WhepPlayback } from '../playback/whep/whep-playback.js';
 import type { SignalServer } from '../signaling/signal-server.js';
+import type { PracticeGate } from '../journey/practice/practice-gate.js';
 
 /**
  * The services route plugins use, each a fastify decorator registered once by the app (see
@@ -41,6 +42,8 @@ export interface ShowcaseServices {
   whip: WhipIngest;
   whep: WhepPlayback;
   signaling: SignalServer;
+  /** Practice mode's gate (src/journey/practice): which streams are hidden from whom, preview links. */
+  practice: PracticeGate;
 }
 
 declare module 'fastify' {

@@ -12,6 +12,10 @@ const CreateStreamBody = Type.Object({
   title: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Optional(Type.String({ maxLength: 5000 })),
   creatorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** When the stream is announced to start (ISO 8601 with a time zone); see parseScheduledAt. */
+  scheduledAt: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+  /** Practice mode: only the owner and the operator see the stream (fixed at creation). */
+  practice: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
@@ -19,6 +23,8 @@ const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$
 const PatchStreamBody = Type.Object({
   title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   description: Type.Optional(Type.String({ maxLength: 5000 })),
+  /** null unschedules. */
+  scheduledAt: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Null()])),
 }, { additionalProperties: false, minProperties: 1 });
 
 const ListQuery = Type.Object({
@@ -30,6 +36,18 @@ const ListQuery = Type.Object({
 /** A new public stream id: short, URL-safe, unguessable enough that ids are not enumerable. */
 function newStreamId(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/** ISO 8601 date-times with a time zone (Z or ±hh:mm), what scheduledAt accepts. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A scheduledAt value in ms: an ISO time with a zone, no more than a year ahead; VALIDATION otherwise. */
+export function parseScheduledAt(v: string, now: number): number {
+  const ms = ISO_TIME.test(v) ? Date.parse(v) : NaN;
+  const bad = (message: string) => new ShowcaseError('SHOWCASE_ERR_VALIDATION', `scheduledAt ${message}`, { fields: [{ field: '/scheduledAt', message }] });
+  if (!Number.isFinite(ms)) throw bad('must be an ISO 8601 time with a time zone, e.g. 2030-05-01T18:00:00Z');
+  if (ms > now + 366 * 86_400_000) throw bad('is more than a year ahead');
+  return ms;
 }
 
 function baseUrl(req: FastifyRequest, configured: string): string {
@@ -72,6 +90,8 @@ async function streams(app: FastifyInstance): Promise<void> {
       startedAt: rec.startedAt ? new Date(rec.startedAt).toISOString() : null,
       endedAt: rec.endedAt ? new Date(rec.endedAt).toISOString() : null,
       endReason: rec.endReason,
+      scheduledAt: rec.scheduledAt ? new Date(rec.scheduledAt).toISOString() : null,
+      practice: rec.practice === true,
       playback: { hls: `${base}/hls/${rec.id}/master.m3u8` },
     };
     if (canSeeSecrets(p, rec)) {
@@ -100,6 +120,7 @@ async function streams(app: FastifyInstance): Promise<void> {
       if (!c) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'no creator with that id', { fields: [{ field: '/creatorId', message: 'unknown creator' }] });
       ownerId = c.id;
     }
+    const scheduledAt = req.body.scheduledAt === undefined ? null : parseScheduledAt(req.body.scheduledAt, Date.now());
     const streamKey = generateSecret('sk_', 24);
     const rec = await o.store.createStream({
       id: newStreamId(),
@@ -114,7 +135,10 @@ async function streams(app: FastifyInstance): Promise<void> {
       endedAt: null,
       endReason: null,
       extra: {},
+      scheduledAt,
+      practice: req.body.practice === true,
     });
+    if (app.hasDecorator('practice')) app.practice.remember(rec.id, rec.practice === true);
     reply.header('location', `/v1/streams/${rec.id}`);
     return reply.status(201).send(view(req, rec, p, streamKey));
   });
@@ -135,7 +159,9 @@ async function streams(app: FastifyInstance): Promise<void> {
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchStreamBody> }>('/v1/streams/:id', { schema: { params: IdParams, body: PatchStreamBody } }, async (req) => {
     const p = await o.auth.requireAuthenticated(req);
     const rec = await owned(o.store, p, req.params.id);
-    const updated = (await o.store.updateStream(rec.id, req.body))!;
+    const { scheduledAt, ...fields } = req.body;
+    const patch = scheduledAt === undefined ? fields : { ...fields, scheduledAt: scheduledAt === null ? null : parseScheduledAt(scheduledAt, Date.now()) };
+    const updated = (await o.store.updateStream(rec.id, patch))!;
     return view(req, updated, p);
   });
 

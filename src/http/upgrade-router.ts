@@ -15,6 +15,14 @@ interface UpgradeRoute {
   target: UpgradeTarget;
 }
 
+/**
+ * An admission check run before any route takes an upgrade (practice mode hides streams' rooms):
+ * resolves to an HTTP status to refuse with, or undefined to let the upgrade through.
+ */
+export type UpgradeGate = (pathname: string, query: URLSearchParams) => Promise<number | undefined>;
+
+const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+
 /** Upgrade request URLs longer than this are refused before parsing. */
 const MAX_URL_CHARS = 2048;
 
@@ -25,6 +33,7 @@ const MAX_URL_CHARS = 2048;
  */
 export class UpgradeRouter {
   readonly #routes: UpgradeRoute[] = [];
+  readonly #gates: UpgradeGate[] = [];
   readonly #log: Logger;
   #server?: Server;
   /** Upgrades refused because no route matched (tests and logs). */
@@ -48,6 +57,11 @@ export class UpgradeRouter {
     this.#routes.push({ name, matches, target });
   }
 
+  /** Adds an admission check every upgrade passes before its route takes it. */
+  gate(check: UpgradeGate): void {
+    this.#gates.push(check);
+  }
+
   /** Routes served now, by name. */
   get routes(): string[] {
     return this.#routes.map((r) => r.name);
@@ -56,10 +70,13 @@ export class UpgradeRouter {
   #dispatch(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.#log.debug({ err }, 'upgrade socket error'));
     let pathname = '';
+    let query = new URLSearchParams();
     const url = req.url ?? '/';
     if (url.length <= MAX_URL_CHARS) {
       try {
-        pathname = new URL(url, 'http://localhost').pathname;
+        const parsed = new URL(url, 'http://localhost');
+        pathname = parsed.pathname;
+        query = parsed.searchParams;
       } catch {
         /* an unparsable URL matches nothing */
       }
@@ -70,6 +87,20 @@ export class UpgradeRouter {
       this.#log.debug({ path: pathname.slice(0, 200), remoteAddress: req.socket.remoteAddress }, 'upgrade refused: no socket server on that path');
       return rejectUpgrade(socket, 404, 'Not Found');
     }
+    if (this.#gates.length === 0) return this.#hand(route, req, socket, head, pathname);
+    void (async () => {
+      for (const check of this.#gates) {
+        const status = await check(pathname, query);
+        if (status !== undefined) return rejectUpgrade(socket, status, STATUS_TEXT[status] ?? 'Refused');
+      }
+      if (!socket.destroyed) this.#hand(route, req, socket, head, pathname);
+    })().catch((err: unknown) => {
+      this.#log.error({ err, route: route.name }, 'upgrade gate failed');
+      rejectUpgrade(socket, 503, 'Service Unavailable');
+    });
+  }
+
+  #hand(route: UpgradeRoute, req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
     try {
       route.target.handleUpgrade(req, socket, head, pathname);
     } catch (err) {

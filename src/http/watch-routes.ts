@@ -10,6 +10,7 @@ import type { StreamRegistry } from '../core/stream-registry.js';
 import type { Logger } from '../core/logger.js';
 import type { StreamRecord, StreamState } from '../store/types.js';
 import { dependsOn } from './services.js';
+import { appendQuery } from '../journey/practice/practice-gate.js';
 
 /** Settings of the watch page and its live-state feed (the store and registry are services). */
 export interface WatchRoutesOptions {
@@ -271,13 +272,15 @@ async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void>
     const a = getAssets();
     const creator = rec.ownerId ? await opts.store.getCreator(rec.ownerId) : undefined;
     const hlsBase = base || '';
+    const preview = app.hasDecorator('practice') ? app.practice.carry(req.query as Record<string, unknown>) : '';
     const config = {
       id: rec.id,
       title: rec.title,
       creator: creator ? { displayName: creator.displayName, handle: creator.handle } : null,
       ...publicState(rec, opts.registry.get(id))!,
-      hls: `${hlsBase}/hls/${rec.id}/master.m3u8`,
-      events: `/v1/streams/${rec.id}/events`,
+      // A practice stream's preview link: its signature goes on to the playlists and the events.
+      hls: `${hlsBase}/hls/${rec.id}/master.m3u8${appendQuery('', preview)}`,
+      events: `/v1/streams/${rec.id}/events${appendQuery('', preview)}`,
       api: `/v1/streams/${rec.id}`,
     };
     const mediaOrigin = base ? ` ${new URL(base).origin}` : '';

@@ -29,15 +29,20 @@ export function loadLinkSecret(dataDir: string, configured: string, log?: Logger
 export type LinkCheck = 'ok' | 'expired' | 'invalid';
 
 /**
- * Signs and checks expiring download links: HMAC-SHA256 over the stream id and the expiry (unix
- * seconds) with a server secret; checked in constant time. Nothing is stored per link.
+ * Signs and checks expiring links: HMAC-SHA256 over the link's purpose, the stream id and the expiry
+ * (unix seconds) with a server secret; checked in constant time. Nothing is stored per link. The
+ * purpose ('recording' downloads, 'preview' for practice streams) keeps one kind of link from
+ * opening another with the same secret.
  */
 export class LinkSigner {
   readonly #secret: Buffer;
   readonly #ttlSeconds: number;
   readonly #now: () => number;
 
-  constructor(secret: Buffer, ttlSeconds: number, now: () => number = Date.now) {
+  readonly #purpose: string;
+
+  constructor(secret: Buffer, ttlSeconds: number, now: () => number = Date.now, purpose = 'recording') {
+    this.#purpose = purpose;
     this.#secret = secret;
     this.#ttlSeconds = ttlSeconds;
     this.#now = now;
@@ -60,6 +65,6 @@ export class LinkSigner {
   }
 
   #mac(streamId: string, exp: number): Buffer {
-    return createHmac('sha256', this.#secret).update(`recording:${streamId}:${exp}`).digest();
+    return createHmac('sha256', this.#secret).update(`${this.#purpose}:${streamId}:${exp}`).digest();
   }
 }

@@ -92,7 +92,12 @@ export async function startWebRtc(o: WebRtcStartOptions): Promise<WebRtcParts | 
     timeouts,
     iceConsentTimeoutSeconds: w.iceConsentTimeoutSeconds,
     limits: { maxViewers: w.maxViewers, maxViewersPerStream: w.maxViewersPerStream, maxViewersPerIp: w.maxViewersPerIp, maxConsumersPerWorker: w.maxConsumersPerWorker },
-    streamExists: async (id) => (await o.store.getStream(id)) !== undefined,
+    // A practice stream does not exist for viewers (its owner previews it over HLS).
+    streamExists: async (id) => {
+      const rec = await o.store.getStream(id);
+      return rec !== undefined && rec.practice !== true;
+    },
+    isHidden: (id) => o.registry.get(id)?.practice === true,
     ...(feeds ? { sourceFor: (id: string) => feeds.sourceFor(id) } : {}),
   });
   if (feeds) whep.on('sessionclosed', (s) => feeds.viewerLeft(s.streamId));

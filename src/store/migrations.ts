@@ -209,6 +209,24 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX room_messages_by_author ON room_messages (author_id);
     `,
   },
+  {
+    version: 5,
+    description: 'the creator\'s journey: scheduled and practice streams, followers (issue 15)',
+    sql: `
+      ALTER TABLE streams ADD COLUMN scheduled_at INTEGER;
+      ALTER TABLE streams ADD COLUMN practice INTEGER NOT NULL DEFAULT 0 CHECK (practice IN (0, 1));
+      -- GET /v1/live: live and upcoming public streams.
+      CREATE INDEX streams_discoverable ON streams (state, practice, scheduled_at);
+
+      CREATE TABLE followers (
+        creator_id  TEXT NOT NULL REFERENCES creators(id) ON DELETE CASCADE,
+        shopper_id  TEXT NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (creator_id, shopper_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX followers_by_shopper ON followers (shopper_id, created_at, creator_id);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -116,6 +116,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX room_messages_by_author ON room_messages (author_id);
     `,
   },
+  {
+    version: 3,
+    description: 'the creator\'s journey: scheduled and practice streams, followers (issue 15)',
+    sql: `
+      ALTER TABLE streams ADD COLUMN scheduled_at bigint;
+      ALTER TABLE streams ADD COLUMN practice boolean NOT NULL DEFAULT false;
+      CREATE INDEX streams_discoverable ON streams (state, practice, scheduled_at);
+
+      CREATE TABLE followers (
+        creator_id  text NOT NULL REFERENCES creators(id) ON DELETE CASCADE,
+        shopper_id  text NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        created_at  bigint NOT NULL,
+        PRIMARY KEY (creator_id, shopper_id)
+      );
+      CREATE INDEX followers_by_shopper ON followers (shopper_id, created_at, creator_id);
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

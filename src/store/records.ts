@@ -40,6 +40,8 @@ export interface StreamRow {
   extra: Record<string, unknown>;
   lease_node_id: string | null;
   lease_expires_at: number | null;
+  scheduled_at: number | null;
+  practice: boolean;
 }
 
 export interface RecordingRow {
@@ -81,7 +83,7 @@ export interface MinuteRow {
 export const CREATOR_COLUMNS = ['id', 'handle', 'display_name', 'token_hash', 'disabled', 'created_at'] as const;
 export const STREAM_COLUMNS = [
   'id', 'owner_id', 'title', 'description', 'stream_key_hash', 'stream_key_prefix', 'state', 'created_at', 'started_at', 'ended_at', 'end_reason', 'extra',
-  'lease_node_id', 'lease_expires_at',
+  'lease_node_id', 'lease_expires_at', 'scheduled_at', 'practice',
 ] as const;
 export const RECORDING_COLUMNS = [
   'state', 'started_at', 'renditions', 'mp4_rendition', 'duration_seconds', 'size_bytes', 'segments', 'discontinuities', 'code', 'reason', 'ready_at',
@@ -118,6 +120,8 @@ export function streamFromRow(r: StreamRow): StreamRecord {
     endReason: r.end_reason,
     extra: r.extra,
     lease: r.lease_node_id !== null && r.lease_expires_at !== null ? { nodeId: r.lease_node_id, expiresAt: r.lease_expires_at } : null,
+    scheduledAt: r.scheduled_at,
+    practice: r.practice,
   };
 }
 
@@ -140,6 +144,8 @@ export function streamToRow(s: StreamRecord | Omit<StreamRecord, 'lease'>): Stre
     extra: s.extra,
     lease_node_id: lease?.nodeId ?? null,
     lease_expires_at: lease?.expiresAt ?? null,
+    scheduled_at: s.scheduledAt ?? null,
+    practice: s.practice ?? false,
   };
 }
 

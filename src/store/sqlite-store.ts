@@ -11,6 +11,7 @@ import {
 } from './records.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { sqliteRoomMethods } from './sqlite-room.js';
+import { sqliteJourneyMethods } from './sqlite-journey.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
 export { MAX_PAGE_SIZE } from './records.js';
@@ -24,7 +25,7 @@ export interface SqliteStoreOptions {
 
 /** What SQLite hands back: booleans as 0/1, JSON as text. */
 type RawCreator = Omit<CreatorRow, 'disabled'> & { disabled: number };
-type RawStream = Omit<StreamRow, 'extra'> & { extra: string };
+type RawStream = Omit<StreamRow, 'extra' | 'practice'> & { extra: string; practice: number };
 type RawRecording = Omit<RecordingRow, 'renditions'> & { renditions: string | null };
 
 const cols = (c: readonly string[]): string => c.join(', ');
@@ -34,10 +35,10 @@ const S = cols(STREAM_COLUMNS);
 
 const creatorIn = (r: RawCreator): CreatorRecord => creatorFromRow({ ...r, disabled: r.disabled === 1 });
 const creatorOut = (c: CreatorRecord): Record<string, unknown> => ({ ...creatorToRow(c), disabled: c.disabled ? 1 : 0 });
-const streamIn = (r: RawStream): StreamRecord => streamFromRow({ ...r, extra: JSON.parse(r.extra) as Record<string, unknown> });
+const streamIn = (r: RawStream): StreamRecord => streamFromRow({ ...r, extra: JSON.parse(r.extra) as Record<string, unknown>, practice: r.practice === 1 });
 const streamOut = (s: Parameters<typeof streamToRow>[0]): Record<string, unknown> => {
   const row = streamToRow(s);
-  return { ...row, extra: JSON.stringify(row.extra) };
+  return { ...row, extra: JSON.stringify(row.extra), practice: row.practice ? 1 : 0 };
 };
 
 /**
@@ -83,7 +84,8 @@ function prepare(db: Database) {
     updateStream: db.prepare(
       `UPDATE streams SET owner_id = @owner_id, title = @title, description = @description, stream_key_hash = @stream_key_hash,
         stream_key_prefix = @stream_key_prefix, state = @state, started_at = @started_at, ended_at = @ended_at,
-        end_reason = @end_reason, extra = @extra, lease_node_id = @lease_node_id, lease_expires_at = @lease_expires_at WHERE id = @id`,
+        end_reason = @end_reason, extra = @extra, lease_node_id = @lease_node_id, lease_expires_at = @lease_expires_at,
+        scheduled_at = @scheduled_at, practice = @practice WHERE id = @id`,
     ),
     deleteStream: db.prepare<[string]>('DELETE FROM streams WHERE id = ?'),
     streamsInState: db.prepare<[string], RawStream>(`SELECT ${S} FROM streams WHERE state = ? ${NEWEST_FIRST}`),
@@ -274,6 +276,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     putAnalytics: (streamId, a) => run(() => putAnalyticsTx.immediate(streamId, analyticsToRow(a), minutesToRows(a))),
 
     ...sqliteRoomMethods(db, { run, write }),
+    ...sqliteJourneyMethods(db, { run, write }),
 
     backup: (dest) => (closed ? Promise.reject(closedError()) : backupDatabase(db, dest)),
 

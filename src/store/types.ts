@@ -48,6 +48,10 @@ export interface StreamRecord {
   extra: Record<string, unknown>;
   /** Set while live: the node serving it (claimLive / renewLeases / releaseLive own this field). */
   lease: StreamLease | null;
+  /** The creator's journey (issue 15): when the stream is announced to start (ms), null when unscheduled. Always set on records the store returns. */
+  scheduledAt?: number | null;
+  /** Practice mode: only the owner and the operator see it; fixed at creation. Always set on records the store returns. */
+  practice?: boolean;
 }
 
 /** What createStream takes: a stream is created without a lease (claimLive takes one). */
@@ -185,7 +189,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, JourneyStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */
@@ -250,4 +254,31 @@ export interface RoomMessageStore {
   recentRoomMessages(streamId: string, limit: number): Promise<RoomMessageRecord[]>;
   /** Marks a message deleted at `at`; false when the stream has no such message (or it was deleted already). */
   deleteRoomMessage(streamId: string, id: string, at: number): Promise<boolean>;
+}
+
+// ---- The creator's journey (issue 15): discovery and followers ---------------------------------
+
+/** A shopper following a creator (table `followers`). */
+export interface FollowRecord {
+  creatorId: string;
+  shopperId: string;
+  createdAt: number;
+}
+
+/** Discovery (GET /v1/live) and followers. */
+export interface JourneyStore {
+  /**
+   * Public streams (never practice ones): `live` newest start first, and `upcoming`: idle streams
+   * scheduled at or after `scheduledSince`, soonest first; each list at most `limit` (capped).
+   */
+  listDiscoverable(o: { scheduledSince: number; limit: number }): Promise<{ live: StreamRecord[]; upcoming: StreamRecord[] }>;
+  /** Makes shopperId follow creatorId; true when new, false when it already did. VALIDATION for an unknown creator or shopper. */
+  follow(creatorId: string, shopperId: string, at: number): Promise<boolean>;
+  /** Ends a follow; false when there was none. */
+  unfollow(creatorId: string, shopperId: string): Promise<boolean>;
+  followerCount(creatorId: string): Promise<number>;
+  /** The follows of a shopper, newest first, paged (an invalid cursor is a BAD_REQUEST; limit capped). */
+  listFollowing(shopperId: string, o: { limit: number; cursor?: string | null }): Promise<Page<FollowRecord>>;
+  /** A creator's follower ids in ascending order after `after` (exclusive), at most `limit` (capped): fan-out reads in batches. */
+  listFollowers(creatorId: string, o: { after?: string; limit: number }): Promise<string[]>;
 }

@@ -4,6 +4,7 @@
 import type { Test } from 'tap';
 import type { ShowcaseError } from '../../src/core/errors.js';
 import { runRoomContract } from './store-contract-room.js';
+import { runJourneyContract } from './store-contract-journey.js';
 import type { AnalyticsRecord, CreatorRecord, NewStreamRecord, RecordingRecord, Store, StreamRecord } from '../../src/store/types.js';
 
 export interface StoreTarget {
@@ -26,7 +27,7 @@ export function stream(id: string, over: Partial<NewStreamRecord> = {}): NewStre
 }
 
 /** The record the store returns for a new stream (no lease). */
-export const stored = (s: NewStreamRecord, over: Partial<StreamRecord> = {}): StreamRecord => ({ ...s, lease: null, ...over });
+export const stored = (s: NewStreamRecord, over: Partial<StreamRecord> = {}): StreamRecord => ({ scheduledAt: null, practice: false, ...s, lease: null, ...over });
 
 /** Expected order of listStreams: created_at DESC, id DESC (byte-wise). */
 function newestFirst(a: NewStreamRecord, b: NewStreamRecord): number {
@@ -51,6 +52,7 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
     return { store: await reopen(), reopen };
   };
   runRoomContract(tap, target.name, open);
+  runJourneyContract(tap, target.name, open);
 
   tap.test(`${target.name}: creators: create, get, lookups by handle and token hash, update`, async (t) => {
     const { store } = await open(t);

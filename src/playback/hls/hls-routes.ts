@@ -7,6 +7,7 @@ import { sendFile, mediaContentType } from '../../http/file-response.js';
 import { readFile } from 'node:fs/promises';
 import { withQuery } from './playlist-writer.js';
 import { dependsOn } from '../../http/services.js';
+import { appendQuery } from '../../journey/practice/practice-gate.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NAME = /^[a-z0-9_-]{1,16}$/;
@@ -48,6 +49,8 @@ function notFound(reply: FastifyReply, message: string) {
 async function hls(app: FastifyInstance): Promise<void> {
   const { registry, sessions } = app;
   const recordings = app.hasDecorator('recordings') ? app.recordings : undefined;
+  // A practice stream's preview signature rides on every URI its playlists hand out (checked by the practice hook).
+  const carried = (req: FastifyRequest): string => (app.hasDecorator('practice') ? app.practice.carry(req.query as Record<string, unknown>) : '');
   const opts: HlsRouteSources = {
     origin: app.origin,
     corsOrigin: app.config.http.corsOrigin,
@@ -133,12 +136,12 @@ async function hls(app: FastifyInstance): Promise<void> {
       const vod = ID.test(id) ? await opts.vod?.(id, undefined, 'master.m3u8') : undefined;
       if (vod) {
         // Replay viewers get a session too (counted as mode 'replay'); their copy is theirs alone.
-        const query = opts.sessionQuery?.(id) ?? '';
+        const query = appendQuery(opts.sessionQuery?.(id) ?? '', carried(req));
         return sendVodPlaylist(reply, vod, query, query ? CACHE.private : 'public, max-age=60');
       }
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
-    const query = opts.sessionQuery?.(id) ?? '';
+    const query = appendQuery(opts.sessionQuery?.(id) ?? '', carried(req));
     const r = await stream.multivariant(query);
     return send(req, reply, query && r.status === 200 ? { ...r, cache: 'private' } : r);
   });
@@ -148,10 +151,10 @@ async function hls(app: FastifyInstance): Promise<void> {
     const stream = ID.test(id) && NAME.test(rendition) ? opts.origin.get(id) : undefined;
     if (!stream || stream.ended) {
       const vod = ID.test(id) && NAME.test(rendition) ? await opts.vod?.(id, rendition, 'index.m3u8') : undefined;
-      if (vod) return sendVodPlaylist(reply, vod, touchedSession(id, req), 'public, max-age=60');
+      if (vod) return sendVodPlaylist(reply, vod, appendQuery(touchedSession(id, req), carried(req)), 'public, max-age=60');
       if (!stream) return notFound(reply, 'no live stream with that id');
     }
-    return send(req, reply, await stream.mediaPlaylist(rendition, req.query, touchedSession(id, req)));
+    return send(req, reply, await stream.mediaPlaylist(rendition, req.query, appendQuery(touchedSession(id, req), carried(req))));
   });
 
   app.get<{ Params: { id: string; rendition: string; file: string }; Querystring: Record<string, unknown> }>('/hls/:id/:rendition/:file', async (req, reply) => {

@@ -33,6 +33,8 @@ export interface WhepPlaybackOptions {
   limits: WhepLimits;
   /** Whether a stream id is known at all (404 when not; 409 when known but not playable now). */
   streamExists?: (streamId: string) => boolean | Promise<boolean>;
+  /** Streams no viewer may join (practice mode): answered like an unknown stream, before any feed starts. */
+  isHidden?: (streamId: string) => boolean;
   /**
    * Makes a source on demand for a stream that has none yet (an RTMP stream's feed starts on its
    * first viewer); undefined when the stream cannot be played over WebRTC now.
@@ -163,6 +165,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
    */
   async play(req: { streamId: string; offer: string; remoteAddress: string }): Promise<WhepPlayResult> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+    if (this.#o.isHidden?.(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
     const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
     if (!fanout) {
       if (this.#o.streamExists && !(await this.#o.streamExists(req.streamId))) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
@@ -235,6 +238,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
    */
   async placeViewer(req: { streamId: string; remoteAddress: string }): Promise<ViewerPlacement> {
     if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+    if (this.#o.isHidden?.(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
     // An RTMP stream's feed starts on its first viewer, whichever way the viewer came in.
     const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
     if (!fanout) {

@@ -1,0 +1,13 @@
+import { Type } from '@sinclair/typebox';
+
+/** The creator's journey settings (`journey.*`): scheduling, practice previews, discovery. */
+export const JourneyConfigSchema = Type.Object({
+  /** How long a practice stream's preview link (GET /v1/streams/:id/preview) stays valid. */
+  previewTtlSeconds: Type.Integer({ minimum: 60, maximum: 604_800, default: 3600 }),
+  /** A stream scheduled this long ago that has not gone live still shows as upcoming (running late). */
+  upcomingGraceMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 3_600_000 }),
+  /** The most streams GET /v1/live lists in each of live and upcoming. */
+  liveListLimit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  /** Stream practice flags cached in memory (the flag never changes after creation). */
+  practiceCacheSize: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+}, { additionalProperties: false, default: {} });
