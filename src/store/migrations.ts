@@ -181,6 +181,40 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       WHERE json_type(extra, '$.recording') IS NOT NULL OR json_type(extra, '$.analytics') IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'commerce: carousel products and highlights (issue 13)',
+    sql: `
+      CREATE TABLE products (
+        id              TEXT PRIMARY KEY NOT NULL,
+        stream_id       TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        position        INTEGER NOT NULL CHECK (position >= 0),
+        title           TEXT NOT NULL,
+        url             TEXT NOT NULL,
+        image_url       TEXT,
+        price_amount    TEXT,
+        price_currency  TEXT,
+        ref             TEXT,
+        description     TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        CHECK ((price_amount IS NULL) = (price_currency IS NULL))
+      ) STRICT;
+      CREATE INDEX products_by_stream ON products (stream_id, position);
+
+      CREATE TABLE highlights (
+        id          TEXT PRIMARY KEY NOT NULL,
+        stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        -- No foreign key: a product deleted while highlighted stays in the timeline's history.
+        product_id  TEXT NOT NULL,
+        start_date  INTEGER NOT NULL,
+        end_date    INTEGER CHECK (end_date IS NULL OR end_date >= start_date),
+        media_time  REAL NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX highlights_by_stream ON highlights (stream_id, start_date);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

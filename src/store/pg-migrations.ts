@@ -90,6 +90,39 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 2,
+    description: 'commerce: carousel products and highlights (issue 13)',
+    sql: `
+      CREATE TABLE products (
+        id              text COLLATE "C" PRIMARY KEY,
+        stream_id       text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        position        integer NOT NULL CHECK (position >= 0),
+        title           text NOT NULL,
+        url             text NOT NULL,
+        image_url       text,
+        price_amount    text,
+        price_currency  text,
+        ref             text,
+        description     text,
+        created_at      bigint NOT NULL,
+        updated_at      bigint NOT NULL,
+        CHECK ((price_amount IS NULL) = (price_currency IS NULL))
+      );
+      CREATE INDEX products_by_stream ON products (stream_id, position);
+
+      CREATE TABLE highlights (
+        id          text COLLATE "C" PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        product_id  text COLLATE "C" NOT NULL,
+        start_date  bigint NOT NULL,
+        end_date    bigint CHECK (end_date IS NULL OR end_date >= start_date),
+        media_time  double precision NOT NULL,
+        created_at  bigint NOT NULL
+      );
+      CREATE INDEX highlights_by_stream ON highlights (stream_id, start_date);
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

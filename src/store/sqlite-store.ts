@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import { ShowcaseError } from '../core/errors.js';
 import { backupDatabase } from './backup.js';
 import { openDatabase } from './open-database.js';
+import { sqliteCommerce } from './sqlite-commerce.js';
 import {
   ANALYTICS_COLUMNS, CREATOR_COLUMNS, MAX_RENEW_IDS, MINUTE_COLUMNS, RECORDING_COLUMNS, STREAM_COLUMNS,
   analyticsFromRows, analyticsToRow, closedError, creatorFromRow, creatorToRow, minutesToRows, pageSize, patchedStream,
@@ -271,6 +272,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return row ? analyticsFromRows(row, q.getMinutes.all(streamId)) : undefined;
     }),
     putAnalytics: (streamId, a) => run(() => putAnalyticsTx.immediate(streamId, analyticsToRow(a), minutesToRows(a))),
+
+    ...sqliteCommerce(db, run, write),
 
     backup: (dest) => (closed ? Promise.reject(closedError()) : backupDatabase(db, dest)),
 

@@ -3,6 +3,7 @@
 // Each implementation's test file calls runStoreContract with a way to get a fresh database.
 import type { Test } from 'tap';
 import type { ShowcaseError } from '../../src/core/errors.js';
+import { runCommerceContract } from './commerce-contract.js';
 import type { AnalyticsRecord, CreatorRecord, NewStreamRecord, RecordingRecord, Store, StreamRecord } from '../../src/store/types.js';
 
 export interface StoreTarget {
@@ -49,6 +50,8 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
     const reopen = await target.fresh(t);
     return { store: await reopen(), reopen };
   };
+  // Products and highlights (issue 13), in a file of their own.
+  runCommerceContract(tap, target);
 
   tap.test(`${target.name}: creators: create, get, lookups by handle and token hash, update`, async (t) => {
     const { store } = await open(t);

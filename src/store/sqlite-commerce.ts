@@ -1,0 +1,82 @@
+import type { Database } from 'better-sqlite3';
+import { ShowcaseError } from '../core/errors.js';
+import {
+  HIGHLIGHT_COLUMNS, PRODUCT_COLUMNS, highlightFromRow, highlightToRow, patchedProduct, productFromRow, productToRow, sameIdSet,
+  type HighlightRow, type ProductRow,
+} from './commerce-records.js';
+import type { CommerceStore, ProductRecord } from './commerce-types.js';
+
+const cols = (c: readonly string[]): string => c.join(', ');
+const params = (c: readonly string[]): string => c.map((n) => `@${n}`).join(', ');
+const P = cols(PRODUCT_COLUMNS);
+const H = cols(HIGHLIGHT_COLUMNS);
+
+/**
+ * The commerce half of the SQLite store. `run` is the store's wrapper (closed check, throw ->
+ * rejection) and `write` its constraint-error translation; every change is one IMMEDIATE transaction.
+ */
+export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>, write: <T>(fn: () => T) => T): CommerceStore {
+  const q = {
+    streamExists: db.prepare<[string], { id: string }>('SELECT id FROM streams WHERE id = ?'),
+    insertProduct: db.prepare(`INSERT INTO products (${P}) VALUES (${params(PRODUCT_COLUMNS)})`),
+    countProducts: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM products WHERE stream_id = ?'),
+    listProducts: db.prepare<[string], ProductRow>(`SELECT ${P} FROM products WHERE stream_id = ? ORDER BY position, id`),
+    getProduct: db.prepare<[string, string], ProductRow>(`SELECT ${P} FROM products WHERE stream_id = ? AND id = ?`),
+    updateProduct: db.prepare(`UPDATE products SET ${PRODUCT_COLUMNS.slice(2).map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND stream_id = @stream_id`),
+    deleteProduct: db.prepare<[string, string]>('DELETE FROM products WHERE stream_id = ? AND id = ?'),
+    shiftAfter: db.prepare<[string, number]>('UPDATE products SET position = position - 1 WHERE stream_id = ? AND position > ?'),
+    setPosition: db.prepare<[number, number, string, string]>('UPDATE products SET position = ?, updated_at = ? WHERE stream_id = ? AND id = ?'),
+    insertHighlight: db.prepare(`INSERT INTO highlights (${H}) VALUES (${params(HIGHLIGHT_COLUMNS)})`),
+    endHighlight: db.prepare<[number, string, string]>('UPDATE highlights SET end_date = max(?, start_date) WHERE stream_id = ? AND id = ? AND end_date IS NULL'),
+    listHighlights: db.prepare<[string], HighlightRow>(`SELECT ${H} FROM highlights WHERE stream_id = ? ORDER BY start_date, created_at, id`),
+  };
+  const list = (streamId: string): ProductRecord[] => q.listProducts.all(streamId).map(productFromRow);
+  const get = (streamId: string, id: string): ProductRecord | undefined => {
+    const r = q.getProduct.get(streamId, id);
+    return r ? productFromRow(r) : undefined;
+  };
+
+  const createTx = db.transaction((rec: Omit<ProductRecord, 'position'>, max: number) => {
+    if (!q.streamExists.get(rec.streamId)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'Referenced record does not exist', { constraint: 'foreign key' });
+    const n = q.countProducts.get(rec.streamId)!.n;
+    if (n >= max) throw new ShowcaseError('SHOWCASE_ERR_CONFLICT', `a stream holds at most ${max} products`, { limit: max });
+    const full: ProductRecord = { ...rec, position: n };
+    write(() => q.insertProduct.run(productToRow(full)));
+    return full;
+  });
+  const updateTx = db.transaction((streamId: string, id: string, patch: Parameters<CommerceStore['updateProduct']>[2], now: number) => {
+    const cur = get(streamId, id);
+    if (!cur) return undefined;
+    const next = patchedProduct(cur, patch, now);
+    write(() => q.updateProduct.run(productToRow(next)));
+    return next;
+  });
+  const deleteTx = db.transaction((streamId: string, id: string) => {
+    const cur = get(streamId, id);
+    if (!cur) return false;
+    q.deleteProduct.run(streamId, id);
+    q.shiftAfter.run(streamId, cur.position);
+    return true;
+  });
+  const reorderTx = db.transaction((streamId: string, ids: readonly string[], now: number) => {
+    const current = list(streamId).map((p) => p.id);
+    if (!sameIdSet(ids, current)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'ids must list every product of the stream exactly once', { fields: [{ field: '/ids', message: 'not the stream\'s product ids' }] });
+    ids.forEach((id, i) => q.setPosition.run(i, now, streamId, id));
+    return list(streamId);
+  });
+
+  return {
+    createProduct: (rec, max) => run(() => createTx.immediate(rec, max)),
+    listProducts: (streamId) => run(() => list(streamId)),
+    getProduct: (streamId, id) => run(() => get(streamId, id)),
+    updateProduct: (streamId, id, patch, now) => run(() => updateTx.immediate(streamId, id, patch, now)),
+    deleteProduct: (streamId, id) => run(() => deleteTx.immediate(streamId, id)),
+    reorderProducts: (streamId, ids, now) => run(() => reorderTx.immediate(streamId, ids, now)),
+    createHighlight: (rec) => run(() => {
+      write(() => q.insertHighlight.run(highlightToRow(rec)));
+      return rec;
+    }),
+    endHighlight: (streamId, id, endDate) => run(() => q.endHighlight.run(endDate, streamId, id).changes > 0),
+    listHighlights: (streamId) => run(() => q.listHighlights.all(streamId).map(highlightFromRow)),
+  };
+}

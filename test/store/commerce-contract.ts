@@ -1,0 +1,88 @@
+// The commerce part of the store contract (issue 13): products and highlights, the same cases for
+// SQLite and PostgreSQL. Called from runStoreContract.
+import type { Test } from 'tap';
+import type { ShowcaseError } from '../../src/core/errors.js';
+import type { NewProductRecord } from '../../src/store/commerce-types.js';
+import type { NewStreamRecord, Store } from '../../src/store/types.js';
+
+interface Target { name: string; fresh(t: Test): Promise<() => Promise<Store>> }
+
+function stream(id: string): NewStreamRecord {
+  return { id, ownerId: null, title: id, description: '', streamKeyHash: `key-${id}`, streamKeyPrefix: 'sk_', state: 'idle', createdAt: 1, startedAt: null, endedAt: null, endReason: null, extra: {} };
+}
+
+function product(id: string, streamId: string, over: Partial<NewProductRecord> = {}): NewProductRecord {
+  return { id, streamId, title: `P ${id}`, url: `https://shop.example/${id}`, imageUrl: null, price: null, ref: null, description: null, createdAt: 10, updatedAt: 10, ...over };
+}
+
+async function rejection(t: Test, p: Promise<unknown>): Promise<ShowcaseError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ShowcaseError;
+  }
+  t.fail('expected a rejection');
+  return undefined as never;
+}
+
+/** Registers the commerce contract cases. */
+export function runCommerceContract(tap: Test, target: Target): void {
+  tap.test(`${target.name}: products: append, list in order, get, patch, limit, unknown stream`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createStream(stream('s1'));
+    await store.createStream(stream('s2'));
+    const a = await store.createProduct(product('a', 's1', { price: { amount: '19.99', currency: 'USD' }, ref: 'SKU-1', imageUrl: 'https://img.example/a.jpg' }), 3);
+    t.same(a, { ...product('a', 's1', { price: { amount: '19.99', currency: 'USD' }, ref: 'SKU-1', imageUrl: 'https://img.example/a.jpg' }), position: 0 });
+    t.equal((await store.createProduct(product('b', 's1'), 3)).position, 1);
+    t.equal((await store.createProduct(product('c', 's1'), 3)).position, 2);
+    t.equal((await store.createProduct(product('x', 's2'), 3)).position, 0, 'positions are per stream');
+    const full = await rejection(t, store.createProduct(product('d', 's1'), 3));
+    t.equal(full.code, 'SHOWCASE_ERR_CONFLICT');
+    t.same(full.details, { limit: 3 });
+    t.equal((await rejection(t, store.createProduct(product('e', 'nope'), 3))).code, 'SHOWCASE_ERR_VALIDATION');
+    t.equal((await rejection(t, store.createProduct(product('a', 's2'), 3))).code, 'SHOWCASE_ERR_CONFLICT', 'a taken id');
+    t.same((await store.listProducts('s1')).map((p) => p.id), ['a', 'b', 'c']);
+    t.same(await store.getProduct('s1', 'a'), a);
+    t.equal(await store.getProduct('s2', 'a'), undefined, 'a product is found under its own stream only');
+    const patched = await store.updateProduct('s1', 'a', { title: 'New', price: null, description: 'd' }, 20);
+    t.match(patched, { title: 'New', price: null, description: 'd', ref: 'SKU-1', url: a.url, updatedAt: 20, position: 0 });
+    t.same(await store.getProduct('s1', 'a'), patched);
+    t.equal(await store.updateProduct('s1', 'zz', { title: 'x' }, 20), undefined);
+  });
+
+  tap.test(`${target.name}: products: delete closes the gap, reorder takes exactly the stream's ids, stream delete cascades`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createStream(stream('s1'));
+    for (const id of ['a', 'b', 'c', 'd']) await store.createProduct(product(id, 's1'), 50);
+    t.equal(await store.deleteProduct('s1', 'b'), true);
+    t.equal(await store.deleteProduct('s1', 'b'), false);
+    t.same((await store.listProducts('s1')).map((p) => [p.id, p.position]), [['a', 0], ['c', 1], ['d', 2]]);
+    const re = await store.reorderProducts('s1', ['d', 'a', 'c'], 30);
+    t.same(re.map((p) => [p.id, p.position]), [['d', 0], ['a', 1], ['c', 2]]);
+    t.same((await store.listProducts('s1')).map((p) => p.id), ['d', 'a', 'c']);
+    for (const bad of [['d', 'a'], ['d', 'a', 'a'], ['d', 'a', 'c', 'zz'], ['d', 'a', 'x']]) {
+      t.equal((await rejection(t, store.reorderProducts('s1', bad, 31))).code, 'SHOWCASE_ERR_VALIDATION', `reorder ${bad.join(',')} refused`);
+    }
+    t.same((await store.listProducts('s1')).map((p) => p.id), ['d', 'a', 'c'], 'a refused reorder changes nothing');
+    t.equal((await store.createProduct(product('e', 's1'), 50)).position, 3, 'appends after the last');
+    await store.createHighlight({ id: 'h1', streamId: 's1', productId: 'a', startDate: 100, endDate: null, mediaTime: 1, createdAt: 100 });
+    await store.deleteStream('s1');
+    t.same(await store.listProducts('s1'), []);
+    t.same(await store.listHighlights('s1'), []);
+  });
+
+  tap.test(`${target.name}: highlights: create, end once (never before its start), list oldest first`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createStream(stream('s1'));
+    await store.createHighlight({ id: 'h2', streamId: 's1', productId: 'b', startDate: 2000, endDate: null, mediaTime: 2.5, createdAt: 2001 });
+    await store.createHighlight({ id: 'h1', streamId: 's1', productId: 'a', startDate: 1000, endDate: null, mediaTime: 1.25, createdAt: 1001 });
+    t.equal(await store.endHighlight('s1', 'h1', 2000), true);
+    t.equal(await store.endHighlight('s1', 'h1', 3000), false, 'an end is set once');
+    t.equal(await store.endHighlight('s1', 'h2', 1500), true);
+    t.same(await store.listHighlights('s1'), [
+      { id: 'h1', streamId: 's1', productId: 'a', startDate: 1000, endDate: 2000, mediaTime: 1.25, createdAt: 1001 },
+      { id: 'h2', streamId: 's1', productId: 'b', startDate: 2000, endDate: 2000, mediaTime: 2.5, createdAt: 2001 },
+    ], 'an end before the start is clamped to the start');
+    t.equal((await rejection(t, store.createHighlight({ id: 'h3', streamId: 'nope', productId: 'a', startDate: 1, endDate: null, mediaTime: 0, createdAt: 1 }))).code, 'SHOWCASE_ERR_VALIDATION');
+  });
+}
