@@ -48,6 +48,8 @@ import { hashSecret } from './core/secrets.js';
 import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
 import { restoreContinuations, saveContinuations } from './playback/hls/hls-continuation.js';
+import { commercePlugin } from './commerce/commerce-plugin.js';
+import { WatchEventFeed } from './http/watch-event-feed.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -245,7 +247,9 @@ export class ShowcaseApp {
     await this.#startWebRtc();
     if (this.recordings) await this.http.register(recordingRoutes, { store: this.store, auth, recordings: this.recordings, publicBaseUrl: c.publicBaseUrl });
     await this.http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
-    await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl });
+    const watchFeed = new WatchEventFeed();
+    await this.http.register(watchRoutes, { store: this.store, registry: this.registry, assetsDir: defaultWebAssetsDir(), publicBaseUrl: c.publicBaseUrl, feed: watchFeed });
+    await this.http.register(commercePlugin, { config: c.commerce, store: this.store, auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log });
     await this.http.register(creatorsRoutes, {
       store: this.store,
       auth,

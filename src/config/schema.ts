@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RecordingConfigSchema } from '../recorder/recording-config.js';
+import { CommerceConfigSchema } from '../commerce/commerce-config.js';
 
 /** One rendition of the transcoding ladder. */
 export const RenditionSchema = Type.Object({
@@ -198,6 +199,8 @@ export const ConfigSchema = Type.Object({
     /** Seconds an ended stream's playlists and media stay in memory. */
     endedRetainSeconds: Type.Integer({ minimum: 0, default: 300 }),
   }, { additionalProperties: false, default: {} }),
+  /** Shoppable streams: products, highlights, click-through (src/commerce/commerce-config.ts holds the section). */
+  commerce: CommerceConfigSchema,
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -39,6 +39,11 @@ export const ErrorCodes = {
   SHOWCASE_ERR_RECORDING_DISK_FULL: { status: 507, message: 'Recording stopped: disk space floor reached' },
   SHOWCASE_ERR_STORE_WRITE_FAILED: { status: 500, message: 'A queued store write failed' },
   SHOWCASE_ERR_STREAM_LEASE_LOST: { status: 409, message: 'Another node took over the stream' },
+  // Commerce (issue 13: shoppable streams).
+  SHOWCASE_ERR_COMMERCE_BAD_URL: { status: 400, message: 'A product URL must be an absolute http(s) URL' },
+  SHOWCASE_ERR_COMMERCE_PRODUCT_LIMIT: { status: 409, message: 'The stream holds the most products allowed' },
+  SHOWCASE_ERR_COMMERCE_NOT_LIVE: { status: 409, message: 'The stream is not live' },
+  SHOWCASE_ERR_COMMERCE_HIGHLIGHT_RATE: { status: 429, message: 'Too many highlights for this stream' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -8,6 +8,7 @@ import type { LiveStream } from '../core/live-stream.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import type { Logger } from '../core/logger.js';
 import type { Store, StreamRecord, StreamState } from '../store/types.js';
+import type { WatchEvent, WatchEventFeed } from './watch-event-feed.js';
 
 /** What the watch page and its live-state feed need from the rest of the server. */
 export interface WatchRoutesOptions {
@@ -23,6 +24,8 @@ export interface WatchRoutesOptions {
   maxSseTotal?: number;
   /** Interval of the keep-alive comment on event streams (default 15 s). */
   heartbeatMs?: number;
+  /** Events other parts send to watch pages (the carousel, highlights), besides 'state'. */
+  feed?: WatchEventFeed;
 }
 
 /** The public live state of a stream, as sent in 'state' events (never a secret). */
@@ -80,7 +83,7 @@ export class StreamStateHub {
   #closed = false;
   readonly #detach: () => void;
 
-  constructor(opts: { registry: StreamRegistry; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number }) {
+  constructor(opts: { registry: StreamRegistry; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number; feed?: WatchEventFeed }) {
     this.#opts = { maxPerStream: opts.maxPerStream, maxTotal: opts.maxTotal, heartbeatMs: opts.heartbeatMs };
     this.#registry = opts.registry;
     this.#log = opts.logger;
@@ -89,7 +92,12 @@ export class StreamStateHub {
     };
     for (const s of opts.registry.all()) watch(s);
     opts.registry.on('stream', watch);
-    this.#detach = () => opts.registry.off('stream', watch);
+    const onFeed = (streamId: string, e: WatchEvent): void => this.send(streamId, e);
+    opts.feed?.on('event', onFeed);
+    this.#detach = () => {
+      opts.registry.off('stream', watch);
+      opts.feed?.off('event', onFeed);
+    };
   }
 
   /** Open connections, all streams together. */
@@ -144,6 +152,15 @@ export class StreamStateHub {
     const s = publicState(undefined, this.#registry.get(streamId));
     if (!s) return;
     const msg = stateEvent(s);
+    for (const c of [...set]) this.#write(c, msg);
+  }
+
+  /** Sends a typed event (named after its type) to every page watching the stream. */
+  send(streamId: string, e: WatchEvent): void {
+    const set = this.#byStream.get(streamId);
+    if (!set?.size) return;
+    const { type, ...data } = e;
+    const msg = `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const c of [...set]) this.#write(c, msg);
   }
 
@@ -248,6 +265,7 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
     maxPerStream: opts.maxSsePerStream ?? 2000,
     maxTotal: opts.maxSseTotal ?? 20000,
     heartbeatMs: opts.heartbeatMs ?? 15000,
+    feed: opts.feed,
   });
   app.addHook('preClose', async () => hub.close());
 
