@@ -14,6 +14,7 @@ import { HighlightTimeline, toRange } from './highlight-timeline.js';
 import { highlightRoutes, persistHighlightEnd } from './highlight-routes.js';
 import { LIVE_EDGE_READER, LiveEdgeReader } from './live-edge.js';
 import { productRoutes } from './product-routes.js';
+import { goRoutes } from './go-routes.js';
 import { TokenBuckets } from './token-buckets.js';
 
 /** The services shoppable streams use; app.ts passes them in one registration. */
@@ -90,6 +91,7 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
     timeline,
     limiter: new TokenBuckets(o.config.highlightsPerSecond),
   });
+  await app.register(goRoutes, { store: o.store, auth: o.auth, trackingParam: o.config.trackingParam, writes, logger: log });
 }
 
 /** The commerce plugin (fastify-plugin: its routes sit beside the others, with the app's error handler). */

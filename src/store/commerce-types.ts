@@ -47,6 +47,17 @@ export interface HighlightRecord {
   createdAt: number;
 }
 
+/** One tap on a product's Buy (table `clicks`). */
+export interface ClickRecord {
+  streamId: string;
+  productId: string;
+  /** The viewer session the page carried, if any. */
+  sessionId: string | null;
+  /** Where the player was, in seconds of the recording, if the page said. */
+  mediaTime: number | null;
+  at: number;
+}
+
 export interface CommerceStore {
   /**
    * Appends a product at the end of its stream's carousel, unless the stream holds maxPerStream
@@ -71,4 +82,12 @@ export interface CommerceStore {
   endHighlight(streamId: string, id: string, endDate: number): Promise<boolean>;
   /** A stream's highlights, oldest first. */
   listHighlights(streamId: string): Promise<HighlightRecord[]>;
+  /** The creator's tracking tag (appended to shop URLs on click-through), null when none. */
+  getTrackingTag(creatorId: string): Promise<string | null>;
+  /** Sets or clears (null) the tag; false when there is no such creator. */
+  setTrackingTag(creatorId: string, tag: string | null): Promise<boolean>;
+  /** Counts a click; false (nothing written) when the stream no longer exists. */
+  recordClick(c: ClickRecord): Promise<boolean>;
+  /** A stream's clicks per product, and per minute (ms of the minute's start) per product. */
+  clickCounts(streamId: string): Promise<Array<{ productId: string; minute: number; clicks: number }>>;
 }

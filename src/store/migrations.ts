@@ -215,6 +215,26 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX highlights_by_stream ON highlights (stream_id, start_date);
     `,
   },
+  {
+    version: 5,
+    description: 'commerce: creators\' tracking tags and product clicks (issue 13)',
+    sql: `
+      CREATE TABLE creator_commerce (
+        creator_id    TEXT PRIMARY KEY NOT NULL REFERENCES creators(id) ON DELETE CASCADE,
+        tracking_tag  TEXT
+      ) STRICT;
+
+      CREATE TABLE clicks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        product_id  TEXT NOT NULL,
+        session_id  TEXT,
+        media_time  REAL,
+        at          INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX clicks_by_stream ON clicks (stream_id, at);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

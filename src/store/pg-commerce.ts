@@ -93,5 +93,28 @@ export function pgCommerce(d: PgCommerceDeps): CommerceStore {
       ((await pool.query('UPDATE highlights SET end_date = GREATEST($1::bigint, start_date) WHERE stream_id = $2 AND id = $3 AND end_date IS NULL', [endDate, streamId, id])).rowCount ?? 0) > 0),
     listHighlights: (streamId) => run(async () =>
       (await pool.query<HighlightRow>(`SELECT ${H} FROM highlights WHERE stream_id = $1 ORDER BY start_date, created_at, id`, [streamId])).rows.map(highlightFromRow)),
+    getTrackingTag: (creatorId) => run(async () =>
+      (await pool.query<{ tracking_tag: string | null }>('SELECT tracking_tag FROM creator_commerce WHERE creator_id = $1', [creatorId])).rows[0]?.tracking_tag ?? null),
+    setTrackingTag: (creatorId, tag) => run(async () => {
+      try {
+        await pool.query('INSERT INTO creator_commerce (creator_id, tracking_tag) VALUES ($1, $2) ON CONFLICT (creator_id) DO UPDATE SET tracking_tag = excluded.tracking_tag', [creatorId, tag]);
+        return true;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === '23503') return false; // no such creator
+        return d.translateWriteError(err);
+      }
+    }),
+    recordClick: (c) => run(async () => {
+      try {
+        await pool.query('INSERT INTO clicks (stream_id, product_id, session_id, media_time, at) VALUES ($1, $2, $3, $4, $5)', [c.streamId, c.productId, c.sessionId, c.mediaTime, c.at]);
+        return true;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === '23503') return false; // the stream is gone
+        return d.translateWriteError(err);
+      }
+    }),
+    clickCounts: (streamId) => run(async () => (await pool.query<{ product_id: string; minute: number; clicks: number }>(
+      `SELECT product_id, (at / 60000) * 60000 AS minute, count(*)::int AS clicks FROM clicks WHERE stream_id = $1
+       GROUP BY product_id, minute ORDER BY minute, product_id`, [streamId])).rows.map((r) => ({ productId: r.product_id, minute: Number(r.minute), clicks: r.clicks }))),
   };
 }

@@ -123,6 +123,26 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX highlights_by_stream ON highlights (stream_id, start_date);
     `,
   },
+  {
+    version: 3,
+    description: 'commerce: creators\' tracking tags and product clicks (issue 13)',
+    sql: `
+      CREATE TABLE creator_commerce (
+        creator_id    text COLLATE "C" PRIMARY KEY REFERENCES creators(id) ON DELETE CASCADE,
+        tracking_tag  text
+      );
+
+      CREATE TABLE clicks (
+        id          bigserial PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        product_id  text COLLATE "C" NOT NULL,
+        session_id  text,
+        media_time  double precision,
+        at          bigint NOT NULL
+      );
+      CREATE INDEX clicks_by_stream ON clicks (stream_id, at);
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -29,6 +29,12 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
     insertHighlight: db.prepare(`INSERT INTO highlights (${H}) VALUES (${params(HIGHLIGHT_COLUMNS)})`),
     endHighlight: db.prepare<[number, string, string]>('UPDATE highlights SET end_date = max(?, start_date) WHERE stream_id = ? AND id = ? AND end_date IS NULL'),
     listHighlights: db.prepare<[string], HighlightRow>(`SELECT ${H} FROM highlights WHERE stream_id = ? ORDER BY start_date, created_at, id`),
+    creatorExists: db.prepare<[string], { id: string }>('SELECT id FROM creators WHERE id = ?'),
+    getTag: db.prepare<[string], { tracking_tag: string | null }>('SELECT tracking_tag FROM creator_commerce WHERE creator_id = ?'),
+    setTag: db.prepare<[string, string | null]>('INSERT INTO creator_commerce (creator_id, tracking_tag) VALUES (?, ?) ON CONFLICT (creator_id) DO UPDATE SET tracking_tag = excluded.tracking_tag'),
+    insertClick: db.prepare('INSERT INTO clicks (stream_id, product_id, session_id, media_time, at) VALUES (@stream_id, @product_id, @session_id, @media_time, @at)'),
+    clickCounts: db.prepare<[string], { product_id: string; minute: number; clicks: number }>(
+      'SELECT product_id, (at / 60000) * 60000 AS minute, count(*) AS clicks FROM clicks WHERE stream_id = ? GROUP BY product_id, minute ORDER BY minute, product_id'),
   };
   const list = (streamId: string): ProductRecord[] => q.listProducts.all(streamId).map(productFromRow);
   const get = (streamId: string, id: string): ProductRecord | undefined => {
@@ -78,5 +84,17 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
     }),
     endHighlight: (streamId, id, endDate) => run(() => q.endHighlight.run(endDate, streamId, id).changes > 0),
     listHighlights: (streamId) => run(() => q.listHighlights.all(streamId).map(highlightFromRow)),
+    getTrackingTag: (creatorId) => run(() => q.getTag.get(creatorId)?.tracking_tag ?? null),
+    setTrackingTag: (creatorId, tag) => run(() => {
+      if (!q.creatorExists.get(creatorId)) return false;
+      q.setTag.run(creatorId, tag);
+      return true;
+    }),
+    recordClick: (c) => run(() => {
+      if (!q.streamExists.get(c.streamId)) return false;
+      write(() => q.insertClick.run({ stream_id: c.streamId, product_id: c.productId, session_id: c.sessionId, media_time: c.mediaTime, at: c.at }));
+      return true;
+    }),
+    clickCounts: (streamId) => run(() => q.clickCounts.all(streamId).map((r) => ({ productId: r.product_id, minute: r.minute, clicks: r.clicks }))),
   };
 }

@@ -2,7 +2,7 @@
 // bad input (a 10 MB body, javascript: URLs, the per-stream limit), order, and the watch page's
 // event feed hearing every change.
 import t from 'tap';
-import { startServer, ADMIN, logsOnFailure } from '../helpers/server.js';
+import { startServer, ADMIN, logsOnFailure, waitFor } from '../helpers/server.js';
 
 const srv = await startServer({ commerce: { maxProductsPerStream: 5 } });
 t.teardown(() => srv.close());
@@ -134,4 +134,32 @@ t.test('every carousel change reaches an open watch page\'s event feed within a 
   await srv.api('DELETE', `/v1/streams/${other}/products/${two.json.id}`, undefined, A);
   ev = await nextProducts();
   t.same(ev.items.map((p: any) => p.id), [made.json.id], 'delete');
+});
+
+t.test('/go counts the click and redirects to the stored URL with the creator\'s tag; nothing else', async (t) => {
+  const cid = alice.json.id as string;
+  for (const [who, status] of [['none', 401], ['wrong', 401], ['other', 404], ['owner', 200], ['operator', 200]] as Array<[Who, number]>) {
+    t.equal((await srv.api('PUT', `/v1/creators/${cid}/tracking-tag`, { trackingTag: 'alice-20' }, tokens[who])).status, status, `PUT tracking-tag as ${who}`);
+    t.equal((await srv.api('GET', `/v1/creators/${cid}/tracking-tag`, undefined, tokens[who])).status, status, `GET tracking-tag as ${who}`);
+  }
+  t.equal((await srv.api('PUT', `/v1/creators/${cid}/tracking-tag`, { trackingTag: 'a&b=c' }, A)).status, 400, 'a tag is a plain token');
+  t.same((await srv.api('GET', `/v1/creators/${cid}/tracking-tag`, undefined, A)).json, { trackingTag: 'alice-20' });
+  const s = (await srv.api('POST', '/v1/streams', { title: 'go' }, A)).json.id as string;
+  const p = (await srv.api('POST', `/v1/streams/${s}/products`, { title: 'Mug', url: 'https://shop.example/mug?color=blue&tag=old#top' }, A)).json;
+  const go = async (path: string): Promise<Response> => fetch(srv.base + path, { redirect: 'manual' });
+  const r = await go(`${p.buyUrl}?sid=sess_1&t=12.5`);
+  t.equal(r.status, 302);
+  t.equal(r.headers.get('location'), 'https://shop.example/mug?color=blue&tag=alice-20#top', 'the stored URL, the tag set under commerce.trackingParam');
+  t.equal(r.headers.get('cache-control'), 'no-store');
+  t.equal((await go(`${p.buyUrl}?sid=${'x'.repeat(300)}&t=abc&url=https://evil.example`)).headers.get('location'), 'https://shop.example/mug?color=blue&tag=alice-20#top', 'no open redirect: query input never picks the target');
+  t.equal((await go(`/go/${s}/pr_nope`)).status, 404, 'unknown product');
+  t.equal((await go(`/go/nope/${p.id}`)).status, 404, 'unknown stream');
+  t.equal((await go(`/go/${stream}/${p.id}`)).status, 404, 'a product of another stream');
+  await srv.api('PUT', `/v1/creators/${cid}/tracking-tag`, { trackingTag: null }, A);
+  t.equal((await go(p.buyUrl)).headers.get('location'), 'https://shop.example/mug?color=blue&tag=old#top', 'no tag: the URL as stored');
+  const counted = await waitFor(async () => {
+    const c = await srv.app.store.clickCounts(s);
+    return c.reduce((a, x) => a + x.clicks, 0) === 3 ? c : undefined;
+  }, 'three clicks counted', 5000);
+  t.same(counted.map((c) => c.productId), [p.id]);
 });

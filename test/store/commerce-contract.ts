@@ -85,4 +85,27 @@ export function runCommerceContract(tap: Test, target: Target): void {
     ], 'an end before the start is clamped to the start');
     t.equal((await rejection(t, store.createHighlight({ id: 'h3', streamId: 'nope', productId: 'a', startDate: 1, endDate: null, mediaTime: 0, createdAt: 1 }))).code, 'SHOWCASE_ERR_VALIDATION');
   });
+
+  tap.test(`${target.name}: tracking tags and clicks`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createCreator({ id: 'c1', handle: 'c1', displayName: 'C1', tokenHash: 'tok-c1', disabled: false, createdAt: 1 });
+    await store.createStream(stream('s1'));
+    t.equal(await store.getTrackingTag('c1'), null);
+    t.equal(await store.setTrackingTag('c1', 'alice-20'), true);
+    t.equal(await store.getTrackingTag('c1'), 'alice-20');
+    t.equal(await store.setTrackingTag('c1', null), true);
+    t.equal(await store.getTrackingTag('c1'), null, 'cleared');
+    t.equal(await store.setTrackingTag('nope', 'x'), false, 'unknown creator');
+    const minute = 1_700_000_040_000; // a minute's start
+    t.equal(await store.recordClick({ streamId: 's1', productId: 'a', sessionId: 'sess1', mediaTime: 12.5, at: minute + 1000 }), true);
+    await store.recordClick({ streamId: 's1', productId: 'a', sessionId: null, mediaTime: null, at: minute + 59_000 });
+    await store.recordClick({ streamId: 's1', productId: 'b', sessionId: 'sess2', mediaTime: 70, at: minute + 61_000 });
+    t.equal(await store.recordClick({ streamId: 'nope', productId: 'a', sessionId: null, mediaTime: null, at: minute }), false, 'unknown stream');
+    t.same(await store.clickCounts('s1'), [
+      { productId: 'a', minute, clicks: 2 },
+      { productId: 'b', minute: minute + 60_000, clicks: 1 },
+    ]);
+    await store.deleteStream('s1');
+    t.same(await store.clickCounts('s1'), [], 'clicks go with their stream');
+  });
 }
