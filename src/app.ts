@@ -49,6 +49,7 @@ import { SignalServer } from './signaling/signal-server.js';
 import { studioRoutes } from './http/studio-routes.js';
 import { restoreContinuations, saveContinuations } from './playback/hls/hls-continuation.js';
 import { commercePlugin } from './commerce/commerce-plugin.js';
+import { commerceAnalytics } from './commerce/commerce-analytics.js';
 import { WatchEventFeed } from './http/watch-event-feed.js';
 
 export interface AppOptions {
@@ -217,6 +218,7 @@ export class ShowcaseApp {
       ticker: this.ticker,
       heartbeatLimiter: new AuthFailureLimiter(c.metrics.heartbeatsPerMinute, 60_000),
       analytics: (id) => this.analytics.current(id),
+      commerce: (id) => commerceAnalytics(this.store, id),
     });
     this.http.get('/healthz', async () => ({ ok: true, streamsLive: this.registry.liveCount() }));
     await this.http.register(staticFiles);

@@ -13,6 +13,12 @@ export const CommerceConfigSchema = Type.Object({
   highlightsPerSecond: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
   /** Highlights a stream's timeline holds in memory (the oldest ended ones go first; the store keeps all). */
   maxHighlightsPerStream: Type.Integer({ minimum: 10, maximum: 100_000, default: 1000 }),
+  /**
+   * The shop's webhook secret: POST /v1/conversions accepts a body signed with it (header
+   * x-showcase-signature: sha256=<hex HMAC-SHA256 of the raw body>) instead of the operator token.
+   * Empty: only the operator token.
+   */
+  shopSecret: Type.String({ default: '', maxLength: 256 }),
   /** Query parameter /go appends the creator's tracking tag under. */
   trackingParam: Type.String({ default: 'tag', pattern: '^[A-Za-z0-9_.-]{1,32}$' }),
 }, { additionalProperties: false, default: {} });

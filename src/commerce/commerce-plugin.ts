@@ -15,6 +15,7 @@ import { highlightRoutes, persistHighlightEnd } from './highlight-routes.js';
 import { LIVE_EDGE_READER, LiveEdgeReader } from './live-edge.js';
 import { productRoutes } from './product-routes.js';
 import { goRoutes } from './go-routes.js';
+import { conversionRoutes } from './conversion-routes.js';
 import { TokenBuckets } from './token-buckets.js';
 
 /** The services shoppable streams use; app.ts passes them in one registration. */
@@ -92,6 +93,7 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
     limiter: new TokenBuckets(o.config.highlightsPerSecond),
   });
   await app.register(goRoutes, { store: o.store, auth: o.auth, trackingParam: o.config.trackingParam, writes, logger: log });
+  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret });
 }
 
 /** The commerce plugin (fastify-plugin: its routes sit beside the others, with the app's error handler). */

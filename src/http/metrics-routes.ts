@@ -22,6 +22,8 @@ export interface MetricsRoutesOptions {
   heartbeatLimiter: AuthFailureLimiter;
   /** A stream's analytics over every tracking period (AnalyticsPersistence.current). */
   analytics: (streamId: string) => Promise<StoredAnalytics | undefined>;
+  /** The stream's commerce figures (clicks, purchases, revenue), added as `commerce` when given. */
+  commerce?: (streamId: string) => Promise<Record<string, unknown>>;
 }
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });
@@ -85,6 +87,7 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsRoutesOption
       uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error), merged across live and replay viewing',
       currentViewers: live?.viewersTotal ?? 0,
       timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
+      ...(o.commerce ? { commerce: await o.commerce(rec.id) } : {}),
     };
   });
 

@@ -1,4 +1,4 @@
-import type { HighlightRecord, ProductPatch, ProductRecord } from './commerce-types.js';
+import type { ConversionRecord, HighlightRecord, ProductPatch, ProductRecord, PromoRecord } from './commerce-types.js';
 
 /** Columns of `products`, in one order for both stores. */
 export const PRODUCT_COLUMNS = ['id', 'stream_id', 'position', 'title', 'url', 'image_url', 'price_amount', 'price_currency', 'ref', 'description', 'created_at', 'updated_at'] as const;
@@ -62,4 +62,38 @@ export function sameIdSet(ids: readonly string[], current: readonly string[]): b
     seen.add(id);
   }
   return true;
+}
+
+/** Columns of `conversions`. */
+export const CONVERSION_COLUMNS = ['order_id', 'stream_id', 'creator_id', 'product_id', 'promo_code', 'amount_units', 'currency', 'occurred_at', 'received_at'] as const;
+/** Columns of `promos`. */
+export const PROMO_COLUMNS = ['id', 'stream_id', 'code', 'description', 'live_only', 'starts_at', 'ends_at', 'created_at'] as const;
+
+export interface ConversionRow {
+  order_id: string; stream_id: string; creator_id: string | null; product_id: string | null; promo_code: string | null;
+  amount_units: number; currency: string; occurred_at: number; received_at: number;
+}
+
+export interface PromoRow {
+  id: string; stream_id: string; code: string; description: string; live_only: boolean; starts_at: number | null; ends_at: number | null; created_at: number;
+}
+
+/** A conversions row as a record. */
+export function conversionFromRow(r: ConversionRow): ConversionRecord {
+  return { orderId: r.order_id, streamId: r.stream_id, creatorId: r.creator_id, productId: r.product_id, promoCode: r.promo_code, amountUnits: Number(r.amount_units), currency: r.currency, occurredAt: r.occurred_at, receivedAt: r.received_at };
+}
+
+/** A conversion record as a conversions row. */
+export function conversionToRow(c: ConversionRecord): ConversionRow {
+  return { order_id: c.orderId, stream_id: c.streamId, creator_id: c.creatorId, product_id: c.productId, promo_code: c.promoCode, amount_units: c.amountUnits, currency: c.currency, occurred_at: c.occurredAt, received_at: c.receivedAt };
+}
+
+/** A promos row as a record. */
+export function promoFromRow(r: PromoRow): PromoRecord {
+  return { id: r.id, streamId: r.stream_id, code: r.code, description: r.description, liveOnly: Boolean(r.live_only), startsAt: r.starts_at, endsAt: r.ends_at, createdAt: r.created_at };
+}
+
+/** A promo record as a promos row. */
+export function promoToRow(p: PromoRecord): PromoRow {
+  return { id: p.id, stream_id: p.streamId, code: p.code, description: p.description, live_only: p.liveOnly, starts_at: p.startsAt, ends_at: p.endsAt, created_at: p.createdAt };
 }

@@ -58,6 +58,34 @@ export interface ClickRecord {
   at: number;
 }
 
+/** A purchase the shop reported (table `conversions`); orderId is the idempotency key. */
+export interface ConversionRecord {
+  orderId: string;
+  streamId: string;
+  /** The stream's owner when it was reported (null: an operator stream). */
+  creatorId: string | null;
+  productId: string | null;
+  promoCode: string | null;
+  /** Ten-thousandths of the currency unit (exact: 19.99 is 199900). */
+  amountUnits: number;
+  currency: string;
+  occurredAt: number;
+  receivedAt: number;
+}
+
+/** A promo code of a stream (table `promos`). */
+export interface PromoRecord {
+  id: string;
+  streamId: string;
+  code: string;
+  description: string;
+  /** Valid only while the stream is live (gone from the page and the API once it ends). */
+  liveOnly: boolean;
+  startsAt: number | null;
+  endsAt: number | null;
+  createdAt: number;
+}
+
 export interface CommerceStore {
   /**
    * Appends a product at the end of its stream's carousel, unless the stream holds maxPerStream
@@ -90,4 +118,19 @@ export interface CommerceStore {
   recordClick(c: ClickRecord): Promise<boolean>;
   /** A stream's clicks per product, and per minute (ms of the minute's start) per product. */
   clickCounts(streamId: string): Promise<Array<{ productId: string; minute: number; clicks: number }>>;
+  /**
+   * Records a conversion unless its orderId is known: one statement, so concurrent retries of one
+   * order count once. Returns the stored record and whether this call created it; VALIDATION for
+   * an unknown stream.
+   */
+  recordConversion(c: ConversionRecord): Promise<{ created: boolean; rec: ConversionRecord }>;
+  /**
+   * A stream's conversions grouped by product, promo code, currency and minute (ms of its start):
+   * purchases and the summed amount (ten-thousandths).
+   */
+  conversionCounts(streamId: string): Promise<Array<{ productId: string | null; promoCode: string | null; currency: string; minute: number; purchases: number; amountUnits: number }>>;
+  /** Adds a promo code (CONFLICT for a code the stream has already). */
+  createPromo(p: PromoRecord): Promise<PromoRecord>;
+  /** A stream's promo codes, oldest first. */
+  listPromos(streamId: string): Promise<PromoRecord[]>;
 }

@@ -235,6 +235,37 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX clicks_by_stream ON clicks (stream_id, at);
     `,
   },
+  {
+    version: 6,
+    description: 'commerce: conversions (idempotent on order id) and promo codes (issue 13)',
+    sql: `
+      CREATE TABLE conversions (
+        order_id       TEXT PRIMARY KEY NOT NULL,
+        stream_id      TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        creator_id     TEXT,
+        product_id     TEXT,
+        promo_code     TEXT,
+        -- Ten-thousandths of the currency unit: exact sums (a decimal string in the API).
+        amount_units   INTEGER NOT NULL CHECK (amount_units >= 0),
+        currency       TEXT NOT NULL,
+        occurred_at    INTEGER NOT NULL,
+        received_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX conversions_by_stream ON conversions (stream_id, occurred_at);
+
+      CREATE TABLE promos (
+        id           TEXT PRIMARY KEY NOT NULL,
+        stream_id    TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code         TEXT NOT NULL,
+        description  TEXT NOT NULL,
+        live_only    INTEGER NOT NULL CHECK (live_only IN (0, 1)),
+        starts_at    INTEGER,
+        ends_at      INTEGER,
+        created_at   INTEGER NOT NULL,
+        UNIQUE (stream_id, code)
+      ) STRICT;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

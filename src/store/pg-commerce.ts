@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ShowcaseError } from '../core/errors.js';
 import {
+  CONVERSION_COLUMNS, PROMO_COLUMNS, conversionFromRow, conversionToRow, promoFromRow, promoToRow, type ConversionRow, type PromoRow,
   HIGHLIGHT_COLUMNS, PRODUCT_COLUMNS, highlightFromRow, highlightToRow, patchedProduct, productFromRow, productToRow, sameIdSet,
   type HighlightRow, type ProductRow,
 } from './commerce-records.js';
@@ -113,6 +114,35 @@ export function pgCommerce(d: PgCommerceDeps): CommerceStore {
         return d.translateWriteError(err);
       }
     }),
+    recordConversion: (c) => run(async () => {
+      const row = conversionToRow(c);
+      let inserted: ConversionRow | undefined;
+      try {
+        inserted = (await pool.query<ConversionRow>(
+          `INSERT INTO conversions (${CONVERSION_COLUMNS.join(', ')}) VALUES (${args(CONVERSION_COLUMNS.length)})
+           ON CONFLICT (order_id) DO NOTHING RETURNING ${CONVERSION_COLUMNS.join(', ')}`, CONVERSION_COLUMNS.map((k) => row[k]))).rows[0];
+      } catch (err) {
+        d.translateWriteError(err);
+      }
+      if (inserted) return { created: true, rec: conversionFromRow(inserted) };
+      const existing = (await pool.query<ConversionRow>(`SELECT ${CONVERSION_COLUMNS.join(', ')} FROM conversions WHERE order_id = $1`, [c.orderId])).rows[0]!;
+      return { created: false, rec: conversionFromRow(existing) };
+    }),
+    conversionCounts: (streamId) => run(async () => (await pool.query<{ product_id: string | null; promo_code: string | null; currency: string; minute: number; purchases: number; amount_units: string }>(
+      `SELECT product_id, promo_code, currency, (occurred_at / 60000) * 60000 AS minute, count(*)::int AS purchases, sum(amount_units)::text AS amount_units
+       FROM conversions WHERE stream_id = $1 GROUP BY product_id, promo_code, currency, minute ORDER BY minute, product_id NULLS FIRST, promo_code NULLS FIRST, currency`, [streamId])).rows
+      .map((r) => ({ productId: r.product_id, promoCode: r.promo_code, currency: r.currency, minute: Number(r.minute), purchases: r.purchases, amountUnits: Number(r.amount_units) }))),
+    createPromo: (p) => run(async () => {
+      const row = promoToRow(p);
+      try {
+        await pool.query(`INSERT INTO promos (${PROMO_COLUMNS.join(', ')}) VALUES (${args(PROMO_COLUMNS.length)})`, PROMO_COLUMNS.map((k) => row[k]));
+      } catch (err) {
+        d.translateWriteError(err);
+      }
+      return p;
+    }),
+    listPromos: (streamId) => run(async () =>
+      (await pool.query<PromoRow>(`SELECT ${PROMO_COLUMNS.join(', ')} FROM promos WHERE stream_id = $1 ORDER BY created_at, id`, [streamId])).rows.map(promoFromRow)),
     clickCounts: (streamId) => run(async () => (await pool.query<{ product_id: string; minute: number; clicks: number }>(
       `SELECT product_id, (at / 60000) * 60000 AS minute, count(*)::int AS clicks FROM clicks WHERE stream_id = $1
        GROUP BY product_id, minute ORDER BY minute, product_id`, [streamId])).rows.map((r) => ({ productId: r.product_id, minute: Number(r.minute), clicks: r.clicks }))),

@@ -143,6 +143,36 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX clicks_by_stream ON clicks (stream_id, at);
     `,
   },
+  {
+    version: 4,
+    description: 'commerce: conversions (idempotent on order id) and promo codes (issue 13)',
+    sql: `
+      CREATE TABLE conversions (
+        order_id       text COLLATE "C" PRIMARY KEY,
+        stream_id      text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        creator_id     text,
+        product_id     text,
+        promo_code     text,
+        amount_units   bigint NOT NULL CHECK (amount_units >= 0),
+        currency       text NOT NULL,
+        occurred_at    bigint NOT NULL,
+        received_at    bigint NOT NULL
+      );
+      CREATE INDEX conversions_by_stream ON conversions (stream_id, occurred_at);
+
+      CREATE TABLE promos (
+        id           text COLLATE "C" PRIMARY KEY,
+        stream_id    text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code         text NOT NULL,
+        description  text NOT NULL,
+        live_only    boolean NOT NULL,
+        starts_at    bigint,
+        ends_at      bigint,
+        created_at   bigint NOT NULL,
+        UNIQUE (stream_id, code)
+      );
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { ShowcaseError } from '../core/errors.js';
 import {
+  CONVERSION_COLUMNS, PROMO_COLUMNS, conversionFromRow, conversionToRow, promoFromRow, promoToRow, type ConversionRow, type PromoRow,
   HIGHLIGHT_COLUMNS, PRODUCT_COLUMNS, highlightFromRow, highlightToRow, patchedProduct, productFromRow, productToRow, sameIdSet,
   type HighlightRow, type ProductRow,
 } from './commerce-records.js';
@@ -33,6 +34,14 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
     getTag: db.prepare<[string], { tracking_tag: string | null }>('SELECT tracking_tag FROM creator_commerce WHERE creator_id = ?'),
     setTag: db.prepare<[string, string | null]>('INSERT INTO creator_commerce (creator_id, tracking_tag) VALUES (?, ?) ON CONFLICT (creator_id) DO UPDATE SET tracking_tag = excluded.tracking_tag'),
     insertClick: db.prepare('INSERT INTO clicks (stream_id, product_id, session_id, media_time, at) VALUES (@stream_id, @product_id, @session_id, @media_time, @at)'),
+    insertConversion: db.prepare<[Record<string, unknown>], ConversionRow>(
+      `INSERT INTO conversions (${cols(CONVERSION_COLUMNS)}) VALUES (${params(CONVERSION_COLUMNS)}) ON CONFLICT (order_id) DO NOTHING RETURNING ${cols(CONVERSION_COLUMNS)}`),
+    conversionById: db.prepare<[string], ConversionRow>(`SELECT ${cols(CONVERSION_COLUMNS)} FROM conversions WHERE order_id = ?`),
+    conversionCounts: db.prepare<[string], { product_id: string | null; promo_code: string | null; currency: string; minute: number; purchases: number; amount_units: number }>(
+      `SELECT product_id, promo_code, currency, (occurred_at / 60000) * 60000 AS minute, count(*) AS purchases, sum(amount_units) AS amount_units
+       FROM conversions WHERE stream_id = ? GROUP BY product_id, promo_code, currency, minute ORDER BY minute, product_id, promo_code, currency`),
+    insertPromo: db.prepare(`INSERT INTO promos (${cols(PROMO_COLUMNS)}) VALUES (${params(PROMO_COLUMNS)})`),
+    listPromos: db.prepare<[string], Omit<PromoRow, 'live_only'> & { live_only: number }>(`SELECT ${cols(PROMO_COLUMNS)} FROM promos WHERE stream_id = ? ORDER BY created_at, id`),
     clickCounts: db.prepare<[string], { product_id: string; minute: number; clicks: number }>(
       'SELECT product_id, (at / 60000) * 60000 AS minute, count(*) AS clicks FROM clicks WHERE stream_id = ? GROUP BY product_id, minute ORDER BY minute, product_id'),
   };
@@ -95,6 +104,20 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
       write(() => q.insertClick.run({ stream_id: c.streamId, product_id: c.productId, session_id: c.sessionId, media_time: c.mediaTime, at: c.at }));
       return true;
     }),
+    recordConversion: (c) => run(() => {
+      if (!q.streamExists.get(c.streamId)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'Referenced record does not exist', { constraint: 'foreign key' });
+      const row = write(() => q.insertConversion.get(conversionToRow(c) as unknown as Record<string, unknown>));
+      if (row) return { created: true, rec: conversionFromRow(row) };
+      return { created: false, rec: conversionFromRow(q.conversionById.get(c.orderId)!) };
+    }),
+    conversionCounts: (streamId) => run(() => q.conversionCounts.all(streamId).map((r) => ({
+      productId: r.product_id, promoCode: r.promo_code, currency: r.currency, minute: r.minute, purchases: r.purchases, amountUnits: r.amount_units,
+    }))),
+    createPromo: (p) => run(() => {
+      write(() => q.insertPromo.run({ ...promoToRow(p), live_only: p.liveOnly ? 1 : 0 }));
+      return p;
+    }),
+    listPromos: (streamId) => run(() => q.listPromos.all(streamId).map((r) => promoFromRow({ ...r, live_only: r.live_only === 1 }))),
     clickCounts: (streamId) => run(() => q.clickCounts.all(streamId).map((r) => ({ productId: r.product_id, minute: r.minute, clicks: r.clicks }))),
   };
 }

@@ -52,6 +52,9 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
   await waitFor(async () => (await media('180p')).text.includes('#EXTINF'), 'a first segment', 20000);
 
   t.equal((await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: 'pr_nope' })).status, 404, 'unknown product');
+  t.equal((await srv.api('POST', `/v1/streams/${id}/promos`, { code: 'LIVE20', description: 'while we are live', liveOnly: true })).status, 201);
+  const promos = async (): Promise<string[]> => (await srv.api('GET', `/v1/streams/${id}/promos`, undefined, null)).json.items.map((p: any) => p.code);
+  t.same(await promos(), ['LIVE20'], 'a liveOnly code shows while live');
   const before = Date.now();
   const hA = await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: A });
   t.equal(hA.status, 201);
@@ -92,6 +95,8 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
 
   // After the end: the recording's VOD playlists hold the same tags.
   t.equal(await pub.done, 0);
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}`, undefined, null)).json.state === 'ended', 'the stream ended', 10000);
+  t.same(await promos(), [], 'the liveOnly code is gone once the stream ends (replays included)');
   await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}/recording`)).json?.state === 'ready', 'recording ready', 40000, 200);
   const root = srv.app.recordings!.root;
   const vod180 = readFileSync(join(root, id, '180p', 'index.m3u8'), 'utf8');

@@ -108,4 +108,28 @@ export function runCommerceContract(tap: Test, target: Target): void {
     await store.deleteStream('s1');
     t.same(await store.clickCounts('s1'), [], 'clicks go with their stream');
   });
+
+  tap.test(`${target.name}: conversions count once per order id, even 50 at once; promos`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createStream(stream('s1'));
+    const minute = 1_700_000_040_000;
+    const c = { orderId: 'o1', streamId: 's1', creatorId: null, productId: 'a', promoCode: 'SAVE', amountUnits: 199_900, currency: 'USD', occurredAt: minute + 5, receivedAt: minute + 6 };
+    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => store.recordConversion({ ...c, receivedAt: c.receivedAt + i })));
+    t.equal(all.filter((r) => r.created).length, 1, 'one of 50 concurrent calls creates it');
+    t.ok(all.every((r) => r.rec.receivedAt === all.find((x) => x.created)!.rec.receivedAt), 'the others get the same stored record');
+    const again = await store.recordConversion({ ...c, amountUnits: 1 });
+    t.same(again, { created: false, rec: all.find((x) => x.created)!.rec }, 'a retry changes nothing');
+    await store.recordConversion({ ...c, orderId: 'o2', amountUnits: 100_000 });
+    await store.recordConversion({ ...c, orderId: 'o3', currency: 'EUR', amountUnits: 50_000, promoCode: null });
+    t.same(await store.conversionCounts('s1'), [
+      { productId: 'a', promoCode: null, currency: 'EUR', minute, purchases: 1, amountUnits: 50_000 },
+      { productId: 'a', promoCode: 'SAVE', currency: 'USD', minute, purchases: 2, amountUnits: 299_900 },
+    ]);
+    t.equal((await rejection(t, store.recordConversion({ ...c, orderId: 'o9', streamId: 'nope' }))).code, 'SHOWCASE_ERR_VALIDATION');
+    const promo = { id: 'pm1', streamId: 's1', code: 'SAVE', description: '10 % off', liveOnly: true, startsAt: null, endsAt: minute, createdAt: 1 };
+    t.same(await store.createPromo(promo), promo);
+    t.equal((await rejection(t, store.createPromo({ ...promo, id: 'pm2' }))).code, 'SHOWCASE_ERR_CONFLICT', 'a code once per stream');
+    await store.createPromo({ ...promo, id: 'pm3', code: 'MORE', liveOnly: false, createdAt: 2 });
+    t.same((await store.listPromos('s1')).map((p) => [p.code, p.liveOnly]), [['SAVE', true], ['MORE', false]]);
+  });
 }
