@@ -302,7 +302,7 @@ export async function watchRoutes(app: FastifyInstance, opts: WatchRoutesOptions
     reply.header('cache-control', 'no-cache');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'strict-origin-when-cross-origin');
-    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
+    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; media-src 'self' blob:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
     return reply.send(render(a.template, {
       title: escapeHtml(rec.title),
       creator: escapeHtml(creator?.displayName ?? ''),
