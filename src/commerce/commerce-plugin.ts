@@ -57,6 +57,11 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
 
   const watch = (s: LiveStream): void => {
     if (!s.reader(LIVE_EDGE_READER)) s.addReader(new LiveEdgeReader());
+    // A stream this process continues (a deploy) gets its highlights back into the live window.
+    if (s.state === 'interrupted') {
+      void o.store.listHighlights(s.id).then((hs) => timeline.restore(s.id, hs))
+        .catch((err: unknown) => log.warn({ err, streamId: s.id }, 'restoring the stream\'s highlights failed: earlier ones are missing from the live playlists'));
+    }
     s.on('state', (state) => {
       if (state !== 'ended') return;
       // The stream's end ends its highlight, at the last frame the ingest had.

@@ -50,6 +50,18 @@ export class HighlightTimeline {
     return this.#streams.get(streamId)?.ranges ?? [];
   }
 
+  /**
+   * Refills a stream's cue list from the store (a process continuing an interrupted stream); does
+   * nothing when the list already holds something (what this process made is newer).
+   */
+  restore(streamId: string, records: readonly HighlightRecord[]): void {
+    if (this.#streams.get(streamId)?.ranges.length || records.length === 0) return;
+    const s = this.#touch(streamId);
+    const kept = records.slice(-this.maxPerStream);
+    s.ranges = kept.map(toRange);
+    s.current = kept.find((h) => h.endDate === null);
+  }
+
   /** Forgets a stream (its origin was dropped from memory). */
   drop(streamId: string): void {
     this.#streams.delete(streamId);

@@ -40,7 +40,7 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
   logsOnFailure(t, srv);
   const { id, streamKey } = await srv.createStream('Highlights');
   const product = async (title: string): Promise<string> => (await srv.api('POST', `/v1/streams/${id}/products`, { title, url: `https://shop.example/${title}` })).json.id;
-  const [A, B] = [await product('A'), await product('B'), await product('C')];
+  const [A, B, C] = [await product('A'), await product('B'), await product('C')];
 
   const early = await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: A });
   t.equal(early.status, 409, 'not live yet');
@@ -73,9 +73,17 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
   t.equal(ended.status, 200);
   t.equal(ended.json.id, hB.json.id);
   t.equal((await srv.api('DELETE', `/v1/streams/${id}/highlights/current`)).status, 404, 'nothing current any more');
+  // A product deleted while highlighted: its highlight ends then; the timeline keeps it.
+  await new Promise((r) => setTimeout(r, 500));
+  const hC = await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: C });
+  t.equal(hC.status, 201);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal((await srv.api('DELETE', `/v1/streams/${id}/products/${C}`)).status, 204);
+  t.equal((await srv.api('DELETE', `/v1/streams/${id}/highlights/current`)).status, 404, 'deleting the product ended its highlight');
 
   const list = await srv.api('GET', `/v1/streams/${id}/highlights`, undefined, null);
-  t.same(list.json.items.map((h: any) => [h.id, h.productId]), [[hA.json.id, A], [hB.json.id, B]]);
+  t.same(list.json.items.map((h: any) => [h.id, h.productId]), [[hA.json.id, A], [hB.json.id, B], [hC.json.id, C]]);
+  t.type(list.json.items[2].endDate, 'string', 'C ended with its product');
   t.equal(list.json.items[0].endDate, hB.json.startDate, 'B ended A at its own start');
   t.equal(list.json.items[1].endDate, ended.json.endDate);
 
@@ -84,13 +92,14 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
   const live180 = dateRanges((await media('180p')).text);
   const live144 = dateRanges((await media('144p')).text);
   const delta180 = dateRanges((await media('180p', '?_HLS_skip=YES')).text);
-  t.equal(live180.length, 2, 'both highlights in the 180p playlist');
+  t.equal(live180.length, 3, 'every highlight in the 180p playlist');
   t.same(live144.map((d) => d.line), live180.map((d) => d.line), 'identical in every rendition');
   t.same(delta180.map((d) => d.line), live180.map((d) => d.line), 'delta updates keep them (CAN-SKIP-DATERANGES not advertised)');
   t.notMatch((await media('180p')).text, /CAN-SKIP-DATERANGES/);
   t.same(live180.map((d) => d.attrs), [
     { ID: hA.json.id, CLASS: 'com.showcase.highlight', 'START-DATE': hA.json.startDate, 'END-DATE': hB.json.startDate, 'X-PRODUCT-ID': A },
     { ID: hB.json.id, CLASS: 'com.showcase.highlight', 'START-DATE': hB.json.startDate, 'END-DATE': ended.json.endDate, 'X-PRODUCT-ID': B },
+    { ID: hC.json.id, CLASS: 'com.showcase.highlight', 'START-DATE': hC.json.startDate, 'END-DATE': list.json.items[2].endDate, 'X-PRODUCT-ID': C },
   ], 'ID, CLASS, START-DATE, END-DATE and X-PRODUCT-ID as the API said');
 
   // After the end: the recording's VOD playlists hold the same tags.
@@ -101,7 +110,7 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
   const root = srv.app.recordings!.root;
   const vod180 = readFileSync(join(root, id, '180p', 'index.m3u8'), 'utf8');
   const vod144 = readFileSync(join(root, id, '144p', 'index.m3u8'), 'utf8');
-  t.same(dateRanges(vod180).map((d) => d.line), live180.map((d) => d.line), 'the 180p replay carries both, as live');
+  t.same(dateRanges(vod180).map((d) => d.line), live180.map((d) => d.line), 'the 180p replay carries them all, as live');
   t.same(dateRanges(vod144).map((d) => d.line), live180.map((d) => d.line), 'the 144p replay too');
   // START-DATE inside the PDT span of the segment that holds mediaTime, by the segments' own PDTs.
   const segs = segments(vod180);

@@ -51,6 +51,15 @@ t.test('the cue list: one current highlight, a new one ends the previous at its 
   t.equal(tl.size, 2, 'at most maxStreams streams');
 });
 
+t.test('restore refills an empty cue list from the store, and only an empty one', async (t) => {
+  const tl = new HighlightTimeline(10);
+  tl.restore('s', [{ ...h('a', T0), endDate: T0 + 1000 }, h('b', T0 + 1000)]);
+  t.same(tl.dateRanges('s').map((d) => [d.id, d.endDate]), [['a', T0 + 1000], ['b', undefined]]);
+  t.equal(tl.current('s')?.id, 'b', 'the open one is current again');
+  tl.restore('s', [h('z', T0)]);
+  t.same(tl.dateRanges('s').map((d) => d.id), ['a', 'b'], 'a list with cues is left alone');
+});
+
 t.test('token buckets: a burst of rate, refilled at rate per second, bounded keys', async (t) => {
   let now = 0;
   const b = new TokenBuckets(5, 3, () => now);
