@@ -225,7 +225,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
 
       CREATE TABLE clicks (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id          INTEGER PRIMARY KEY,
         stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
         product_id  TEXT NOT NULL,
         session_id  TEXT,
