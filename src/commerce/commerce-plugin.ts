@@ -98,7 +98,7 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
     limiter: new TokenBuckets(o.config.highlightsPerSecond),
   });
   await app.register(goRoutes, { store: o.store, auth: o.auth, trackingParam: o.config.trackingParam, writes, logger: log });
-  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret });
+  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed });
 }
 
 /** The commerce plugin (fastify-plugin: its routes sit beside the others, with the app's error handler). */

@@ -6,6 +6,7 @@ import { secretsEqual } from '../core/secrets.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import { owned } from '../http/streams-routes.js';
 import type { Authenticator } from '../http/auth.js';
+import type { WatchEventFeed } from '../http/watch-event-feed.js';
 import type { ConversionRecord, PromoRecord } from '../store/commerce-types.js';
 import type { Store } from '../store/types.js';
 import { AMOUNT_PATTERN, fromUnits, toUnits } from './money.js';
@@ -17,6 +18,8 @@ export interface ConversionRoutesOptions {
   registry: StreamRegistry;
   /** commerce.shopSecret ('' = operator token only). */
   shopSecret: string;
+  /** Watch pages hear each new sale as per-product 'sold' counts. */
+  feed?: WatchEventFeed;
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
@@ -56,6 +59,13 @@ export function promoView(p: PromoRecord): Record<string, unknown> {
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Units sold during the stream per product id. */
+export async function soldCounts(store: Store, streamId: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const c of await store.conversionCounts(streamId)) if (c.productId) out[c.productId] = (out[c.productId] ?? 0) + c.purchases;
+  return out;
 }
 
 /** Whether a promo is valid now: inside its dates and, if liveOnly, while the stream is live. */
@@ -105,6 +115,7 @@ export async function conversionRoutes(app: FastifyInstance, o: ConversionRoutes
       orderId: b.orderId, streamId: stream.id, creatorId: stream.ownerId, productId: b.productId ?? null, promoCode: b.promoCode ?? null,
       amountUnits: toUnits(b.amount), currency: b.currency, occurredAt, receivedAt: now,
     });
+    if (r.created && r.rec.productId && o.feed) o.feed.publish(stream.id, { type: 'sold', counts: await soldCounts(o.store, stream.id) });
     return reply.status(r.created ? 201 : 200).send(conversionView(r.rec));
   });
 

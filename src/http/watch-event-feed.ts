@@ -23,12 +23,14 @@ export interface PublicHighlight {
 
 /**
  * What a watch page hears besides the stream's state, each a named server-sent event:
- * `products` (the carousel changed: the whole list, in order) and `highlight` (one started or
- * ended: for WebRTC viewers, who have no HLS timeline to carry it).
+ * `products` (the carousel changed: the whole list, in order), `highlight` (one started or
+ * ended: for WebRTC viewers, who have no HLS timeline to carry it) and `sold` (a conversion came in).
  */
 export type WatchEvent =
   | { type: 'products'; items: PublicProduct[] }
-  | { type: 'highlight'; highlight: PublicHighlight };
+  | { type: 'highlight'; highlight: PublicHighlight }
+  /** Units sold during this stream per product id (from the shop's conversions). */
+  | { type: 'sold'; counts: Record<string, number> };
 
 export type WatchEventFeedEvents = {
   event: [streamId: string, event: WatchEvent];

@@ -1,7 +1,7 @@
 // Issue 13, step 5, in Debian's Chromium while a real ffmpeg publishes: the watch page shows the
 // carousel, pops A up when the playhead's program date reaches A's START-DATE (within 250 ms in
 // program-date terms, never before), B replaces it, the end hides it, and Buy lands on the shop
-// URL with the creator's tag through /go, counted.
+// URL with the creator's tag through /go, counted; a reported sale shows on its card within a second.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,7 @@ interface Hook {
   playing: boolean;
   products: string[];
   highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number } | null;
+  sold: Record<string, number>;
 }
 
 if (!existsSync(CHROMIUM)) {
@@ -82,6 +83,13 @@ t.test('the highlight pops up with the frame, B replaces A, Buy goes through /go
 
   await srv.api('DELETE', `/v1/streams/${id}/highlights/current`);
   await until(page, (h) => h.highlight === null, 10_000, 'the pop-up gone at the end');
+
+  // A sale the shop reports shows on the product's card within a second.
+  const reported = Date.now();
+  t.equal((await srv.api('POST', '/v1/conversions', { orderId: 'ord-1', streamId: id, productId: A, amount: '9.50', currency: 'EUR' })).status, 201);
+  await until(page, (h) => h.sold[A] === 1, 1000, 'the sold count');
+  t.comment(`sold count on the page ${Date.now() - reported} ms after the conversion`);
+  t.equal(await page.locator(`#carousel .product[data-product-id="${A}"] .product-sold`).textContent(), '1 sold');
 
   // Buy from the carousel: /go counts it and redirects to the shop URL with the tag.
   await Promise.all([page.waitForURL(/\/healthz\?/), page.locator(`#carousel .product[data-product-id="${A}"] a.buy`).click()]);

@@ -54,6 +54,7 @@ export class ShopCarousel {
   readonly #section: HTMLElement;
   readonly #clickQuery: () => string;
   #items: ShopProduct[] = [];
+  #sold: Record<string, number> = {};
 
   constructor(section: HTMLElement, list: HTMLElement, clickQuery: () => string) {
     this.#section = section;
@@ -76,6 +77,24 @@ export class ShopCarousel {
     this.#items = [...items].sort((a, b) => a.position - b.position);
     this.#list.replaceChildren(...this.#items.map((p) => this.#card(p)));
     this.#section.hidden = this.#items.length === 0;
+  }
+
+  /** Shows how many of each product sold during this stream ('sold' events). */
+  setSold(counts: Record<string, number>): void {
+    this.#sold = counts;
+    for (const li of this.#list.querySelectorAll<HTMLElement>('.product')) this.#renderSold(li);
+  }
+
+  #renderSold(li: HTMLElement): void {
+    const n = this.#sold[li.dataset.productId ?? ''] ?? 0;
+    let el = li.querySelector<HTMLElement>('.product-sold');
+    if (!n) return el?.remove();
+    if (!el) {
+      el = document.createElement('p');
+      el.className = 'product-sold';
+      li.querySelector('.buy')?.before(el);
+    }
+    el.textContent = `${n} sold`;
   }
 
   /** A Buy link for a product (also used by the pop-up). */
@@ -115,6 +134,7 @@ export class ShopCarousel {
       li.append(price);
     }
     li.append(this.buyLink(p));
+    this.#renderSold(li);
     return li;
   }
 }

@@ -51,6 +51,8 @@ interface ShowcaseHook {
   products: string[];
   /** The highlight on screen: its range, and the playhead's program date when it appeared. */
   highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number } | null;
+  /** Units sold per product during this stream, as the last 'sold' event said. */
+  sold: Record<string, number>;
 }
 
 declare global {
@@ -103,6 +105,7 @@ const hook: ShowcaseHook = {
   replayAvailable: false,
   products: [],
   highlight: null,
+  sold: {},
 };
 window.__showcase = hook;
 
@@ -397,5 +400,11 @@ new StateFeed({
   eventsUrl: config.events,
   apiUrl: config.api,
   onState,
-  named: { products: (d) => setProducts((d as { items: ShopProduct[] }).items) },
+  named: {
+    products: (d) => setProducts((d as { items: ShopProduct[] }).items),
+    sold: (d) => {
+      hook.sold = (d as { counts: Record<string, number> }).counts;
+      carousel.setSold(hook.sold);
+    },
+  },
 }).start();
