@@ -1,7 +1,8 @@
 // Issue 13, step 5, in Debian's Chromium while a real ffmpeg publishes: the watch page shows the
 // carousel, pops A up when the playhead's program date reaches A's START-DATE (within 250 ms in
 // program-date terms, never before), B replaces it, the end hides it, and Buy lands on the shop
-// URL with the creator's tag through /go, counted; a reported sale shows on its card within a second.
+// URL with the creator's tag through /go, counted; a reported sale shows on its card within a second;
+// in the replay, a seek to either highlight shows its product.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { CHROMIUM, VIEWER_ARGS } from '../helpers/chromium.js';
 
 interface Hook {
   playing: boolean;
+  replayAvailable: boolean;
   products: string[];
   highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number } | null;
   sold: Record<string, number>;
@@ -25,7 +27,7 @@ if (!existsSync(CHROMIUM)) {
 const root = join(import.meta.dirname, '..', '..');
 execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'ignore' });
 
-const srv = await startServer();
+const srv = await startServer({ recording: { minFreeBytes: 0 } });
 logsOnFailure(t, srv);
 const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: VIEWER_ARGS });
 t.teardown(async () => {
@@ -58,7 +60,7 @@ t.test('the highlight pops up with the frame, B replaces A, Buy goes through /go
 
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   t.teardown(() => page.close().catch(() => {}));
-  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 40);
+  const pub = publishRtmp(`${srv.rtmp}/${streamKey}`, 20);
   t.teardown(() => pub.kill('SIGKILL'));
   await page.goto(`${srv.base}/watch/${id}`);
   await until(page, (h) => h.playing, 40_000, 'the live playing');
@@ -102,5 +104,17 @@ t.test('the highlight pops up with the frame, B replaces A, Buy goes through /go
     return c.length ? c : undefined;
   }, 'the click counted', 5000);
   t.same(clicks.map((c) => [c.productId, c.clicks]), [[A, 1]]);
-  pub.kill('SIGKILL');
+
+  // The replay: the recording's VOD playlists carry the same ranges; a seek shows the product then.
+  t.equal(await pub.done, 0);
+  await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}/recording`)).json?.state === 'ready', 'recording ready', 40_000, 200);
+  await page.goto(`${srv.base}/watch/${id}`);
+  await until(page, (h) => h.replayAvailable, 20_000, 'the replay offer');
+  await page.locator('#card-action').click();
+  await until(page, (h) => h.playing, 20_000, 'the replay playing');
+  for (const h of [hA.json, hB.json]) {
+    await page.evaluate((at) => { (document.getElementById('video') as HTMLVideoElement).currentTime = at; }, h.mediaTime + 0.5);
+    const seen = await until(page, (x) => x.highlight?.productId === h.productId, 10_000, `${h.productId} after a seek`);
+    t.equal(seen.highlight!.id, h.id, `a seek to ${h.mediaTime + 0.5} s shows ${h.productId === A ? 'A' : 'B'}`);
+  }
 });
