@@ -49,6 +49,9 @@ import { studioRoutes } from './http/studio-routes.js';
 import { recordingRoutes } from './http/recording-routes.js';
 import { webAssets } from './http/web-assets.js';
 import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
+import { commercePlugin } from './commerce/commerce-plugin.js';
+import { commerceAnalytics } from './commerce/commerce-analytics.js';
+import { WatchEventFeed } from './http/watch-event-feed.js';
 import { roomPlugin } from './room/room-plugin.js';
 import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
@@ -273,7 +276,7 @@ export class ShowcaseApp {
     await http.register(httpMetrics);
     // Before every route it guards: its hook hides practice streams from the public surfaces.
     await http.register(practicePlugin, { upgrades: this.upgrades });
-    await http.register(metricsRoutes);
+    await http.register(metricsRoutes, { commerce: (id) => commerceAnalytics(this.store, id) });
     await http.register(healthRoutes);
     await http.register(staticFiles);
     await http.register(hlsRoutes);
@@ -283,7 +286,10 @@ export class ShowcaseApp {
     if (this.signaling) await http.register(studioRoutes);
     if (this.recordings) await http.register(recordingRoutes);
     await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
-    await http.register(watchRoutes);
+    // Events other parts push to open watch pages (the carousel, highlights, sold counts).
+    const watchFeed = new WatchEventFeed();
+    await http.register(watchRoutes, { feed: watchFeed });
+    await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log });
     await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log });
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RecordingConfigSchema } from '../recorder/recording-config.js';
 import { RoomConfigSchema } from '../room/room-config.js';
 import { JourneyConfigSchema } from '../journey/journey-config.js';
+import { CommerceConfigSchema } from '../commerce/commerce-config.js';
 
 /** One rendition of the transcoding ladder. */
 export const RenditionSchema = Type.Object({
@@ -209,6 +210,8 @@ export const ConfigSchema = Type.Object({
     /** Seconds an ended stream's playlists and media stay in memory. */
     endedRetainSeconds: Type.Integer({ minimum: 0, default: 300 }),
   }, { additionalProperties: false, default: {} }),
+  /** Shoppable streams: products, highlights, click-through (src/commerce/commerce-config.ts holds the section). */
+  commerce: CommerceConfigSchema,
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -47,6 +47,11 @@ export const ErrorCodes = {
   SHOWCASE_ERR_ROOM_TOO_FAST: { status: 429, message: 'Too many chat messages from this author' },
   SHOWCASE_ERR_ROOM_DUPLICATE: { status: 409, message: 'The same chat text was sent moments ago' },
   SHOWCASE_ERR_ROOM_REACTIONS_DROPPED: { status: 429, message: 'Reactions over the per-second limit were dropped' },
+  // Commerce (issue 13: shoppable streams).
+  SHOWCASE_ERR_COMMERCE_BAD_URL: { status: 400, message: 'A product URL must be an absolute http(s) URL' },
+  SHOWCASE_ERR_COMMERCE_PRODUCT_LIMIT: { status: 409, message: 'The stream holds the most products allowed' },
+  SHOWCASE_ERR_COMMERCE_NOT_LIVE: { status: 409, message: 'The stream is not live' },
+  SHOWCASE_ERR_COMMERCE_HIGHLIGHT_RATE: { status: 429, message: 'Too many highlights for this stream' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

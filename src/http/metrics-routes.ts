@@ -33,8 +33,14 @@ export function minutesByMonth(streams: Array<{ startedAt: number | null; endedA
 }
 
 /** /metrics for Prometheus, the viewer heartbeat, per-stream analytics and creator stats. */
-async function metricsPlugin(app: FastifyInstance): Promise<void> {
+export interface MetricsRoutesOptions {
+  /** The stream's commerce figures (clicks, purchases, revenue), added to its analytics as `commerce` when given. */
+  commerce?: (streamId: string) => Promise<Record<string, unknown>>;
+}
+
+async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): Promise<void> {
   const o = {
+    commerce: opts.commerce,
     store: app.store,
     auth: app.auth,
     metrics: app.metrics,
@@ -79,6 +85,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error), merged across live and replay viewing',
       currentViewers: live?.viewersTotal ?? 0,
       timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
+      ...(o.commerce ? { commerce: await o.commerce(rec.id) } : {}),
     };
   });
 

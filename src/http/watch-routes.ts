@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.js';
 import type { StreamRecord, StreamState } from '../store/types.js';
 import { dependsOn } from './services.js';
 import { appendQuery } from '../journey/practice/practice-gate.js';
+import type { WatchEvent, WatchEventFeed } from './watch-event-feed.js';
 
 /** Settings of the watch page and its live-state feed (the store and registry are services). */
 export interface WatchRoutesOptions {
@@ -24,6 +25,8 @@ export interface WatchRoutesOptions {
   maxSseTotal?: number;
   /** Interval of the keep-alive comment on event streams (default 15 s). */
   heartbeatMs?: number;
+  /** Events other parts send to watch pages (the carousel, highlights), besides 'state'. */
+  feed?: WatchEventFeed;
 }
 
 /** The public live state of a stream, as sent in 'state' events (never a secret). */
@@ -81,7 +84,7 @@ export class StreamStateHub {
   #closed = false;
   readonly #detach: () => void;
 
-  constructor(opts: { registry: StreamRegistry; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number }) {
+  constructor(opts: { registry: StreamRegistry; logger: Logger; maxPerStream: number; maxTotal: number; heartbeatMs: number; feed?: WatchEventFeed }) {
     this.#opts = { maxPerStream: opts.maxPerStream, maxTotal: opts.maxTotal, heartbeatMs: opts.heartbeatMs };
     this.#registry = opts.registry;
     this.#log = opts.logger;
@@ -90,7 +93,12 @@ export class StreamStateHub {
     };
     for (const s of opts.registry.all()) watch(s);
     opts.registry.on('stream', watch);
-    this.#detach = () => opts.registry.off('stream', watch);
+    const onFeed = (streamId: string, e: WatchEvent): void => this.send(streamId, e);
+    opts.feed?.on('event', onFeed);
+    this.#detach = () => {
+      opts.registry.off('stream', watch);
+      opts.feed?.off('event', onFeed);
+    };
   }
 
   /** Open connections, all streams together. */
@@ -145,6 +153,15 @@ export class StreamStateHub {
     const s = publicState(undefined, this.#registry.get(streamId));
     if (!s) return;
     const msg = stateEvent(s);
+    for (const c of [...set]) this.#write(c, msg);
+  }
+
+  /** Sends a typed event (named after its type) to every page watching the stream. */
+  send(streamId: string, e: WatchEvent): void {
+    const set = this.#byStream.get(streamId);
+    if (!set?.size) return;
+    const { type, ...data } = e;
+    const msg = `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const c of [...set]) this.#write(c, msg);
   }
 
@@ -250,6 +267,7 @@ async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void>
     maxPerStream: opts.maxSsePerStream ?? 2000,
     maxTotal: opts.maxSseTotal ?? 20000,
     heartbeatMs: opts.heartbeatMs ?? 15000,
+    feed: opts.feed,
   });
   app.addHook('preClose', async () => hub.close());
 
@@ -288,7 +306,7 @@ async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void>
     reply.header('cache-control', 'no-cache');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'strict-origin-when-cross-origin');
-    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
+    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; media-src 'self' blob:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
     return reply.send(render(a.template, {
       title: escapeHtml(rec.title),
       creator: escapeHtml(creator?.displayName ?? ''),

@@ -2,6 +2,7 @@ import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseInit, type InitInfo } from '../playback/hls/fmp4.js';
 import type { Logger } from '../core/logger.js';
+import type { DateRange } from '../playback/hls/date-range.js';
 import { JOURNAL_FILE, readJournal } from './journal.js';
 import { RemuxProcess } from './remux-process.js';
 import { contiguousPieces, planFromJournal, renderVodMediaPlaylist, renderVodMultivariant, renditionDuration, type RecordedRendition } from './vod-playlists.js';
@@ -44,6 +45,8 @@ export interface FinalizeOptions {
   logger: Logger;
   /** Told about the remux so its owner can kill it on shutdown. */
   onRemux?: (p: RemuxProcess | undefined) => void;
+  /** Date ranges (highlights) the VOD media playlists carry, on the same program-date clock. */
+  dateRanges?: readonly DateRange[];
 }
 
 /** Writes a small file atomically (temp file, sync, rename). */
@@ -108,7 +111,7 @@ export async function finalizeRecording(dir: string, o: FinalizeOptions): Promis
   let vodBytes = 0;
   let segments = 0;
   for (const r of renditions) {
-    bytesWritten += await writeAtomic(join(dir, r.name, 'index.m3u8'), renderVodMediaPlaylist(r));
+    bytesWritten += await writeAtomic(join(dir, r.name, 'index.m3u8'), renderVodMediaPlaylist(r, o.dateRanges));
     segments += r.segments.length;
     vodBytes += r.segments.reduce((a, s) => a + s.bytes, 0);
     for (const run of new Set(r.segments.map((s) => s.run))) vodBytes += (await fileSize(join(dir, r.name, `init${run}.mp4`))) ?? 0;

@@ -9,6 +9,7 @@ import type { RenditionTimeline } from '../playback/hls/rendition-timeline.js';
 import type { RecordingRecord, RecordingState as StoreRecordingState, Store } from '../store/types.js';
 import { KeyedQueue } from '../core/keyed-queue.js';
 import { freeBytes } from './disk-space.js';
+import type { DateRange } from '../playback/hls/date-range.js';
 import { finalizeRecording, MP4_FILE, NothingRecordedError } from './finalize.js';
 import type { RecordingConfig } from './recording-config.js';
 import type { RemuxProcess } from './remux-process.js';
@@ -65,6 +66,8 @@ export class RecordingService {
   #chain: Promise<void> = Promise.resolve();
   #started = false;
   #stopping = false;
+  /** The stream's date ranges (commerce's highlights) for the VOD playlists, read at finalize. */
+  dateRangesFor?: (streamId: string) => Promise<readonly DateRange[]>;
 
   constructor(o: RecordingServiceOptions) {
     this.#o = o;
@@ -286,7 +289,12 @@ export class RecordingService {
     }
     const t0 = this.#now();
     try {
+      const dateRanges = await this.dateRangesFor?.(id).catch((err: unknown) => {
+        this.#log.warn({ err, streamId: id }, 'date ranges for the VOD playlists unavailable: the replay carries none');
+        return [];
+      });
       const r = await finalizeRecording(join(this.root, id), {
+        dateRanges,
         ffmpegPath: this.#o.ffmpegPath,
         timeoutMs: this.config.finalizeTimeoutMs,
         logger: this.#log.child({ streamId: id }),

@@ -1,5 +1,6 @@
 import type { JournalEntry, JournalSegment } from './journal.js';
 import type { InitInfo } from '../playback/hls/fmp4.js';
+import { renderDateRange, type DateRange } from '../playback/hls/date-range.js';
 
 /** One rendition of a recording as the journal describes it. */
 export interface RecordedRendition {
@@ -71,11 +72,12 @@ function dur(n: number): string {
  * EXT-X-DISCONTINUITY and a new EXT-X-MAP where the transcoder run changes or segments are missing.
  * URIs are the live ones (init<run>.mp4, s<msn>.m4s), relative to the playlist.
  */
-export function renderVodMediaPlaylist(r: RecordedRendition): string {
+export function renderVodMediaPlaylist(r: RecordedRendition, dateRanges: readonly DateRange[] = []): string {
   // The spec's rule: every EXTINF rounded to the nearest integer is at most the target duration.
   const td = Math.max(1, ...r.segments.map((s) => Math.round(s.dur)));
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${td}`, '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-INDEPENDENT-SEGMENTS',
     `#EXT-X-MEDIA-SEQUENCE:${r.segments[0]?.msn ?? 0}`];
+  for (const d of vodDateRanges(r, dateRanges)) lines.push(renderDateRange(d));
   contiguousPieces(r).forEach((piece, i) => {
     if (i > 0) lines.push('#EXT-X-DISCONTINUITY');
     lines.push(`#EXT-X-MAP:URI="init${piece.run}.mp4"`);
@@ -84,6 +86,23 @@ export function renderVodMediaPlaylist(r: RecordedRendition): string {
   });
   lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The date ranges a recording carries: those overlapping its program dates. One still open when
+ * the recording ends (the stream ended mid-highlight) ends where the recording does. Every
+ * rendition of one recording gets the same list (the span is taken from the first rendition's
+ * clock, identical across an aligned ladder up to rounding, and ranges are not clipped).
+ */
+export function vodDateRanges(r: RecordedRendition, all: readonly DateRange[]): DateRange[] {
+  const first = r.segments[0];
+  const last = r.segments[r.segments.length - 1];
+  if (!first || !last) return [];
+  const endMs = last.pdt + last.dur * 1000;
+  return all
+    .filter((d) => d.startDate <= endMs && (d.endDate ?? Infinity) >= first.pdt)
+    .map((d) => (d.endDate === undefined ? { ...d, endDate: Math.max(d.startDate, Math.round(endMs)) } : d))
+    .sort((a, b) => a.startDate - b.startDate || (a.id < b.id ? -1 : 1));
 }
 
 /** Measured bit rates of a rendition's segments (bits/s): the peak segment and the average. */

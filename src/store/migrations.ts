@@ -227,6 +227,91 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX followers_by_shopper ON followers (shopper_id, created_at, creator_id);
     `,
   },
+  {
+    version: 6,
+    description: 'commerce: carousel products and highlights (issue 13)',
+    sql: `
+      CREATE TABLE products (
+        id              TEXT PRIMARY KEY NOT NULL,
+        stream_id       TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        position        INTEGER NOT NULL CHECK (position >= 0),
+        title           TEXT NOT NULL,
+        url             TEXT NOT NULL,
+        image_url       TEXT,
+        price_amount    TEXT,
+        price_currency  TEXT,
+        ref             TEXT,
+        description     TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        CHECK ((price_amount IS NULL) = (price_currency IS NULL))
+      ) STRICT;
+      CREATE INDEX products_by_stream ON products (stream_id, position);
+
+      CREATE TABLE highlights (
+        id          TEXT PRIMARY KEY NOT NULL,
+        stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        -- No foreign key: a product deleted while highlighted stays in the timeline's history.
+        product_id  TEXT NOT NULL,
+        start_date  INTEGER NOT NULL,
+        end_date    INTEGER CHECK (end_date IS NULL OR end_date >= start_date),
+        media_time  REAL NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX highlights_by_stream ON highlights (stream_id, start_date);
+    `,
+  },
+  {
+    version: 7,
+    description: 'commerce: creators\' tracking tags and product clicks (issue 13)',
+    sql: `
+      CREATE TABLE creator_commerce (
+        creator_id    TEXT PRIMARY KEY NOT NULL REFERENCES creators(id) ON DELETE CASCADE,
+        tracking_tag  TEXT
+      ) STRICT;
+
+      CREATE TABLE clicks (
+        id          INTEGER PRIMARY KEY,
+        stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        product_id  TEXT NOT NULL,
+        session_id  TEXT,
+        media_time  REAL,
+        at          INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX clicks_by_stream ON clicks (stream_id, at);
+    `,
+  },
+  {
+    version: 8,
+    description: 'commerce: conversions (idempotent on order id) and promo codes (issue 13)',
+    sql: `
+      CREATE TABLE conversions (
+        order_id       TEXT PRIMARY KEY NOT NULL,
+        stream_id      TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        creator_id     TEXT,
+        product_id     TEXT,
+        promo_code     TEXT,
+        -- Ten-thousandths of the currency unit: exact sums (a decimal string in the API).
+        amount_units   INTEGER NOT NULL CHECK (amount_units >= 0),
+        currency       TEXT NOT NULL,
+        occurred_at    INTEGER NOT NULL,
+        received_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX conversions_by_stream ON conversions (stream_id, occurred_at);
+
+      CREATE TABLE promos (
+        id           TEXT PRIMARY KEY NOT NULL,
+        stream_id    TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code         TEXT NOT NULL,
+        description  TEXT NOT NULL,
+        live_only    INTEGER NOT NULL CHECK (live_only IN (0, 1)),
+        starts_at    INTEGER,
+        ends_at      INTEGER,
+        created_at   INTEGER NOT NULL,
+        UNIQUE (stream_id, code)
+      ) STRICT;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -133,6 +133,89 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX followers_by_shopper ON followers (shopper_id, created_at, creator_id);
     `,
   },
+  {
+    version: 4,
+    description: 'commerce: carousel products and highlights (issue 13)',
+    sql: `
+      CREATE TABLE products (
+        id              text COLLATE "C" PRIMARY KEY,
+        stream_id       text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        position        integer NOT NULL CHECK (position >= 0),
+        title           text NOT NULL,
+        url             text NOT NULL,
+        image_url       text,
+        price_amount    text,
+        price_currency  text,
+        ref             text,
+        description     text,
+        created_at      bigint NOT NULL,
+        updated_at      bigint NOT NULL,
+        CHECK ((price_amount IS NULL) = (price_currency IS NULL))
+      );
+      CREATE INDEX products_by_stream ON products (stream_id, position);
+
+      CREATE TABLE highlights (
+        id          text COLLATE "C" PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        product_id  text COLLATE "C" NOT NULL,
+        start_date  bigint NOT NULL,
+        end_date    bigint CHECK (end_date IS NULL OR end_date >= start_date),
+        media_time  double precision NOT NULL,
+        created_at  bigint NOT NULL
+      );
+      CREATE INDEX highlights_by_stream ON highlights (stream_id, start_date);
+    `,
+  },
+  {
+    version: 5,
+    description: 'commerce: creators\' tracking tags and product clicks (issue 13)',
+    sql: `
+      CREATE TABLE creator_commerce (
+        creator_id    text COLLATE "C" PRIMARY KEY REFERENCES creators(id) ON DELETE CASCADE,
+        tracking_tag  text
+      );
+
+      CREATE TABLE clicks (
+        id          bigserial PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        product_id  text COLLATE "C" NOT NULL,
+        session_id  text,
+        media_time  double precision,
+        at          bigint NOT NULL
+      );
+      CREATE INDEX clicks_by_stream ON clicks (stream_id, at);
+    `,
+  },
+  {
+    version: 6,
+    description: 'commerce: conversions (idempotent on order id) and promo codes (issue 13)',
+    sql: `
+      CREATE TABLE conversions (
+        order_id       text COLLATE "C" PRIMARY KEY,
+        stream_id      text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        creator_id     text,
+        product_id     text,
+        promo_code     text,
+        amount_units   bigint NOT NULL CHECK (amount_units >= 0),
+        currency       text NOT NULL,
+        occurred_at    bigint NOT NULL,
+        received_at    bigint NOT NULL
+      );
+      CREATE INDEX conversions_by_stream ON conversions (stream_id, occurred_at);
+
+      CREATE TABLE promos (
+        id           text COLLATE "C" PRIMARY KEY,
+        stream_id    text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code         text NOT NULL,
+        description  text NOT NULL,
+        live_only    boolean NOT NULL,
+        starts_at    bigint,
+        ends_at      bigint,
+        created_at   bigint NOT NULL,
+        UNIQUE (stream_id, code)
+      );
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

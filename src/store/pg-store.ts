@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../core/logger.js';
 import { ShowcaseError } from '../core/errors.js';
 import { migratePg } from './pg-migrations.js';
+import { pgCommerce } from './pg-commerce.js';
 import {
   ANALYTICS_COLUMNS, CREATOR_COLUMNS, MAX_RENEW_IDS, MINUTE_COLUMNS, RECORDING_COLUMNS, STREAM_COLUMNS,
   analyticsFromRows, analyticsToRow, closedError, creatorFromRow, creatorToRow, minutesToRows, pageSize, patchedStream,
@@ -281,6 +282,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
 
     ...pgRoomMethods(pool, { run, writeOne, tx }),
     ...pgJourneyMethods(pool, { run, writeOne, tx }),
+    ...pgCommerce({ pool, run, tx, translateWriteError }),
 
     close: async () => {
       if (closed) return;

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import { ShowcaseError } from '../core/errors.js';
 import { backupDatabase } from './backup.js';
 import { openDatabase } from './open-database.js';
+import { sqliteCommerce } from './sqlite-commerce.js';
 import {
   ANALYTICS_COLUMNS, CREATOR_COLUMNS, MAX_RENEW_IDS, MINUTE_COLUMNS, RECORDING_COLUMNS, STREAM_COLUMNS,
   analyticsFromRows, analyticsToRow, closedError, creatorFromRow, creatorToRow, minutesToRows, pageSize, patchedStream,
@@ -277,6 +278,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     ...sqliteRoomMethods(db, { run, write }),
     ...sqliteJourneyMethods(db, { run, write }),
+    ...sqliteCommerce(db, run, write),
 
     backup: (dest) => (closed ? Promise.reject(closedError()) : backupDatabase(db, dest)),
 

@@ -5,6 +5,7 @@
  * media path awaits the store: publish decisions are taken before media flows, and writes made
  * while media flows (state changes, recording progress, analytics) are queued, not awaited.
  */
+import type { CommerceStore } from './commerce-types.js';
 
 /**
  * 'interrupted': the server stopped (SIGTERM, a deploy) while the stream was live; the next process
@@ -189,7 +190,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, JourneyStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, JourneyStore, CommerceStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */

@@ -93,6 +93,8 @@ t.test('practice mode: hidden on every public surface, the owner previews throug
 
   // Every public surface: 404 for anonymous callers and for another creator.
   const segPath = new URL(seg, rendition).pathname;
+  const product = await srv.api('POST', `/v1/streams/${id}/products`, { title: 'Rehearsal lamp', url: 'https://shop.example/lamp' }, owner.token);
+  t.equal(product.status, 201, 'the owner fills the carousel of a practice stream');
   const surfaces: Array<[string, string]> = [
     ['GET', `/v1/streams/${id}`],
     ['GET', `/hls/${id}/master.m3u8`],
@@ -101,6 +103,10 @@ t.test('practice mode: hidden on every public surface, the owner previews throug
     ['GET', `/watch/${id}`],
     ['GET', `/v1/streams/${id}/events`],
     ['GET', `/v1/streams/${id}/room/messages`],
+    ['GET', `/v1/streams/${id}/products`],
+    ['GET', `/v1/streams/${id}/highlights`],
+    ['GET', `/v1/streams/${id}/promos`],
+    ['GET', `/go/${id}/${(product.json as { id: string }).id}`],
     ['POST', `/whep/${id}`],
   ];
   for (const [method, path] of surfaces) {

@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import type { ShowcaseError } from '../../src/core/errors.js';
 import { runRoomContract } from './store-contract-room.js';
 import { runJourneyContract } from './store-contract-journey.js';
+import { runCommerceContract } from './commerce-contract.js';
 import type { AnalyticsRecord, CreatorRecord, NewStreamRecord, RecordingRecord, Store, StreamRecord } from '../../src/store/types.js';
 
 export interface StoreTarget {
@@ -53,6 +54,8 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
   };
   runRoomContract(tap, target.name, open);
   runJourneyContract(tap, target.name, open);
+  // Products and highlights (issue 13), in a file of their own.
+  runCommerceContract(tap, target);
 
   tap.test(`${target.name}: creators: create, get, lookups by handle and token hash, update`, async (t) => {
     const { store } = await open(t);

@@ -37,7 +37,7 @@ t.test('a new file is created, migrated to the latest version, in WAL mode', asy
   t.equal(raw.pragma('user_version', { simple: true }), LATEST_SCHEMA_VERSION);
   t.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
   const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-  t.same(tables, ['creators', 'recordings', 'stream_analytics', 'stream_analytics_minutes', 'streams']);
+  t.same(tables, ['clicks', 'conversions', 'creator_commerce', 'creators', 'highlights', 'products', 'promos', 'recordings', 'stream_analytics', 'stream_analytics_minutes', 'streams']);
   const indexes = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'streams'").pluck().all() as string[];
   t.ok(indexes.includes('streams_by_owner_created'));
   raw.close();

@@ -23,7 +23,8 @@ const PUBLIC_SURFACES: Array<{ methods: readonly string[]; path: RegExp }> = [
   { methods: ['GET', 'HEAD'], path: new RegExp(`^/watch/${ID}$`) },
   { methods: ['POST'], path: new RegExp(`^/whep/${ID}$`) },
   { methods: ['GET', 'HEAD'], path: new RegExp(`^/v1/streams/${ID}$`) },
-  { methods: ['GET'], path: new RegExp(`^/v1/streams/${ID}/(?:events|room/messages)$`) },
+  { methods: ['GET'], path: new RegExp(`^/v1/streams/${ID}/(?:events|room/messages|products|highlights|promos)$`) },
+  { methods: ['GET', 'HEAD'], path: new RegExp(`^/go/${ID}/`) },
   { methods: ['POST'], path: new RegExp(`^/v1/streams/${ID}/heartbeat$`) },
 ];
 

@@ -3,6 +3,7 @@ import { BlockingBudget } from './blocking-waiter.js';
 import type { PlaylistTiming } from './playlist-writer.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { HlsContinuation } from './hls-continuation.js';
+import type { DateRangeSource } from './date-range.js';
 
 export type HlsOriginEvents = {
   /** A stream's origin was created (its first transcoder run): subscribe to its timelines here. */
@@ -25,6 +26,8 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
   readonly #endedRetainMs: number;
   /** Streams a previous process left interrupted: where their origin continues once created. */
   readonly #continuations = new Map<string, HlsContinuation>();
+  /** Each stream's date ranges (commerce's highlight cue lists), rendered into its media playlists. */
+  dateRanges?: DateRangeSource;
 
   constructor(opts: { timing: PlaylistTiming; windowSegments: number; retainExtraSegments: number; maxBlockingRequests: number; endedRetainSeconds: number }) {
     super();
@@ -44,7 +47,7 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
     if (!s) {
       const continueFrom = this.#continuations.get(streamId);
       this.#continuations.delete(streamId);
-      s = new HlsStream({ streamId, renditions, timing: timing ?? this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget, continueFrom });
+      s = new HlsStream({ streamId, renditions, timing: timing ?? this.#timing, windowSegments: this.#windowSegments, retainExtraSegments: this.#retainExtraSegments, budget: this.budget, continueFrom, dateRanges: () => this.dateRanges?.(streamId) ?? [] });
       this.#streams.set(streamId, s);
       this.safeEmit('stream', s);
     }

@@ -3,6 +3,7 @@ import { BlockingWaiter, type BlockingBudget } from './blocking-waiter.js';
 import { renderMediaPlaylist, renderMultivariant, targetDuration, type PlaylistTiming } from './playlist-writer.js';
 import type { DeliveryDirectives, HlsResponse } from './types.js';
 import { laterContinuation, type HlsContinuation } from './hls-continuation.js';
+import type { DateRange } from './date-range.js';
 
 export interface HlsStreamOptions {
   streamId: string;
@@ -14,6 +15,8 @@ export interface HlsStreamOptions {
   /** Where a previous process left this stream (a deploy): the timelines continue from there. */
   continueFrom?: HlsContinuation;
   now?: () => number;
+  /** The stream's date ranges (its cue list), read at every playlist render. */
+  dateRanges?: () => readonly DateRange[];
 }
 
 const PLAYLIST = 'application/vnd.apple.mpegurl';
@@ -176,7 +179,7 @@ export class HlsStream {
       if (r === 'overloaded') return { status: 503, code: 'SHOWCASE_ERR_UNAVAILABLE', message: 'too many blocking playlist requests' };
     }
     const reports = [...this.timelines.values()].filter((t) => t !== tl).map((t) => ({ uri: `../${t.name}/index.m3u8`, timeline: t }));
-    const body = renderMediaPlaylist(tl, { timing: this.#opts.timing, skip: d.skip, reports, query });
+    const body = renderMediaPlaylist(tl, { timing: this.#opts.timing, skip: d.skip, reports, query, dateRanges: this.#opts.dateRanges?.() });
     return { status: 200, contentType: PLAYLIST, body, cache: tl.ended ? 'immutable' : 'playlist' };
   }
 

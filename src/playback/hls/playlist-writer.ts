@@ -1,5 +1,6 @@
 import type { RenditionTimeline, RenditionStats } from './rendition-timeline.js';
 import type { Segment } from './types.js';
+import { dateRangesFrom, renderDateRange, type DateRange } from './date-range.js';
 
 /** Playlist-wide timing values; identical in every rendition of a stream. */
 export interface PlaylistTiming {
@@ -42,6 +43,11 @@ export interface MediaPlaylistOptions {
   reports: Array<{ uri: string; timeline: RenditionTimeline }>;
   /** Appended to every URI (e.g. "?_sid=..."), empty for none. */
   query: string;
+  /**
+   * The stream's date ranges (highlights): those overlapping the window are rendered. Delta updates
+   * keep them all (CAN-SKIP-DATERANGES is not advertised), so a skipped playlist never drops one.
+   */
+  dateRanges?: readonly DateRange[];
 }
 
 /**
@@ -76,6 +82,7 @@ export function renderMediaPlaylist(tl: RenditionTimeline, o: MediaPlaylistOptio
     }
     if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
   }
+  if (o.dateRanges?.length) for (const d of dateRangesFrom(o.dateRanges, first.programDateTimeMs)) lines.push(renderDateRange(d));
 
   // Parts are listed for segments that end within three target durations of the playlist's end.
   const totalDuration = listed.reduce((a, s) => a + s.duration, 0);

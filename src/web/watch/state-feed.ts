@@ -34,10 +34,14 @@ export class StateFeed {
   #poll?: number;
   #closed = false;
 
-  constructor(opts: { eventsUrl: string; apiUrl: string; onState: (s: StateUpdate) => void }) {
+  readonly #named: Record<string, (data: unknown) => void>;
+
+  /** named: handlers for the feed's other events (e.g. 'products'), given each event's parsed data. */
+  constructor(opts: { eventsUrl: string; apiUrl: string; onState: (s: StateUpdate) => void; named?: Record<string, (data: unknown) => void> }) {
     this.#eventsUrl = opts.eventsUrl;
     this.#apiUrl = opts.apiUrl;
     this.#onState = opts.onState;
+    this.#named = opts.named ?? {};
   }
 
   /** Opens the event stream (or starts polling). */
@@ -52,6 +56,15 @@ export class StateFeed {
         /* a malformed event is ignored: the next one carries the full state again */
       }
     });
+    for (const [name, fn] of Object.entries(this.#named)) {
+      es.addEventListener(name, (e) => {
+        try {
+          fn(JSON.parse((e as MessageEvent<string>).data));
+        } catch {
+          /* a malformed event is ignored */
+        }
+      });
+    }
     es.addEventListener('error', () => {
       // CONNECTING: the browser retries by itself. CLOSED: the server refused (cap, 404): poll instead.
       if (es.readyState === EventSource.CLOSED && !this.#closed) {

@@ -10,6 +10,7 @@ import { StateFeed, pageState, type StateUpdate, type StreamState } from './stat
 import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
 import { ViewerHeartbeat } from './heartbeat.js';
+import { HIGHLIGHT_CLASS, HighlightPopup, ShopCarousel, activeHighlight, type HighlightRange, type ShopProduct } from './shop.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
@@ -46,6 +47,12 @@ interface ShowcaseHook {
   currentTime: number;
   firstFrameMs: number | null;
   replayAvailable: boolean;
+  /** Carousel product ids, in order. */
+  products: string[];
+  /** The highlight on screen: its range, and the playhead's program date when it appeared. */
+  highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number } | null;
+  /** Units sold per product during this stream, as the last 'sold' event said. */
+  sold: Record<string, number>;
 }
 
 declare global {
@@ -96,6 +103,9 @@ const hook: ShowcaseHook = {
   currentTime: 0,
   firstFrameMs: null,
   replayAvailable: false,
+  products: [],
+  highlight: null,
+  sold: {},
 };
 window.__showcase = hook;
 
@@ -345,6 +355,56 @@ setInterval(() => {
   if (debug && tick++ % 2 === 0) renderDebug(debugEl, s, { mode: hook.mode, state: hook.state, errors: hook.errors.length, firstFrameMs: hook.firstFrameMs });
 }, 250);
 
+// The shop: the carousel (loaded once, then kept by 'products' events) and the highlight pop-up.
+const carousel = new ShopCarousel(byId('shop'), byId('carousel'), () => {
+  const q = new URLSearchParams();
+  const sid = player?.sessionId();
+  if (sid) q.set('sid', sid);
+  q.set('t', video.currentTime.toFixed(3));
+  return `?${q.toString()}`;
+});
+const popup = new HighlightPopup(byId('popup'), carousel);
+const setProducts = (items: ShopProduct[]): void => {
+  carousel.set(items);
+  hook.products = carousel.items.map((p) => p.id);
+};
+void fetch(`${config.api}/products`, { cache: 'no-store' }).then(async (r) => {
+  if (r.ok) setProducts(((await r.json()) as { items: ShopProduct[] }).items);
+}).catch(() => { /* no carousel this time; a 'products' event brings it */ });
+
+/** The highlight ranges of the playing rendition's playlist (the same in every rendition). */
+function highlightRanges(): HighlightRange[] {
+  const h = player?.hls;
+  const details = h?.levels[Math.max(0, h.currentLevel)]?.details ?? h?.levels[0]?.details;
+  const out: HighlightRange[] = [];
+  for (const d of Object.values(details?.dateRanges ?? {})) {
+    if (!d || d.class !== HIGHLIGHT_CLASS) continue;
+    const productId = d.attr['X-PRODUCT-ID'];
+    if (typeof productId === 'string') out.push({ id: d.id, productId, startMs: d.startDate.getTime(), endMs: d.endDate ? d.endDate.getTime() : null });
+  }
+  return out;
+}
+
+// The pop-up follows the playhead's program date (hls.js: the playing fragment's PDT plus the
+// time into it), checked every 40 ms: well inside the 250 ms the issue allows.
+setInterval(() => {
+  const programMs = player?.hls?.playingDate?.getTime();
+  const range = programMs === undefined ? undefined : activeHighlight(highlightRanges(), programMs);
+  if (!popup.show(range)) return;
+  hook.highlight = range && popup.shown ? { id: range.id, productId: range.productId, startMs: range.startMs, shownAtProgramMs: programMs! } : null;
+}, 40);
+
 // The state the server rendered the page with, then the live feed (its first event repeats it).
 onState({ state: config.state, startedAt: config.startedAt, endedAt: config.endedAt });
-new StateFeed({ eventsUrl: config.events, apiUrl: config.api, onState }).start();
+new StateFeed({
+  eventsUrl: config.events,
+  apiUrl: config.api,
+  onState,
+  named: {
+    products: (d) => setProducts((d as { items: ShopProduct[] }).items),
+    sold: (d) => {
+      hook.sold = (d as { counts: Record<string, number> }).counts;
+      carousel.setSold(hook.sold);
+    },
+  },
+}).start();
