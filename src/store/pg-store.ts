@@ -11,6 +11,7 @@ import {
 import { StoreError, isStoreError } from './store-error.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { pgRoomMethods } from './pg-room.js';
+import { pgRoomModerationMethods } from './pg-room-moderation.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
 /** Options for openPgStore. */
@@ -279,6 +280,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     })),
 
     ...pgRoomMethods(pool, { run, writeOne, tx }),
+    ...pgRoomModerationMethods(pool, { run, writeOne, tx }),
 
     close: async () => {
       if (closed) return;

@@ -11,6 +11,7 @@ import {
 } from './records.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { sqliteRoomMethods } from './sqlite-room.js';
+import { sqliteRoomModerationMethods } from './sqlite-room-moderation.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
 export { MAX_PAGE_SIZE } from './records.js';
@@ -274,6 +275,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     putAnalytics: (streamId, a) => run(() => putAnalyticsTx.immediate(streamId, analyticsToRow(a), minutesToRows(a))),
 
     ...sqliteRoomMethods(db, { run, write }),
+    ...sqliteRoomModerationMethods(db, { run, write }),
 
     backup: (dest) => (closed ? Promise.reject(closedError()) : backupDatabase(db, dest)),
 
