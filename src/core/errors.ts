@@ -47,6 +47,10 @@ export const ErrorCodes = {
   SHOWCASE_ERR_ROOM_TOO_FAST: { status: 429, message: 'Too many chat messages from this author' },
   SHOWCASE_ERR_ROOM_DUPLICATE: { status: 409, message: 'The same chat text was sent moments ago' },
   SHOWCASE_ERR_ROOM_REACTIONS_DROPPED: { status: 429, message: 'Reactions over the per-second limit were dropped' },
+  SHOWCASE_ERR_ROOM_BANNED: { status: 403, message: 'This shopper is timed out of the room' },
+  SHOWCASE_ERR_ROOM_CLOSED: { status: 403, message: 'The room is closed to chat' },
+  SHOWCASE_ERR_ROOM_SLOW_MODE: { status: 429, message: 'Slow mode: wait before the next message' },
+  SHOWCASE_ERR_ROOM_BLOCKED_WORD: { status: 400, message: 'The text holds a blocked word' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
