@@ -10,6 +10,7 @@ import { StateFeed, pageState, type StateUpdate, type StreamState } from './stat
 import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
 import { ViewerHeartbeat } from './heartbeat.js';
+import { startChatPanel, type ChatHook } from './chat-panel.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
@@ -51,6 +52,7 @@ interface ShowcaseHook {
 declare global {
   interface Window {
     __showcase: ShowcaseHook;
+    __showcaseChat: ChatHook;
   }
 }
 
@@ -348,3 +350,6 @@ setInterval(() => {
 // The state the server rendered the page with, then the live feed (its first event repeats it).
 onState({ state: config.state, startedAt: config.startedAt, endedAt: config.endedAt });
 new StateFeed({ eventsUrl: config.events, apiUrl: config.api, onState }).start();
+
+// The room's chat (issue 14): live over the room socket, in a replay following the playhead.
+window.__showcaseChat = startChatPanel(byId('chat'), { streamId: config.id, mode: () => (playerKind === 'replay' ? 'replay' : 'live'), playheadMs: () => player?.playingDateMs() ?? null });
