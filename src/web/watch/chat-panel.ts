@@ -18,6 +18,8 @@ interface Shopper { id: string; displayName: string; token: string }
 export interface ChatHook {
   mode: 'live' | 'replay';
   joined: boolean;
+  /** The socket's auth frame was accepted (the shopper may post). */
+  authed: boolean;
   viewers: number | null;
   shown: string[];
   playheadMs: number | null;
@@ -50,7 +52,7 @@ function stored(): Shopper | undefined {
 
 /** Builds the chat into root and runs it. */
 export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook {
-  const hook: ChatHook = { mode: o.mode(), joined: false, viewers: null, shown: [], playheadMs: null, errors: [], reactions: 0 };
+  const hook: ChatHook = { mode: o.mode(), joined: false, authed: false, viewers: null, shown: [], playheadMs: null, errors: [], reactions: 0 };
   const viewers = el('span', 'chat-viewers', '');
   const log = el('ol', 'chat-log');
   log.setAttribute('aria-live', 'polite');
@@ -110,6 +112,9 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
         case 'chat.deleted':
           messages.delete(f.id as string);
           break;
+        case 'auth.ok':
+          hook.authed = true;
+          return;
         case 'viewers':
           hook.viewers = f.count as number;
           viewers.textContent = `${f.count as number} watching`;
@@ -165,6 +170,7 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
           input.value = '';
           say('');
           setJoined();
+          hook.authed = false;
           socket.restart();
         }, () => say('Could not join: no network'));
       return;
