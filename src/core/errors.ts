@@ -52,6 +52,10 @@ export const ErrorCodes = {
   SHOWCASE_ERR_COMMERCE_PRODUCT_LIMIT: { status: 409, message: 'The stream holds the most products allowed' },
   SHOWCASE_ERR_COMMERCE_NOT_LIVE: { status: 409, message: 'The stream is not live' },
   SHOWCASE_ERR_COMMERCE_HIGHLIGHT_RATE: { status: 429, message: 'Too many highlights for this stream' },
+  SHOWCASE_ERR_ROOM_BANNED: { status: 403, message: 'This shopper is timed out of the room' },
+  SHOWCASE_ERR_ROOM_CLOSED: { status: 403, message: 'The room is closed to chat' },
+  SHOWCASE_ERR_ROOM_SLOW_MODE: { status: 429, message: 'Slow mode: wait before the next message' },
+  SHOWCASE_ERR_ROOM_BLOCKED_WORD: { status: 400, message: 'The text holds a blocked word' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

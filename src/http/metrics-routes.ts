@@ -6,6 +6,7 @@ import type { StreamRecord } from '../store/types.js';
 import { owned } from './streams-routes.js';
 import { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
 import { dependsOn } from './services.js';
+import { roomAnalyticsBlock } from '../room/room-analytics.js';
 
 export type { StoredAnalytics } from '../metrics/stream-analytics.js';
 
@@ -86,6 +87,8 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
       currentViewers: live?.viewersTotal ?? 0,
       timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
       ...(o.commerce ? { commerce: await o.commerce(rec.id) } : {}),
+      // The room (issue 14): stored per minute by the room server, up to room.countsFlushMs behind.
+      room: roomAnalyticsBlock(await o.store.listRoomCounts(rec.id)),
     };
   });
 

@@ -34,6 +34,8 @@ export const RoomConfigSchema = Type.Object({
   framesPerSecond: Type.Integer({ minimum: 1, maximum: 1000, default: 30 }),
   /** A ws ping goes out this often; a socket that answered none since the last one is dropped. */
   heartbeatMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
+  /** How often per-minute message and reaction counts are added to the store (the analytics' room block lags by up to this). */
+  countsFlushMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
 }, { additionalProperties: false, default: {} });
 
 export type RoomConfig = Static<typeof RoomConfigSchema>;

@@ -6,7 +6,8 @@ export type RoomEvent =
   | { type: 'chat'; id: string; text: string; author: RoomAuthor; at: string; mediaTime: string }
   | { type: 'chat.deleted'; id: string }
   | { type: 'reactions'; counts: Partial<Record<ReactionKind, number>> }
-  | { type: 'state'; state: string };
+  | { type: 'state'; state: string }
+  | { type: 'room'; slowModeSeconds: number; open: boolean };
 
 /** The author of a chat message as clients see it; the host's messages are marked by role 'host'. */
 export interface RoomAuthor {

@@ -1,4 +1,6 @@
-import { REACTION_KINDS, type ReactionKind } from './room-fanout.js';
+import type { RawData } from 'ws';
+import type { RoomMessageRecord } from '../store/types.js';
+import { REACTION_KINDS, type ReactionKind, type RoomEvent } from './room-fanout.js';
 
 /** A frame a room client sends. */
 export type ClientFrame =
@@ -56,4 +58,19 @@ export class TokenBucket {
     this.#tokens -= 1;
     return true;
   }
+}
+
+/** The chat frame of a stored message. */
+export function chatEvent(m: RoomMessageRecord): Extract<RoomEvent, { type: 'chat' }> {
+  return {
+    type: 'chat', id: m.id, text: m.text, author: { id: m.authorId, displayName: m.authorName, role: m.authorRole },
+    at: new Date(m.at).toISOString(), mediaTime: new Date(m.mediaTime).toISOString(),
+  };
+}
+
+/** A ws message's bytes as UTF-8 text. */
+export function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }

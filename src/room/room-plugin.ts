@@ -12,6 +12,7 @@ import { InProcessFanout, type RoomFanout } from './room-fanout.js';
 import { ROOM_PATH, RoomServer } from './room-server.js';
 import { shoppersRoutes } from './shoppers-routes.js';
 import { roomRoutes } from './room-routes.js';
+import { moderationRoutes } from './moderation-routes.js';
 
 export interface RoomPluginOptions {
   store: Store;
@@ -62,6 +63,7 @@ async function room(app: FastifyInstance, o: RoomPluginOptions): Promise<void> {
   });
   app.decorate('room', server);
   await app.register(roomRoutes, { store: o.store, auth: o.auth, messageDeleted: (sid, mid) => server.messageDeleted(sid, mid) });
+  await app.register(moderationRoutes, { store: o.store, auth: o.auth, room: server });
   o.upgrades.route('room', (p) => ROOM_PATH.test(p), server);
   o.registry.on('stream', (s) => s.on('state', (state) => server.streamState(s.id, state)));
   // Before the HTTP server waits for its connections: the room's sockets close first.

@@ -9,7 +9,13 @@ import type { RoomPrincipal } from '../http/auth.js';
 import type { RoomMessageRecord, Store } from '../store/types.js';
 import type { RoomConfig } from './room-config.js';
 import { type ReactionKind, type RoomAuthor, type RoomEvent, type RoomFanout } from './room-fanout.js';
-import { TokenBucket, parseClientFrame } from './room-frames.js';
+import { TokenBucket, chatEvent, parseClientFrame, rawText } from './room-frames.js';
+
+export { chatEvent } from './room-frames.js';
+import { BlockedWordMatcher } from './blocked-words.js';
+import { admitChat, newChatPolicyState, type ChatPolicyState } from './room-chat-policy.js';
+import { RoomCounts } from './room-counts.js';
+import { roomSettingsFromExtra, type RoomSettings } from './room-settings.js';
 
 /** The room socket's path: /v1/streams/:id/room. */
 export const ROOM_PATH = /^\/v1\/streams\/([A-Za-z0-9_-]{1,64})\/room$/;
@@ -41,6 +47,8 @@ interface RoomSocket {
   chain: Promise<void>;
   pending: number;
   alive: boolean;
+  /** A shopper's time-out in this room ends at this time (ms); 0: none, Infinity: until lifted. */
+  bannedUntil: number;
 }
 
 /** The sockets of one stream on this node, and what it aggregates per tick. */
@@ -52,17 +60,16 @@ interface Room {
   reactionTotal: number;
   viewersSent: number;
   unsubscribe: () => void;
-  /** Per-author send buckets and recent texts (bounded by the socket cap). */
-  authorBuckets: Map<string, TokenBucket>;
-  recentTexts: Map<string, Array<{ text: string; at: number }>>;
+  /** Settings, blocked words and per-author limits (bounded by the socket cap). */
+  policy: ChatPolicyState;
+  /** Resolves once the owner's blocked words are read (chat waits for it). */
+  ready: Promise<void>;
   /** The last mediaTime given: each message gets a later one, so order and replay pages never tie. */
   lastMediaTime: number;
 }
 
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
-/** Recent texts kept per author for the duplicate check. */
-const RECENT_TEXTS = 5;
 
 /**
  * The room WebSocket server (/v1/streams/:id/room): chat, aggregated reactions, viewer counts and
@@ -86,6 +93,8 @@ export class RoomServer implements UpgradeTarget {
   reactionsDropped = 0;
   /** Sockets closed because their send buffer went over the bound. */
   slowClosed = 0;
+  readonly #counts = new RoomCounts();
+  #countsTimer?: NodeJS.Timeout;
 
   constructor(o: RoomServerOptions) {
     this.#o = o;
@@ -121,7 +130,7 @@ export class RoomServer implements UpgradeTarget {
         this.#addIp(ip, -1);
         return rejectUpgrade(socket, rec ? 503 : 404, rec ? 'Service Unavailable' : 'Not Found');
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, ip, id, rec.ownerId));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, ip, id, rec.ownerId, roomSettingsFromExtra(rec.extra)));
     }, (err: unknown) => {
       this.#joining--;
       this.#addIp(ip, -1);
@@ -146,20 +155,25 @@ export class RoomServer implements UpgradeTarget {
     else this.#perIp.set(ip, n);
   }
 
-  #room(streamId: string, ownerId: string | null): Room {
+  #room(streamId: string, ownerId: string | null, settings: RoomSettings): Room {
     let room = this.#rooms.get(streamId);
     if (room) return room;
     const r: Room = {
       streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
-      unsubscribe: () => {}, authorBuckets: new Map(), recentTexts: new Map(), lastMediaTime: 0,
+      unsubscribe: () => {}, policy: newChatPolicyState(settings), ready: Promise.resolve(), lastMediaTime: 0,
     };
+    if (ownerId) {
+      r.ready = this.#o.store.getBlockedWords(ownerId).then((words) => {
+        r.policy.blocked ??= new BlockedWordMatcher(words);
+      }, (err: unknown) => this.#log.error({ err, streamId }, 'room blocked words read failed'));
+    }
     r.unsubscribe = this.#o.fanout.subscribe(streamId, (e) => this.#deliver(r, e));
     this.#rooms.set(streamId, (room = r));
     this.#ensureTimers();
     return room;
   }
 
-  async #join(ws: WebSocket, ip: string, streamId: string, ownerId: string | null): Promise<void> {
+  async #join(ws: WebSocket, ip: string, streamId: string, ownerId: string | null, settings: RoomSettings): Promise<void> {
     if (this.#closed) {
       this.#addIp(ip, -1);
       ws.close(1001, 'server stopping');
@@ -167,9 +181,9 @@ export class RoomServer implements UpgradeTarget {
     }
     const c = this.#o.config;
     const now = Date.now();
-    const room = this.#room(streamId, ownerId);
+    const room = this.#room(streamId, ownerId, settings);
     const s: RoomSocket = {
-      ws, ip, room, openedAt: now, frames: 0, pending: 0, alive: true, chain: Promise.resolve(), reactionDropNoticeAt: 0,
+      ws, ip, room, openedAt: now, frames: 0, pending: 0, alive: true, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
@@ -192,6 +206,7 @@ export class RoomServer implements UpgradeTarget {
     this.#pendingHistory.delete(s);
     const seen = new Set(items.map((m) => m.id));
     this.#send(s, JSON.stringify({ type: 'history', items: items.map(chatEvent) }));
+    this.#send(s, JSON.stringify({ type: 'room', ...room.policy.settings }));
     for (const e of held) {
       if (e.type === 'chat' && seen.has(e.id)) continue;
       this.#send(s, JSON.stringify(e));
@@ -230,6 +245,8 @@ export class RoomServer implements UpgradeTarget {
   }
 
   #deliver(room: Room, e: RoomEvent): void {
+    // Settings travel as an event, so every node's copy of the room follows them.
+    if (e.type === 'room') room.policy.settings = { slowModeSeconds: e.slowModeSeconds, open: e.open };
     const text = JSON.stringify(e);
     for (const s of [...room.sockets]) {
       const hold = this.#pendingHistory.get(s);
@@ -269,30 +286,20 @@ export class RoomServer implements UpgradeTarget {
     else if (p.role === 'creator' && p.creator.id === s.room.ownerId) author = { id: p.creator.id, displayName: p.creator.displayName, role: 'host' };
     else throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only shoppers, the stream\'s creator and the operator post here');
     s.author = author;
+    if (author.role === 'shopper') await this.#readBan(s);
     this.#send(s, JSON.stringify({ type: 'auth.ok', author }));
   }
 
   async #chat(s: RoomSocket, raw: string): Promise<void> {
-    const c = this.#o.config;
     const author = s.author;
     if (!author) throw new ShowcaseError('SHOWCASE_ERR_ROOM_AUTH_REQUIRED', 'send {"type":"auth","token"} first');
-    const text = raw.trim();
-    const chars = [...text].length;
-    if (chars < 1 || chars > c.maxTextChars) throw new ShowcaseError('SHOWCASE_ERR_ROOM_TEXT_INVALID', `text must be 1-${c.maxTextChars} characters`);
-    const now = Date.now();
     const room = s.room;
-    const recent = (room.recentTexts.get(author.id) ?? []).filter((r) => now - r.at < c.duplicateWindowMs);
-    if (recent.some((r) => r.text === text)) throw new ShowcaseError('SHOWCASE_ERR_ROOM_DUPLICATE', 'the same text was sent moments ago');
-    let bucket = room.authorBuckets.get(author.id);
-    if (!bucket) {
-      // Bounded by the room's socket cap: the oldest author's bucket goes first.
-      if (room.authorBuckets.size >= c.maxSocketsPerStream) room.authorBuckets.delete(room.authorBuckets.keys().next().value!);
-      room.authorBuckets.set(author.id, (bucket = new TokenBucket(c.messagesPerSecond, c.messageBurst, now)));
+    await room.ready;
+    const now = Date.now();
+    if (s.bannedUntil > now) {
+      throw new ShowcaseError('SHOWCASE_ERR_ROOM_BANNED', 'you are timed out of this room', s.bannedUntil === Infinity ? {} : { until: new Date(s.bannedUntil).toISOString() });
     }
-    if (!bucket.take(now)) throw new ShowcaseError('SHOWCASE_ERR_ROOM_TOO_FAST', 'slow down: too many messages');
-    recent.push({ text, at: now });
-    if (!room.recentTexts.has(author.id) && room.recentTexts.size >= c.maxSocketsPerStream) room.recentTexts.delete(room.recentTexts.keys().next().value!);
-    room.recentTexts.set(author.id, recent.slice(-RECENT_TEXTS));
+    const text = admitChat(room.policy, this.#o.config, author, raw, now);
     room.lastMediaTime = Math.max(Math.round(this.#o.mediaTime(room.streamId)), room.lastMediaTime + 1);
     const rec: RoomMessageRecord = {
       id: `m_${randomBytes(9).toString('base64url')}`, streamId: room.streamId, authorId: author.id, authorRole: author.role,
@@ -304,7 +311,39 @@ export class RoomServer implements UpgradeTarget {
       this.#log.error({ err, streamId: room.streamId }, 'room message not stored');
       throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'the message could not be kept; try again');
     }
+    this.#counts.add(room.streamId, 'messages', now);
     this.#o.fanout.publish(room.streamId, chatEvent(rec));
+  }
+
+  /** Reads the shopper's bans in force on this room (its stream's and its creator's). */
+  async #readBan(s: RoomSocket): Promise<void> {
+    const now = Date.now();
+    const bans = await this.#o.store.listRoomBans({ streamId: s.room.streamId, creatorId: s.room.ownerId, now, shopperId: s.author!.id });
+    s.bannedUntil = bans.reduce((m, b) => Math.max(m, b.until ?? Infinity), 0);
+  }
+
+  /** Re-reads a shopper's bans on this node's sockets in the rooms a ban scope covers (after a ban or its lifting). */
+  async bansChanged(shopperId: string, scope: 'stream' | 'creator', scopeId: string): Promise<void> {
+    const sockets = [...this.#rooms.values()]
+      .filter((r) => (scope === 'stream' ? r.streamId === scopeId : r.ownerId === scopeId))
+      .flatMap((r) => [...r.sockets].filter((s) => s.author?.role === 'shopper' && s.author.id === shopperId));
+    await Promise.all(sockets.map((s) => this.#readBan(s)));
+  }
+
+  /** Publishes a room's new settings to its sockets (and every node's copy of the room). */
+  settingsChanged(streamId: string, settings: RoomSettings): void {
+    this.#o.fanout.publish(streamId, { type: 'room', ...settings });
+  }
+
+  /** Applies a creator's new blocked-words list to their open rooms on this node. */
+  blockedWordsChanged(creatorId: string, words: readonly string[]): void {
+    const matcher = new BlockedWordMatcher(words);
+    for (const r of this.#rooms.values()) if (r.ownerId === creatorId) r.policy.blocked = matcher;
+  }
+
+  /** Writes the per-minute message and reaction counts gathered since the last flush (analytics). */
+  flushCounts(): Promise<void> {
+    return this.#counts.flush(this.#o.store, (streamId, err) => this.#log.warn({ err, streamId }, 'room counts not stored'));
   }
 
   #reaction(s: RoomSocket, kind: ReactionKind, now: number): void {
@@ -319,6 +358,7 @@ export class RoomServer implements UpgradeTarget {
     }
     s.room.reactions[kind] = (s.room.reactions[kind] ?? 0) + 1;
     s.room.reactionTotal++;
+    this.#counts.add(s.room.streamId, 'reactions', now);
   }
 
   /** One frame per room per tick: the reactions since the last tick, and the viewer count when it changed. */
@@ -344,6 +384,10 @@ export class RoomServer implements UpgradeTarget {
       this.#tick = setInterval(() => this.#onTick(), this.#o.config.tickMs);
       this.#tick.unref();
     }
+    if (!this.#countsTimer) {
+      this.#countsTimer = setInterval(() => void this.flushCounts(), this.#o.config.countsFlushMs);
+      this.#countsTimer.unref();
+    }
     if (!this.#heartbeat) {
       this.#heartbeat = setInterval(() => {
         for (const room of this.#rooms.values()) {
@@ -368,6 +412,7 @@ export class RoomServer implements UpgradeTarget {
     this.#closed = true;
     if (this.#tick) clearInterval(this.#tick);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#countsTimer) clearInterval(this.#countsTimer);
     const all = [...this.#rooms.values()].flatMap((r) => [...r.sockets]);
     const gone = all.map((s) => new Promise<void>((resolve) => {
       if (s.ws.readyState === s.ws.CLOSED) return resolve();
@@ -381,19 +426,6 @@ export class RoomServer implements UpgradeTarget {
     for (const r of this.#rooms.values()) r.unsubscribe();
     this.#rooms.clear();
     this.#wss.close();
+    await this.flushCounts();
   }
-}
-
-/** The chat frame of a stored message. */
-export function chatEvent(m: RoomMessageRecord): Extract<RoomEvent, { type: 'chat' }> {
-  return {
-    type: 'chat', id: m.id, text: m.text, author: { id: m.authorId, displayName: m.authorName, role: m.authorRole },
-    at: new Date(m.at).toISOString(), mediaTime: new Date(m.mediaTime).toISOString(),
-  };
-}
-
-function rawText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }

@@ -312,6 +312,40 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    description: 'room moderation: bans, blocked words, per-minute counts (issue 14)',
+    sql: `
+      -- id is scope:scopeId:shopperId, so a second ban in the same scope replaces the first.
+      -- Exactly one of stream_id / creator_id is set; each cascades with what it names.
+      CREATE TABLE room_bans (
+        id          TEXT PRIMARY KEY NOT NULL,
+        shopper_id  TEXT NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        stream_id   TEXT REFERENCES streams(id) ON DELETE CASCADE,
+        creator_id  TEXT REFERENCES creators(id) ON DELETE CASCADE,
+        until       INTEGER,
+        created_at  INTEGER NOT NULL,
+        issued_by   TEXT NOT NULL,
+        CHECK ((stream_id IS NULL) <> (creator_id IS NULL))
+      ) STRICT;
+      CREATE INDEX room_bans_by_stream ON room_bans (stream_id, shopper_id);
+      CREATE INDEX room_bans_by_creator ON room_bans (creator_id, shopper_id);
+
+      CREATE TABLE room_blocked_words (
+        creator_id  TEXT PRIMARY KEY NOT NULL REFERENCES creators(id) ON DELETE CASCADE,
+        words       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE room_minutes (
+        stream_id  TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        start_ms   INTEGER NOT NULL,
+        messages   INTEGER NOT NULL,
+        reactions  INTEGER NOT NULL,
+        PRIMARY KEY (stream_id, start_ms)
+      ) STRICT;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -216,6 +216,38 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 7,
+    description: 'room moderation: bans, blocked words, per-minute counts (issue 14)',
+    sql: `
+      CREATE TABLE room_bans (
+        id          text COLLATE "C" PRIMARY KEY,
+        shopper_id  text COLLATE "C" NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        stream_id   text COLLATE "C" REFERENCES streams(id) ON DELETE CASCADE,
+        creator_id  text COLLATE "C" REFERENCES creators(id) ON DELETE CASCADE,
+        until       bigint,
+        created_at  bigint NOT NULL,
+        issued_by   text NOT NULL,
+        CHECK ((stream_id IS NULL) <> (creator_id IS NULL))
+      );
+      CREATE INDEX room_bans_by_stream ON room_bans (stream_id, shopper_id);
+      CREATE INDEX room_bans_by_creator ON room_bans (creator_id, shopper_id);
+
+      CREATE TABLE room_blocked_words (
+        creator_id  text COLLATE "C" PRIMARY KEY REFERENCES creators(id) ON DELETE CASCADE,
+        words       text NOT NULL,
+        updated_at  bigint NOT NULL
+      );
+
+      CREATE TABLE room_minutes (
+        stream_id  text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        start_ms   bigint NOT NULL,
+        messages   integer NOT NULL,
+        reactions  integer NOT NULL,
+        PRIMARY KEY (stream_id, start_ms)
+      );
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -190,7 +190,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, JourneyStore, CommerceStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */
@@ -282,4 +282,50 @@ export interface JourneyStore {
   listFollowing(shopperId: string, o: { limit: number; cursor?: string | null }): Promise<Page<FollowRecord>>;
   /** A creator's follower ids in ascending order after `after` (exclusive), at most `limit` (capped): fan-out reads in batches. */
   listFollowers(creatorId: string, o: { after?: string; limit: number }): Promise<string[]>;
+}
+
+// ---- Room moderation and counts (issue 14) ------------------------------------------------------
+
+/** Where a ban holds: one stream, or every stream of a creator. */
+export type RoomBanScope = 'stream' | 'creator';
+
+/** A shopper timed out of a stream's room or of all a creator's rooms (table `room_bans`). */
+export interface RoomBanRecord {
+  scope: RoomBanScope;
+  /** The stream's id (scope 'stream') or the creator's (scope 'creator'). */
+  scopeId: string;
+  shopperId: string;
+  /** When the time-out ends (ms); null: until lifted. */
+  until: number | null;
+  createdAt: number;
+  /** Who issued it: a creator's id or 'operator'. */
+  by: string;
+}
+
+/** One minute of a stream's room activity (table `room_minutes`): accepted messages and reactions. */
+export interface RoomMinuteCounts {
+  startMs: number;
+  messages: number;
+  reactions: number;
+}
+
+/** Bans, per-creator blocked words and per-minute room counts. */
+export interface RoomModerationStore {
+  /** Adds or replaces the shopper's ban in that scope; VALIDATION for an unknown shopper, stream or creator. */
+  putRoomBan(rec: RoomBanRecord): Promise<void>;
+  /** Lifts a ban; false when there was none. */
+  deleteRoomBan(scope: RoomBanScope, scopeId: string, shopperId: string): Promise<boolean>;
+  /**
+   * The bans in force at `now` on a stream: its own and, when creatorId is given, its creator's;
+   * only one shopper's when shopperId is given. Oldest first, at most 1000.
+   */
+  listRoomBans(o: { streamId: string; creatorId: string | null; now: number; shopperId?: string }): Promise<RoomBanRecord[]>;
+  /** A creator's blocked words (empty when none were set). */
+  getBlockedWords(creatorId: string): Promise<string[]>;
+  /** Replaces a creator's blocked words; false when there is no such creator. */
+  putBlockedWords(creatorId: string, words: readonly string[], at: number): Promise<boolean>;
+  /** Adds counts to a stream's minutes (summed with what is there, so nodes and flushes add up); VALIDATION for an unknown stream. */
+  addRoomCounts(streamId: string, minutes: readonly RoomMinuteCounts[]): Promise<void>;
+  /** A stream's room minutes, oldest first (at most 10,000). */
+  listRoomCounts(streamId: string): Promise<RoomMinuteCounts[]>;
 }

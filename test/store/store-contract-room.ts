@@ -1,8 +1,8 @@
 // Contract cases for the room's tables (shoppers, room_messages): run by runStoreContract against
 // every Store implementation.
 import type { Test } from 'tap';
-import type { RoomMessageRecord, ShopperRecord, Store } from '../../src/store/types.js';
-import { stream } from './store-contract.js';
+import type { RoomBanRecord, RoomMessageRecord, ShopperRecord, Store } from '../../src/store/types.js';
+import { creator, stream } from './store-contract.js';
 
 /** A shopper record with predictable fields. */
 export function shopper(id: string, over: Partial<ShopperRecord> = {}): ShopperRecord {
@@ -58,5 +58,65 @@ export function runRoomContract(tap: Test, name: string, open: (t: Test) => Prom
     t.same((await store.listRoomMessages('s1', { limit: 100 })).map((m) => m.id), ['h1'], 'a deleted shopper\'s messages go with them; the host\'s stay');
     t.equal(await store.deleteStream('s2'), true);
     t.same(await store.listRoomMessages('s2', { limit: 100 }), [], 'a deleted stream\'s messages go with it');
+  });
+
+  tap.test(`${name}: room bans: per stream and per creator, expiry, replace, lift, cascades`, async (t) => {
+    const { store } = await open(t);
+    await store.createCreator(creator('c1'));
+    await store.createStream(stream('s1', { ownerId: 'c1' }));
+    await store.createStream(stream('s2', { ownerId: 'c1' }));
+    await store.createStream(stream('s3'));
+    for (const id of ['shA', 'shB', 'shC']) await store.createShopper(shopper(id));
+    const ban = (scope: RoomBanRecord['scope'], scopeId: string, shopperId: string, until: number | null, createdAt = 100): RoomBanRecord =>
+      ({ scope, scopeId, shopperId, until, createdAt, by: 'c1' });
+    await store.putRoomBan(ban('stream', 's1', 'shA', 5000));
+    await store.putRoomBan(ban('creator', 'c1', 'shB', null, 200));
+    await store.putRoomBan(ban('stream', 's1', 'shC', 1500, 300));
+    await t.rejects(store.putRoomBan(ban('stream', 'ghost', 'shA', null)), { code: 'SHOWCASE_ERR_VALIDATION' }, 'unknown stream');
+    await t.rejects(store.putRoomBan(ban('creator', 'ghost', 'shA', null)), { code: 'SHOWCASE_ERR_VALIDATION' }, 'unknown creator');
+    await t.rejects(store.putRoomBan(ban('stream', 's1', 'ghost', null)), { code: 'SHOWCASE_ERR_VALIDATION' }, 'unknown shopper');
+
+    const on = async (streamId: string, creatorId: string | null, now: number, shopperId?: string) =>
+      (await store.listRoomBans({ streamId, creatorId, now, shopperId })).map((b) => `${b.scope}:${b.scopeId}:${b.shopperId}`);
+    t.same(await on('s1', 'c1', 1000), ['stream:s1:shA', 'creator:c1:shB', 'stream:s1:shC'], 'the stream\'s and its creator\'s, oldest first');
+    t.same(await on('s1', 'c1', 2000), ['stream:s1:shA', 'creator:c1:shB'], 'an expired time-out is not in force');
+    t.same(await on('s2', 'c1', 1000), ['creator:c1:shB'], 'a creator ban holds on every stream of theirs');
+    t.same(await on('s1', null, 1000), ['stream:s1:shA', 'stream:s1:shC'], 'no creator: the stream\'s own');
+    t.same(await on('s1', 'c1', 1000, 'shB'), ['creator:c1:shB'], 'one shopper');
+    t.same((await store.listRoomBans({ streamId: 's1', creatorId: 'c1', now: 0, shopperId: 'shA' }))[0], ban('stream', 's1', 'shA', 5000), 'round-trips every field');
+
+    await store.putRoomBan(ban('stream', 's1', 'shA', null, 400));
+    t.same((await store.listRoomBans({ streamId: 's1', creatorId: null, now: 0, shopperId: 'shA' })).map((b) => b.until), [null], 'a second ban in a scope replaces the first');
+    t.equal(await store.deleteRoomBan('stream', 's1', 'shA'), true);
+    t.equal(await store.deleteRoomBan('stream', 's1', 'shA'), false, 'already lifted');
+    t.same(await on('s1', 'c1', 1000, 'shA'), []);
+
+    t.equal(await store.deleteShopper('shC'), true);
+    t.same(await on('s1', 'c1', 1000), ['creator:c1:shB'], 'a deleted shopper\'s bans go with them');
+    await store.putRoomBan(ban('stream', 's2', 'shA', null));
+    t.equal(await store.deleteStream('s2'), true);
+    t.same(await on('s2', null, 1000), [], 'a deleted stream\'s bans go with it');
+  });
+
+  tap.test(`${name}: blocked words and room minute counts`, async (t) => {
+    const { store } = await open(t);
+    await store.createCreator(creator('c1'));
+    await store.createStream(stream('s1', { ownerId: 'c1' }));
+    t.same(await store.getBlockedWords('c1'), [], 'none set');
+    t.equal(await store.putBlockedWords('c1', ['spam', 'scam site'], 10), true);
+    t.same(await store.getBlockedWords('c1'), ['spam', 'scam site']);
+    t.equal(await store.putBlockedWords('c1', ['fake'], 20), true);
+    t.same(await store.getBlockedWords('c1'), ['fake'], 'replaced');
+    t.equal(await store.putBlockedWords('ghost', ['x'], 20), false, 'unknown creator');
+    t.same(await store.getBlockedWords('ghost'), []);
+
+    t.same(await store.listRoomCounts('s1'), []);
+    await store.addRoomCounts('s1', [{ startMs: 60_000, messages: 2, reactions: 10 }, { startMs: 120_000, messages: 1, reactions: 0 }]);
+    await store.addRoomCounts('s1', [{ startMs: 60_000, messages: 1, reactions: 5 }]);
+    await store.addRoomCounts('s1', []);
+    t.same(await store.listRoomCounts('s1'), [{ startMs: 60_000, messages: 3, reactions: 15 }, { startMs: 120_000, messages: 1, reactions: 0 }], 'counts add up per minute, oldest first');
+    await t.rejects(store.addRoomCounts('ghost', [{ startMs: 0, messages: 1, reactions: 1 }]), { code: 'SHOWCASE_ERR_VALIDATION' }, 'unknown stream');
+    t.equal(await store.deleteStream('s1'), true);
+    t.same(await store.listRoomCounts('s1'), [], 'a deleted stream\'s counts go with it');
   });
 }

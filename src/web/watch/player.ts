@@ -151,6 +151,15 @@ export class WatchPlayer {
     this.#hls.currentLevel = index;
   }
 
+  /** The program date time (ms) of the picture on screen, null before it is known (the replay chat follows it). */
+  playingDateMs(): number | null {
+    const d = this.#hls?.playingDate;
+    if (d) return d.getTime();
+    const v = this.#video as HTMLVideoElement & { getStartDate?: () => Date };
+    const start = typeof v.getStartDate === 'function' ? v.getStartDate().getTime() : NaN;
+    return Number.isFinite(start) ? start + v.currentTime * 1000 : null;
+  }
+
   /** Figures for the debug panel and the test hook. */
   stats(): PlayerStats {
     const v = this.#video;

@@ -11,6 +11,7 @@ import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
 import { ViewerHeartbeat } from './heartbeat.js';
 import { HIGHLIGHT_CLASS, HighlightPopup, ShopCarousel, activeHighlight, type HighlightRange, type ShopProduct } from './shop.js';
+import { startChatPanel, type ChatHook } from './chat-panel.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
@@ -58,6 +59,7 @@ interface ShowcaseHook {
 declare global {
   interface Window {
     __showcase: ShowcaseHook;
+    __showcaseChat: ChatHook;
   }
 }
 
@@ -408,3 +410,6 @@ new StateFeed({
     },
   },
 }).start();
+
+// The room's chat (issue 14): live over the room socket, in a replay following the playhead.
+window.__showcaseChat = startChatPanel(byId('chat'), { streamId: config.id, mode: () => (playerKind === 'replay' ? 'replay' : 'live'), playheadMs: () => player?.playingDateMs() ?? null });

@@ -1,0 +1,56 @@
+// The authorization matrix (as in api-authz.test.ts) over the room's routes (issue 14), on a
+// server of its own: each file's wrong-token calls stay under the per-address failure limit.
+import t from 'tap';
+import { startServer, ADMIN } from '../helpers/server.js';
+
+const srv = await startServer({ room: { shopperCreatesPerMinute: 100 } });
+t.teardown(() => srv.close());
+
+const alice = await srv.api('POST', '/v1/creators', { handle: 'alice', displayName: 'Alice' });
+const bob = await srv.api('POST', '/v1/creators', { handle: 'bob', displayName: 'Bob' });
+const A = alice.json.token as string;
+const id = (await srv.api('POST', '/v1/streams', { title: 'Alice live' }, A)).json.id as string;
+const cid = alice.json.id as string;
+const shopper = await srv.api('POST', '/v1/shoppers', { displayName: 'Sam' }, null);
+
+type Who = 'none' | 'wrong' | 'shopper' | 'other' | 'owner' | 'operator';
+const tokens: Record<Who, string | null> = { none: null, wrong: 'ct_wrong', shopper: shopper.json.token, other: bob.json.token, owner: A, operator: ADMIN };
+const fresh = async (): Promise<string> => (await srv.api('POST', '/v1/shoppers', { displayName: 'Fresh' }, null)).json.id;
+
+t.test('authorization matrix over the room\'s routes', async (t) => {
+  const msg = { id: '', n: 0 };
+  const routes: Array<{ name: string; call: (tok: string | null) => Promise<{ status: number; json: any }>; expect: Record<Who, number> }> = [
+    { name: 'POST /v1/streams/:id/room/bans', call: async (k) => srv.api('POST', `/v1/streams/${id}/room/bans`, { shopperId: await fresh(), minutes: 5 }, k),
+      expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 201, operator: 201 } },
+    { name: 'GET /v1/streams/:id/room/bans', call: (k) => srv.api('GET', `/v1/streams/${id}/room/bans`, undefined, k),
+      expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 200, operator: 200 } },
+    { name: 'DELETE /v1/streams/:id/room/bans/:shopperId', call: async (k) => {
+      const sh = await fresh();
+      await srv.api('POST', `/v1/streams/${id}/room/bans`, { shopperId: sh }, ADMIN);
+      return srv.api('DELETE', `/v1/streams/${id}/room/bans/${sh}`, undefined, k);
+    }, expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 204, operator: 204 } },
+    { name: 'PATCH /v1/streams/:id/room', call: (k) => srv.api('PATCH', `/v1/streams/${id}/room`, { slowModeSeconds: 5 }, k),
+      expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 200, operator: 200 } },
+    { name: 'GET /v1/creators/:id/room/blocked-words', call: (k) => srv.api('GET', `/v1/creators/${cid}/room/blocked-words`, undefined, k),
+      expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 200, operator: 200 } },
+    { name: 'PUT /v1/creators/:id/room/blocked-words', call: (k) => srv.api('PUT', `/v1/creators/${cid}/room/blocked-words`, { words: ['spam'] }, k),
+      expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 200, operator: 200 } },
+    // Each call deletes a fresh message the host wrote straight into the store.
+    { name: 'DELETE /v1/streams/:id/room/messages/:mid', call: async (k) => {
+      msg.id = `m_authz_${++msg.n}`;
+      await srv.app.store.addRoomMessage({ id: msg.id, streamId: id, authorId: cid, authorRole: 'host', authorName: 'Alice', text: 'x', at: Date.now(), mediaTime: Date.now() + msg.n, deletedAt: null });
+      return srv.api('DELETE', `/v1/streams/${id}/room/messages/${msg.id}`, undefined, k);
+    }, expect: { none: 401, wrong: 401, shopper: 403, other: 404, owner: 204, operator: 204 } },
+    // Replays are public: no token needed, none checked.
+    { name: 'GET /v1/streams/:id/room/messages', call: (k) => srv.api('GET', `/v1/streams/${id}/room/messages`, undefined, k),
+      expect: { none: 200, wrong: 200, shopper: 200, other: 200, owner: 200, operator: 200 } },
+  ];
+  for (const r of routes) {
+    for (const who of Object.keys(tokens) as Who[]) {
+      const res = await r.call(tokens[who]);
+      t.equal(res.status, r.expect[who], `${r.name} as ${who}`);
+      if (res.status >= 400) t.match(res.json, { error: { code: /^SHOWCASE_ERR_/ } }, 'coded error');
+      t.notMatch(JSON.stringify(res.json ?? ''), /at .*\.ts:\d+|node_modules/, 'no stack trace');
+    }
+  }
+});
