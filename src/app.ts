@@ -52,6 +52,8 @@ import { watchRoutes, defaultWebAssetsDir } from './http/watch-routes.js';
 import { roomPlugin } from './room/room-plugin.js';
 import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
+import { clusterNode, type ClusterNode } from './cluster/cluster-node.js';
+import { clusterPlugin } from './cluster/cluster-plugin.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -86,6 +88,8 @@ export class ShowcaseApp {
   readonly recordings?: RecordingService;
   /** The HTTP server's one WebSocket upgrade listener: /v1/signal, the room. */
   readonly upgrades: UpgradeRouter;
+  /** Only when clustered (cluster.redisUrl): membership in Redis, placement, the HLS proxy. */
+  readonly cluster?: ClusterNode;
   webrtcPool?: WorkerPool;
   signaling?: SignalServer;
   whip?: WhipIngest;
@@ -139,6 +143,7 @@ export class ShowcaseApp {
       hls: (id) => this.origin.get(id),
       recordingState: (id) => this.recordings?.cachedState(id),
     });
+    this.cluster = clusterNode(config, { store, nodeId, logger: log, streams: () => ({ live: this.registry.liveCount(), speeds: this.status.metricsViews().map((v) => v.transcoderSpeed).filter((x) => x > 0) }), ingest: () => ({ rtmpPort: this.rtmpPort, whip: this.whip !== undefined }) });
     this.#publishPolicy = new RtmpPublishPolicy({ registry: this.registry, isOwnerDisabled: ownerDisabledCheck(store), deadPublisherMs: config.rtmp.deadPublisherMs, reconnectGraceMs: config.streams.reconnectGraceMs });
     this.rtmp = new RtmpServer({ host: config.rtmp.host, port: config.rtmp.port, app: config.rtmp.app, readCoalesceMs: config.rtmp.readCoalesceMs, logger: log.child({ component: 'rtmp' }), limits: rtmpLimits(config), onPublish: (req) => this.#publishPolicy.decide(req) });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
@@ -164,6 +169,7 @@ export class ShowcaseApp {
     // streams.reconnectGraceMs.
     const app = (this.#shutdown = new Owner('app', log));
     const ingest = app.branch('ingest');
+    if (this.cluster) ingest.add('cluster', this.cluster); // leaves the set first: no placement lands here any more
     ingest.step('admission', (reason) => {
       this.#publishPolicy.close();
       this.outputs.interrupt(reason);
@@ -252,6 +258,7 @@ export class ShowcaseApp {
     await this.http.listen({ host: c.http.host, port: c.http.port });
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : c.http.port;
+    await this.cluster?.start();
     this.ticker.start();
     this.registry.startLeaseRenewal();
     this.analytics.startPeriodic(60_000);
@@ -264,13 +271,14 @@ export class ShowcaseApp {
     await provideAll(http, {
       config: this.config, store: this.store, registry: this.registry, auth: this.auth, origin: this.origin, sessions: this.sessions,
       ticker: this.ticker, metrics: this.metrics, appMetrics: this.appMetrics, analytics: this.analytics, streamStatus: this.status, rtmp: this.rtmp,
-      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling,
+      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling, cluster: this.cluster,
     });
     await http.register(errorHandling);
     await http.register(httpMetrics);
     await http.register(metricsRoutes);
     await http.register(healthRoutes);
     await http.register(staticFiles);
+    if (this.cluster) await http.register(clusterPlugin); // before the HLS routes: its hook proxies other nodes' streams
     await http.register(hlsRoutes);
     await http.register(streamsRoutes);
     if (this.whip) await http.register(whipRoutes);

@@ -47,6 +47,10 @@ export const ErrorCodes = {
   SHOWCASE_ERR_ROOM_TOO_FAST: { status: 429, message: 'Too many chat messages from this author' },
   SHOWCASE_ERR_ROOM_DUPLICATE: { status: 409, message: 'The same chat text was sent moments ago' },
   SHOWCASE_ERR_ROOM_REACTIONS_DROPPED: { status: 429, message: 'Reactions over the per-second limit were dropped' },
+  // The cluster (issue 17): Redis membership and the HLS proxy to the node holding a stream.
+  SHOWCASE_ERR_CLUSTER_REDIS_UNAVAILABLE: { status: 503, message: 'Cluster Redis unreachable: heartbeat not written' },
+  SHOWCASE_ERR_CLUSTER_PROXY_BUSY: { status: 503, message: 'Too many HLS requests proxied to other nodes' },
+  SHOWCASE_ERR_CLUSTER_PROXY_FAILED: { status: 502, message: 'The node holding the stream did not answer' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

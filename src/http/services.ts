@@ -16,6 +16,7 @@ import type { RtmpServer } from '../ingest/rtmp/rtmp-server.js';
 import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 import type { WhepPlayback } from '../playback/whep/whep-playback.js';
 import type { SignalServer } from '../signaling/signal-server.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 
 /**
  * The services route plugins use, each a fastify decorator registered once by the app (see
@@ -41,6 +42,8 @@ export interface ShowcaseServices {
   whip: WhipIngest;
   whep: WhepPlayback;
   signaling: SignalServer;
+  /** Only when clustered (cluster.redisUrl): membership, placement, the HLS proxy. */
+  cluster: ClusterNode;
 }
 
 declare module 'fastify' {

@@ -1,0 +1,173 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.js';
+
+/** What a node tells the others about itself and its load, every heartbeat. */
+export interface NodeInfo {
+  id: string;
+  /** Its node.url: where other nodes proxy HLS to and where WHIP publishers are sent. */
+  url: string;
+  /** Host and port of its RTMP ingest, and the RTMP app name. */
+  rtmpHost: string;
+  rtmpPort: number;
+  rtmpApp: string;
+  /** Whether it takes WHIP publishers. */
+  whip: boolean;
+  load: NodeLoad;
+  /** Its wall clock when it wrote this heartbeat. */
+  at: number;
+}
+
+/** A node's load, as placement weighs it. */
+export interface NodeLoad {
+  /** Live streams it transcodes now. */
+  streams: number;
+  /** Host CPU use: 1-minute load average per core (0..~1, more when overloaded). */
+  cpu: number;
+  /** The slowest of its streams' transcoder speeds (1 = real time), 0 when it transcodes nothing. */
+  transcoderSpeed: number;
+}
+
+export interface NodeMembershipOptions {
+  redisUrl: string;
+  keyPrefix: string;
+  heartbeatMs: number;
+  nodeTtlMs: number;
+  maxNodes: number;
+  /** This node's heartbeat, built fresh each time (its load changes). */
+  self: () => NodeInfo;
+  logger: Logger;
+}
+
+/**
+ * This node's membership of the cluster, in Redis: every heartbeatMs it writes
+ * `<prefix>:node:<id>` (its NodeInfo as JSON, with a TTL of nodeTtlMs) and adds its id to the set
+ * `<prefix>:nodes`, then reads every member's key; a member whose key expired (it stopped
+ * heartbeating) is removed from the set. What was read is kept in memory, so placement and the
+ * HLS proxy never wait on Redis. A Redis outage is logged once, retried every heartbeat (the
+ * client reconnects with a capped backoff), and meanwhile the last view ages out to this node alone.
+ */
+export class NodeMembership {
+  readonly #o: NodeMembershipOptions;
+  readonly #redis: Redis;
+  #timer?: NodeJS.Timeout;
+  #beat?: Promise<void>;
+  #closed = false;
+  /** The others as last read, with the local time each was read at. */
+  #peers = new Map<string, { info: NodeInfo; seenAt: number }>();
+  #healthy = true;
+  /** Heartbeats that failed (a Redis outage), for tests and logs. */
+  failures = 0;
+
+  constructor(o: NodeMembershipOptions) {
+    this.#o = o;
+    this.#redis = new Redis(o.redisUrl, {
+      lazyConnect: true,
+      // Commands fail at once while disconnected instead of queueing: a heartbeat that cannot be
+      // written now is worthless later, and a queue would grow through an outage.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: Math.max(250, Math.floor(o.heartbeatMs / 2)),
+      connectTimeout: Math.max(500, o.heartbeatMs),
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    });
+    // ioredis reports every failed reconnect as an 'error' event; the heartbeat logs the outage once.
+    this.#redis.on('error', () => undefined);
+  }
+
+  /** Connects and writes the first heartbeat (a failure is logged and retried), then beats on a timer. */
+  async start(): Promise<void> {
+    try {
+      await this.#redis.connect();
+    } catch {
+      // Logged by the first heartbeat; the client keeps reconnecting.
+    }
+    await this.heartbeat();
+    this.#timer = setInterval(() => void this.heartbeat(), this.#o.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  /** Writes this node's heartbeat and reads the others', once (concurrent calls share it). */
+  heartbeat(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#beat ??= this.#heartbeat().finally(() => { this.#beat = undefined; });
+    return this.#beat;
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { keyPrefix: p, nodeTtlMs, maxNodes } = this.#o;
+    const self = this.#o.self();
+    try {
+      await this.#redis.multi().set(`${p}:node:${self.id}`, JSON.stringify(self), 'PX', nodeTtlMs).sadd(`${p}:nodes`, self.id).exec();
+      // SRANDMEMBER with a count bounds what one heartbeat reads, however large the set grew.
+      const ids = (await this.#redis.srandmember(`${p}:nodes`, maxNodes)).filter((id) => id !== self.id);
+      const values = ids.length ? await this.#redis.mget(ids.map((id) => `${p}:node:${id}`)) : [];
+      const now = Date.now();
+      const gone: string[] = [];
+      const peers = new Map<string, { info: NodeInfo; seenAt: number }>();
+      ids.forEach((id, i) => {
+        const info = parseNodeInfo(values[i]);
+        if (info && info.id === id) peers.set(id, { info, seenAt: now });
+        else gone.push(id);
+      });
+      if (gone.length) {
+        await this.#redis.srem(`${p}:nodes`, ...gone);
+        for (const id of gone) if (this.#peers.has(id)) this.#o.logger.info({ nodeId: id }, 'cluster node left (its heartbeat expired)');
+      }
+      for (const id of peers.keys()) if (!this.#peers.has(id)) this.#o.logger.info({ nodeId: id, url: peers.get(id)!.info.url }, 'cluster node joined');
+      this.#peers = peers;
+      if (!this.#healthy) this.#o.logger.warn({ failures: this.failures }, 'cluster Redis reachable again: heartbeats resumed');
+      this.#healthy = true;
+    } catch (err) {
+      this.failures++;
+      if (this.#healthy) {
+        this.#o.logger.error({ err, code: 'SHOWCASE_ERR_CLUSTER_REDIS_UNAVAILABLE' }, 'cluster Redis unreachable: heartbeat not written; media goes on, retrying every heartbeat');
+      }
+      this.#healthy = false;
+    }
+  }
+
+  /** Whether the last heartbeat reached Redis. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** This node and every other node whose heartbeat was read within nodeTtlMs (this node first). */
+  nodes(now = Date.now()): NodeInfo[] {
+    const out = [this.#o.self()];
+    for (const { info, seenAt } of this.#peers.values()) if (now - seenAt < this.#o.nodeTtlMs) out.push(info);
+    return out;
+  }
+
+  /** One node by id, when it is in the set (this node included). */
+  node(id: string, now = Date.now()): NodeInfo | undefined {
+    return this.nodes(now).find((n) => n.id === id);
+  }
+
+  /** Stops heartbeating and leaves the set at once (its key deleted), so no placement lands here; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    await this.#beat;
+    this.#closed = true;
+    const { keyPrefix: p } = this.#o;
+    const id = this.#o.self().id;
+    try {
+      await this.#redis.multi().del(`${p}:node:${id}`).srem(`${p}:nodes`, id).exec();
+    } catch {
+      // Redis down: the key expires by itself within nodeTtlMs.
+    }
+    this.#redis.disconnect();
+  }
+}
+
+/** A heartbeat value read from Redis, or undefined when missing or not one of ours. */
+function parseNodeInfo(raw: string | null | undefined): NodeInfo | undefined {
+  if (!raw || raw.length > 16_384) return undefined;
+  try {
+    const v = JSON.parse(raw) as NodeInfo;
+    if (typeof v.id !== 'string' || typeof v.url !== 'string' || typeof v.load !== 'object' || v.load === null) return undefined;
+    return v;
+  } catch {
+    return undefined;
+  }
+}
