@@ -74,7 +74,7 @@ export async function startRedis(opts: { host?: string } = {}): Promise<TestRedi
       await waitReady(host, port, c, 10_000);
     } catch (err) {
       c.kill('SIGKILL');
-      throw new Error(`${(err as Error).message}: ${stderr}`);
+      throw new Error(`${(err as Error).message}: ${stderr}`, { cause: err });
     }
   };
   const stop = async (): Promise<void> => {
