@@ -100,10 +100,16 @@ export class HlsProxy {
     this.proxied++;
     const answer = res;
     const socket = answer.socket;
-    socket?.setTimeout(this.#o.idleTimeoutMs, () => answer.destroy(new Error(`proxied body idle for ${this.#o.idleTimeoutMs} ms`)));
-    const clearIdle = () => socket?.setTimeout(0);
-    answer.once('end', clearIdle);
-    answer.once('error', clearIdle);
+    // The socket is a keep-alive one that goes back to the agent: its idle timeout and our listener
+    // are removed once this answer is over, or they would pile up over the requests it carries.
+    const onIdle = () => answer.destroy(new Error(`proxied body idle for ${this.#o.idleTimeoutMs} ms`));
+    socket?.setTimeout(this.#o.idleTimeoutMs);
+    socket?.on('timeout', onIdle);
+    const clearIdle = () => {
+      socket?.setTimeout(0);
+      socket?.off('timeout', onIdle);
+    };
+    answer.once('close', clearIdle);
     reply.status(answer.statusCode ?? 502);
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
