@@ -78,9 +78,12 @@ export class HlsProxy {
     let res: IncomingMessage | undefined;
     // A player that goes away ends the upstream request; an answer fully sent frees its slot (its
     // keep-alive socket goes back to the agent: destroyed only when the answer is incomplete).
+    let playerLeft = false;
     reply.raw.once('close', () => {
       release();
-      if (!res?.complete) upstream.destroy();
+      if (res?.complete) return;
+      playerLeft = res === undefined;
+      upstream.destroy();
     });
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -91,6 +94,8 @@ export class HlsProxy {
       });
     } catch (err) {
       release();
+      // The player went away before the answer came: nothing failed, nobody to answer.
+      if (playerLeft) return reply;
       this.failed++;
       this.#o.logger.warn({ err, url: target.href, code: 'SHOWCASE_ERR_CLUSTER_PROXY_FAILED' }, 'HLS request proxied to another node failed');
       if (reply.sent || reply.raw.destroyed) return reply;

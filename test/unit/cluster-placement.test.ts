@@ -1,9 +1,12 @@
-// Least-loaded placement and the stream-holder cache (pure logic, fakes: no Redis, no store).
+// Least-loaded placement, the stream-holder cache and the cluster's config (pure logic, fakes: no Redis, no store).
 import t from 'tap';
 import { Placement, ingestUrls } from '../../src/cluster/placement.js';
 import type { NodeInfo } from '../../src/cluster/node-membership.js';
 import { StreamHolders } from '../../src/cluster/stream-holders.js';
 import type { StreamRecord } from '../../src/store/types.js';
+import { clusterNode } from '../../src/cluster/cluster-node.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { pino } from 'pino';
 
 function node(id: string, streams: number, cpu = 0.1, extra: Partial<NodeInfo> = {}): NodeInfo {
   return { id, url: `http://10.0.0.${id.charCodeAt(0) - 96}:8080`, rtmpHost: `10.0.0.${id.charCodeAt(0) - 96}`, rtmpPort: 1935, rtmpApp: 'live', whip: true, load: { streams, cpu, transcoderSpeed: 1 }, at: 0, ...extra };
@@ -64,4 +67,18 @@ t.test('holders: another node\'s unexpired lease on a live stream, cached, looku
   reads = 0;
   await h.holder('s1');
   t.equal(reads, 1, 'the cache holds capacity entries: the oldest were evicted');
+});
+
+t.test('config: no Redis URL, no cluster; a Redis URL needs node.url; the environment sets both', async (t) => {
+  const deps = { store: { getStream: async () => undefined }, nodeId: 'n1', streams: () => ({ live: 0, speeds: [] }), ingest: () => ({ rtmpPort: 1935, whip: false }), logger: pino({ level: 'silent' }) };
+  t.equal(clusterNode(loadConfig({ env: {} }), deps), undefined, 'the single-node default builds nothing of the cluster');
+  t.throws(() => loadConfig({ env: { SHOWCASE_REDIS_URL: 'redis://127.0.0.1:6379' } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' });
+  t.throws(() => loadConfig({ env: { SHOWCASE_REDIS_URL: 'http://x' } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' }, 'not a redis URL');
+  const config = loadConfig({ env: { SHOWCASE_REDIS_URL: 'redis://127.0.0.1:6379', SHOWCASE_NODE_URL: 'http://10.0.0.2:8080' } });
+  t.equal(config.cluster.redisUrl, 'redis://127.0.0.1:6379');
+  t.equal(config.node.url, 'http://10.0.0.2:8080');
+  const node = clusterNode(config, deps)!;
+  t.ok(node, 'a cluster node when both are set');
+  t.match(node.membership.nodes()[0], { id: 'n1', url: 'http://10.0.0.2:8080', rtmpHost: '10.0.0.2', rtmpPort: 1935 }, 'its own heartbeat, RTMP host from node.url');
+  await node.close();
 });
