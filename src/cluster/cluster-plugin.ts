@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { dependsOn } from '../http/services.js';
 import { PROXIED_HEADER } from './hls-proxy.js';
+import { ShowcaseError } from '../core/errors.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -31,11 +32,18 @@ async function cluster(app: FastifyInstance): Promise<void> {
     if (!url) return;
     return node.proxy.forward(req, reply, url);
   });
+
+  // The operator's view of the set as this node sees it (what placement chooses from).
+  app.get('/v1/cluster/nodes', async (req) => {
+    const p = await app.auth.requireAuthenticated(req);
+    if (p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator sees the cluster');
+    return { self: node.id, redisHealthy: node.membership.healthy, nodes: node.membership.nodes(), proxy: { inFlight: node.proxy.inFlight, proxied: node.proxy.proxied, failed: node.proxy.failed, rejected: node.proxy.rejected } };
+  });
 }
 
-/** The cluster's HTTP part (the HLS proxy); registered before the HLS routes, only when clustered. */
+/** The cluster's HTTP part (the HLS proxy, GET /v1/cluster/nodes); registered before the HLS routes, only when clustered. */
 export const clusterPlugin = fp(cluster, {
   name: 'showcase-cluster-plugin',
   fastify: '5.x',
-  dependencies: dependsOn('cluster', 'origin', 'registry'),
+  dependencies: dependsOn('cluster', 'origin', 'registry', 'auth'),
 });
