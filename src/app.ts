@@ -287,7 +287,7 @@ export class ShowcaseApp {
     if (this.recordings) await http.register(recordingRoutes);
     await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
     await http.register(watchRoutes);
-    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log });
+    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout });
     await http.register(creatorsRoutes);
   }
 

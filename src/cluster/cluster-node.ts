@@ -6,6 +6,7 @@ import { NodeMembership, type NodeInfo, type NodeLoad } from './node-membership.
 import { Placement, type IngestPlacement } from './placement.js';
 import { StreamHolders } from './stream-holders.js';
 import { HlsProxy } from './hls-proxy.js';
+import { RedisRoomFanout } from './redis-room-fanout.js';
 
 export interface ClusterNodeDeps {
   store: Pick<Store, 'getStream'>;
@@ -28,6 +29,8 @@ export class ClusterNode {
   readonly placement: Placement;
   readonly holders: StreamHolders;
   readonly proxy: HlsProxy;
+  /** The room's fan-out across nodes (the room plugin owns its lifetime: it closes it). */
+  readonly roomFanout: RedisRoomFanout;
 
   constructor(config: Readonly<Config>, deps: ClusterNodeDeps) {
     const c = config.cluster;
@@ -50,11 +53,12 @@ export class ClusterNode {
     this.placement = new Placement({ nodes: () => this.membership.nodes(), holdMs: c.placementHoldMs });
     this.holders = new StreamHolders({ store: deps.store, selfId: this.id, ttlMs: c.holderCacheMs, capacity: c.holderCacheSize });
     this.proxy = new HlsProxy({ selfId: this.id, maxConcurrent: c.proxyMaxConcurrent, timeoutMs: c.proxyTimeoutMs, idleTimeoutMs: c.proxyIdleTimeoutMs, logger: log });
+    this.roomFanout = new RedisRoomFanout({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, nodeId: this.id, logger: log });
   }
 
-  /** Joins the set (first heartbeat written, or its failure logged and retried). */
-  start(): Promise<void> {
-    return this.membership.start();
+  /** Joins the set (first heartbeat written, or its failure logged and retried) and connects the room bus. */
+  async start(): Promise<void> {
+    await Promise.all([this.membership.start(), this.roomFanout.start()]);
   }
 
   /** The least-loaded node's ingest URLs for a publisher about to go live. */
