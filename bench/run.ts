@@ -54,6 +54,7 @@ for (const [name, file, fn] of [
   ['recording-finalize', './recording-finalize.js', 'runRecordingFinalizeBench'],
   ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
   ['webrtc-latency', './webrtc-latency.js', 'runWebRtcLatencyBench'],
+  ['cluster', './cluster.js', 'runClusterBench'],
 ] as const) {
   await section(name, async () => {
     let mod: Record<string, unknown>;

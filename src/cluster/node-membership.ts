@@ -66,7 +66,8 @@ export class NodeMembership {
       // written now is worthless later, and a queue would grow through an outage.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: Math.max(250, Math.floor(o.heartbeatMs / 2)),
+      // Generous against a busy event loop (a false outage is noise in the log), short of the TTL.
+      commandTimeout: Math.max(1000, Math.floor(o.nodeTtlMs / 3)),
       connectTimeout: Math.max(500, o.heartbeatMs),
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     });
