@@ -11,6 +11,9 @@ export interface StreamHoldersOptions {
   now?: () => number;
 }
 
+/** Store reads in flight at once; past it a request is answered locally (a 404 at worst) until one returns. */
+const MAX_LOOKUPS_IN_FLIGHT = 64;
+
 /**
  * Which other node holds a live stream, from the stream's lease in the store: what the HLS proxy
  * asks on a request for a stream this node does not have. Answers are cached briefly and lookups of
@@ -35,7 +38,8 @@ export class StreamHolders {
     if (hit && hit.until > now) return Promise.resolve(hit.nodeId);
     const pending = this.#inFlight.get(streamId);
     if (pending) return pending;
-    if (this.#inFlight.size >= this.#o.capacity) return Promise.resolve(undefined);
+    // Ids come from request paths: a flood of made-up ones must not queue store reads without end.
+    if (this.#inFlight.size >= MAX_LOOKUPS_IN_FLIGHT) return Promise.resolve(undefined);
     const p = this.#lookup(streamId).finally(() => this.#inFlight.delete(streamId));
     this.#inFlight.set(streamId, p);
     return p;
