@@ -49,8 +49,11 @@ export class ClusterNode {
       };
       return { id: this.id, url, rtmpHost, rtmpPort: ingest.rtmpPort, rtmpApp: config.rtmp.app, whip: ingest.whip, load, at: Date.now() };
     };
-    this.membership = new NodeMembership({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, heartbeatMs: c.heartbeatMs, nodeTtlMs: c.nodeTtlMs, maxNodes: c.maxNodes, self, logger: log });
-    this.placement = new Placement({ nodes: () => this.membership.nodes(), holdMs: c.placementHoldMs });
+    this.membership = new NodeMembership({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, heartbeatMs: c.heartbeatMs, nodeTtlMs: c.nodeTtlMs, maxNodes: c.maxNodes, placementHoldMs: c.placementHoldMs, self, logger: log });
+    this.placement = new Placement({
+      nodes: () => this.membership.nodes(), holdMs: c.placementHoldMs,
+      shared: (id) => this.membership.placedRecently(id), placed: (id) => this.membership.notePlacement(id),
+    });
     this.holders = new StreamHolders({ store: deps.store, selfId: this.id, ttlMs: c.holderCacheMs, capacity: c.holderCacheSize });
     this.proxy = new HlsProxy({ selfId: this.id, maxConcurrent: c.proxyMaxConcurrent, timeoutMs: c.proxyTimeoutMs, idleTimeoutMs: c.proxyIdleTimeoutMs, logger: log });
     this.roomFanout = new RedisRoomFanout({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, nodeId: this.id, logger: log });

@@ -33,6 +33,8 @@ export interface NodeMembershipOptions {
   heartbeatMs: number;
   nodeTtlMs: number;
   maxNodes: number;
+  /** How long a placement handed out by any node counts on its target (cluster.placementHoldMs). */
+  placementHoldMs: number;
   /** This node's heartbeat, built fresh each time (its load changes). */
   self: () => NodeInfo;
   logger: Logger;
@@ -55,6 +57,9 @@ export class NodeMembership {
   /** The others as last read, with the local time each was read at. */
   #peers = new Map<string, { info: NodeInfo; seenAt: number }>();
   #healthy = true;
+  /** Per node id, the placements any node handed out to it within placementHoldMs, as of the last heartbeat. */
+  #placed = new Map<string, number>();
+  #placeSeq = 0;
   /** Heartbeats that failed (a Redis outage), for tests and logs. */
   failures = 0;
 
@@ -116,6 +121,14 @@ export class NodeMembership {
       }
       for (const id of peers.keys()) if (!this.#peers.has(id)) this.#o.logger.info({ nodeId: id, url: peers.get(id)!.info.url }, 'cluster node joined');
       this.#peers = peers;
+      // The placements every node handed out lately, per target: what placement adds to a node's
+      // streams until they show in its load (a burst of creates through several nodes).
+      const targets = [self.id, ...peers.keys()];
+      const floor = Date.now() - this.#o.placementHoldMs;
+      const m = this.#redis.multi();
+      for (const id of targets) m.zremrangebyscore(`${p}:placed:${id}`, '-inf', floor).zcard(`${p}:placed:${id}`);
+      const counts = (await m.exec()) ?? [];
+      this.#placed = new Map(targets.map((id, i) => [id, Number(counts[i * 2 + 1]?.[1] ?? 0)]));
       if (!this.#healthy) this.#o.logger.warn({ failures: this.failures }, 'cluster Redis reachable again: heartbeats resumed');
       this.#healthy = true;
     } catch (err) {
@@ -125,6 +138,18 @@ export class NodeMembership {
       }
       this.#healthy = false;
     }
+  }
+
+  /** Records, for every node, that this node placed a publisher on targetId (fire and forget: never awaited by a request). */
+  notePlacement(targetId: string): void {
+    if (this.#closed || this.#o.placementHoldMs === 0) return;
+    const key = `${this.#o.keyPrefix}:placed:${targetId}`;
+    this.#redis.multi().zadd(key, Date.now(), `${this.#o.self().id}:${++this.#placeSeq}`).pexpire(key, this.#o.placementHoldMs).exec().catch(() => undefined);
+  }
+
+  /** Placements any node handed out to this node id lately, as of the last heartbeat. */
+  placedRecently(id: string): number {
+    return this.#placed.get(id) ?? 0;
   }
 
   /** Whether the last heartbeat reached Redis. */

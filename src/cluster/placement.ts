@@ -13,6 +13,10 @@ export interface PlacementOptions {
   nodes: () => NodeInfo[];
   /** A placement handed out counts on its node for this long (until its stream shows in the node's load). */
   holdMs: number;
+  /** Placements every node handed out to a node lately (NodeMembership.placedRecently); 0 when not shared. */
+  shared?: (nodeId: string) => number;
+  /** Called with each placement's target (NodeMembership.notePlacement shares it). */
+  placed?: (nodeId: string) => void;
   now?: () => number;
 }
 
@@ -20,9 +24,10 @@ export interface PlacementOptions {
 const MAX_HELD_PER_NODE = 10_000;
 
 /**
- * Least-loaded placement: the node with the fewest streams, counting the placements this node
- * handed out lately (a burst of creates between two heartbeats would otherwise all land on the same
- * node), then the least CPU, then a slow transcoder, then the id (deterministic ties).
+ * Least-loaded placement: the node with the fewest streams, counting the placements handed out
+ * lately (a burst of creates between two heartbeats would otherwise all land on the same node):
+ * this node's own at once, every node's as of the last heartbeat (shared in Redis), the larger of
+ * the two; then the least CPU, then a slow transcoder, then the id (deterministic ties).
  */
 export class Placement {
   readonly #o: PlacementOptions;
@@ -42,7 +47,8 @@ export class Placement {
     for (const id of this.#held.keys()) if (!nodes.some((n) => n.id === id)) this.#held.delete(id);
     let best: { node: NodeInfo; score: [number, number, number] } | undefined;
     for (const node of nodes) {
-      const score: [number, number, number] = [node.load.streams + this.#recent(node.id, now), round2(node.load.cpu), node.load.transcoderSpeed > 0 && node.load.transcoderSpeed < 0.95 ? 1 : 0];
+      const pending = Math.max(this.#recent(node.id, now), this.#o.shared?.(node.id) ?? 0);
+      const score: [number, number, number] = [node.load.streams + pending, round2(node.load.cpu), node.load.transcoderSpeed > 0 && node.load.transcoderSpeed < 0.95 ? 1 : 0];
       if (!best || lessThan(score, node.id, best.score, best.node.id)) best = { node, score };
     }
     const node = best!.node;
@@ -50,6 +56,7 @@ export class Placement {
     held.push(now);
     if (held.length > MAX_HELD_PER_NODE) held.shift();
     this.#held.set(node.id, held);
+    this.#o.placed?.(node.id);
     return ingestUrls(node);
   }
 

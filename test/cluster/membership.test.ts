@@ -27,7 +27,7 @@ t.test('join, load, expiry of a silent node, leave on close, a Redis outage surv
   t.teardown(() => redis.remove());
   const logs = new LogSink();
   const logger = createLogger('info', logs);
-  const opts = { redisUrl: redis.url, keyPrefix: 'sc-test', heartbeatMs: 60_000, nodeTtlMs: 800, maxNodes: 64, logger };
+  const opts = { redisUrl: redis.url, keyPrefix: 'sc-test', heartbeatMs: 60_000, nodeTtlMs: 800, maxNodes: 64, placementHoldMs: 30_000, logger };
   let aStreams = 2;
   const a = new NodeMembership({ ...opts, self: () => info('a', aStreams) });
   const b = new NodeMembership({ ...opts, self: () => info('b', 5) });
@@ -41,6 +41,14 @@ t.test('join, load, expiry of a silent node, leave on close, a Redis outage surv
   await a.heartbeat();
   await b.heartbeat();
   t.equal(b.node('a')?.load.streams, 3, 'each heartbeat carries the load as it is now');
+
+  // Placements are shared: what a hands out to b counts on b in every node's view after a heartbeat.
+  a.notePlacement('b');
+  a.notePlacement('b');
+  b.notePlacement('a');
+  t.ok(await beatUntil(b, () => b.placedRecently('b') === 2 && b.placedRecently('a') === 1), 'b sees the placements a and b handed out');
+  await a.heartbeat();
+  t.equal(a.placedRecently('b'), 2);
 
   // A node that dies without leaving: its key, written by another client, is never renewed.
   const raw = new Redis(redis.url);

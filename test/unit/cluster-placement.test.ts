@@ -26,6 +26,16 @@ t.test('a burst of placements between two heartbeats spreads evenly over equal n
   t.equal(p.place().nodeId, 'a', 'held placements expire after holdMs: ties go to the lowest id again');
 });
 
+t.test('placements other nodes handed out (shared through Redis) count too; each placement is reported', async (t) => {
+  const nodes = [node('a', 0), node('b', 0), node('c', 0)];
+  const reported: string[] = [];
+  const shared: Record<string, number> = { a: 2, b: 1 };
+  const p = new Placement({ nodes: () => nodes, holdMs: 30_000, shared: (id) => shared[id] ?? 0, placed: (id) => reported.push(id) });
+  t.equal(p.place().nodeId, 'c', 'a and b already got placements from other nodes');
+  t.equal(p.place().nodeId, 'b', 'then the larger of own and shared counts: b (1) before a (2), c now 1 too');
+  t.same(reported, ['c', 'b']);
+});
+
 t.test('the node with the fewest streams wins; then the least CPU; a slow transcoder counts against it', async (t) => {
   const p = (nodes: NodeInfo[]) => new Placement({ nodes: () => nodes, holdMs: 0 }).place().nodeId;
   t.equal(p([node('a', 3), node('b', 1), node('c', 2)]), 'b');
