@@ -52,7 +52,7 @@ export class ClusterNode {
     this.membership = new NodeMembership({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, heartbeatMs: c.heartbeatMs, nodeTtlMs: c.nodeTtlMs, maxNodes: c.maxNodes, placementHoldMs: c.placementHoldMs, self, logger: log });
     this.placement = new Placement({
       nodes: () => this.membership.nodes(), holdMs: c.placementHoldMs,
-      shared: (id) => this.membership.placedRecently(id), placed: (id) => this.membership.notePlacement(id),
+      shared: (id) => this.membership.placedRecently(id), reserve: (candidates) => this.membership.reserve(candidates),
     });
     this.holders = new StreamHolders({ store: deps.store, selfId: this.id, ttlMs: c.holderCacheMs, capacity: c.holderCacheSize });
     this.proxy = new HlsProxy({ selfId: this.id, maxConcurrent: c.proxyMaxConcurrent, timeoutMs: c.proxyTimeoutMs, idleTimeoutMs: c.proxyIdleTimeoutMs, logger: log });
@@ -64,8 +64,8 @@ export class ClusterNode {
     await Promise.all([this.membership.start(), this.roomFanout.start()]);
   }
 
-  /** The least-loaded node's ingest URLs for a publisher about to go live. */
-  place(): IngestPlacement {
+  /** The least-loaded node's ingest URLs for a publisher about to go live (one Redis round trip; its own view when Redis is down). */
+  place(): Promise<IngestPlacement> {
     return this.placement.place();
   }
 

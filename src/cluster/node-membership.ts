@@ -126,7 +126,7 @@ export class NodeMembership {
       const targets = [self.id, ...peers.keys()];
       const floor = Date.now() - this.#o.placementHoldMs;
       const m = this.#redis.multi();
-      for (const id of targets) m.zremrangebyscore(`${p}:placed:${id}`, '-inf', floor).zcard(`${p}:placed:${id}`);
+      for (const id of targets) m.zremrangebyscore(`{${p}}:placed:${id}`, '-inf', floor).zcard(`{${p}}:placed:${id}`);
       const counts = (await m.exec()) ?? [];
       this.#placed = new Map(targets.map((id, i) => [id, Number(counts[i * 2 + 1]?.[1] ?? 0)]));
       if (!this.#healthy) this.#o.logger.warn({ failures: this.failures }, 'cluster Redis reachable again: heartbeats resumed');
@@ -140,11 +140,20 @@ export class NodeMembership {
     }
   }
 
-  /** Records, for every node, that this node placed a publisher on targetId (fire and forget: never awaited by a request). */
-  notePlacement(targetId: string): void {
-    if (this.#closed || this.#o.placementHoldMs === 0) return;
-    const key = `${this.#o.keyPrefix}:placed:${targetId}`;
-    this.#redis.multi().zadd(key, Date.now(), `${this.#o.self().id}:${++this.#placeSeq}`).pexpire(key, this.#o.placementHoldMs).exec().catch(() => undefined);
+  /**
+   * Places one publisher atomically for the whole cluster (a Lua script in Redis): among the
+   * candidates, in order of preference, the first with the fewest streams plus placements any node
+   * handed out within placementHoldMs, which then counts this one. Rejects when Redis is
+   * unreachable (the caller places from its own view). The keys share a hash tag (one slot).
+   */
+  async reserve(candidates: ReadonlyArray<{ id: string; streams: number }>): Promise<string> {
+    const p = this.#o.keyPrefix;
+    const keys = candidates.map((c) => `{${p}}:placed:${c.id}`);
+    const member = `${this.#o.self().id}:${++this.#placeSeq}:${Date.now()}`;
+    const index = await this.#redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), this.#o.placementHoldMs, member, ...candidates.map((c) => c.streams)) as number;
+    const chosen = candidates[index - 1];
+    if (!chosen) throw new Error(`placement script answered ${String(index)}`);
+    return chosen.id;
   }
 
   /** Placements any node handed out to this node id lately, as of the last heartbeat. */
@@ -185,6 +194,25 @@ export class NodeMembership {
     this.#redis.disconnect();
   }
 }
+
+/**
+ * KEYS: each candidate's sorted set of recent placements, in order of preference. ARGV: now,
+ * holdMs, this placement's member, then each candidate's live streams. Prunes, scores, picks the
+ * first lowest, records the placement on it; returns its 1-based index. Atomic: two nodes placing
+ * at the same moment see each other's placements.
+ */
+const RESERVE_SCRIPT = `
+local now, hold = tonumber(ARGV[1]), tonumber(ARGV[2])
+local best, bestScore = 1, nil
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - hold)
+  local score = redis.call('ZCARD', key) + tonumber(ARGV[3 + i])
+  if bestScore == nil or score < bestScore then best, bestScore = i, score end
+end
+redis.call('ZADD', KEYS[best], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[best], hold)
+return best
+`;
 
 /** A heartbeat value read from Redis, or undefined when missing or not one of ours. */
 function parseNodeInfo(raw: string | null | undefined): NodeInfo | undefined {

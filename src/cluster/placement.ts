@@ -15,8 +15,11 @@ export interface PlacementOptions {
   holdMs: number;
   /** Placements every node handed out to a node lately (NodeMembership.placedRecently); 0 when not shared. */
   shared?: (nodeId: string) => number;
-  /** Called with each placement's target (NodeMembership.notePlacement shares it). */
-  placed?: (nodeId: string) => void;
+  /**
+   * Places atomically across the cluster (NodeMembership.reserve): given the candidates in order
+   * of preference, resolves with the chosen id; when it rejects (Redis down) placement uses its own view.
+   */
+  reserve?: (candidates: ReadonlyArray<{ id: string; streams: number }>) => Promise<string>;
   now?: () => number;
 }
 
@@ -25,9 +28,10 @@ const MAX_HELD_PER_NODE = 10_000;
 
 /**
  * Least-loaded placement: the node with the fewest streams, counting the placements handed out
- * lately (a burst of creates between two heartbeats would otherwise all land on the same node):
- * this node's own at once, every node's as of the last heartbeat (shared in Redis), the larger of
- * the two; then the least CPU, then a slow transcoder, then the id (deterministic ties).
+ * lately (a burst of creates between two heartbeats would otherwise all land on the same node).
+ * Clustered, the choice and its count are one atomic step in Redis (reserve), so creates through
+ * several nodes at once spread too; when Redis is unreachable, this node's own placements and the
+ * shared counts of the last heartbeat, the larger of the two. Then the least CPU, then a slow transcoder, then the id (deterministic ties).
  */
 export class Placement {
   readonly #o: PlacementOptions;
@@ -40,24 +44,47 @@ export class Placement {
     this.#now = o.now ?? Date.now;
   }
 
-  /** Picks the least-loaded node and counts the placement on it; returns its ingest URLs. */
-  place(): IngestPlacement {
+  /** Picks the least-loaded node (cluster-wide through reserve, else from this node's view) and counts the placement on it. */
+  async place(): Promise<IngestPlacement> {
+    const nodes = this.#o.nodes();
+    if (this.#o.reserve) {
+      // Preference among equals: less CPU, a transcoder keeping up, then the id.
+      const ordered = nodes.map((n) => ({ n, key: [0, round2(n.load.cpu), slow(n)] as [number, number, number] }))
+        .sort((x, y) => (lessThan(x.key, x.n.id, y.key, y.n.id) ? -1 : 1)).map((x) => x.n);
+      try {
+        const id = await this.#o.reserve(ordered.map((n) => ({ id: n.id, streams: n.load.streams })));
+        const node = ordered.find((n) => n.id === id);
+        if (node) {
+          this.#hold(node.id, this.#now());
+          return ingestUrls(node);
+        }
+      } catch {
+        // Redis unreachable: placed from this node's own view below.
+      }
+    }
+    return this.placeLocally();
+  }
+
+  /** Picks from this node's view only: its own recent placements and the shared counts as of the last heartbeat. */
+  placeLocally(): IngestPlacement {
     const now = this.#now();
     const nodes = this.#o.nodes();
     for (const id of this.#held.keys()) if (!nodes.some((n) => n.id === id)) this.#held.delete(id);
     let best: { node: NodeInfo; score: [number, number, number] } | undefined;
     for (const node of nodes) {
       const pending = Math.max(this.#recent(node.id, now), this.#o.shared?.(node.id) ?? 0);
-      const score: [number, number, number] = [node.load.streams + pending, round2(node.load.cpu), node.load.transcoderSpeed > 0 && node.load.transcoderSpeed < 0.95 ? 1 : 0];
+      const score: [number, number, number] = [node.load.streams + pending, round2(node.load.cpu), slow(node)];
       if (!best || lessThan(score, node.id, best.score, best.node.id)) best = { node, score };
     }
-    const node = best!.node;
-    const held = this.#held.get(node.id) ?? [];
+    this.#hold(best!.node.id, now);
+    return ingestUrls(best!.node);
+  }
+
+  #hold(id: string, now: number): void {
+    const held = this.#held.get(id) ?? [];
     held.push(now);
     if (held.length > MAX_HELD_PER_NODE) held.shift();
-    this.#held.set(node.id, held);
-    this.#o.placed?.(node.id);
-    return ingestUrls(node);
+    this.#held.set(id, held);
   }
 
   /** Placements on a node handed out within holdMs (older ones dropped). */
@@ -77,6 +104,11 @@ export function ingestUrls(node: NodeInfo): IngestPlacement {
     rtmpUrl: `rtmp://${host}:${node.rtmpPort}/${node.rtmpApp}`,
     ...(node.whip ? { whipUrl: `${node.url.replace(/\/+$/, '')}/whip` } : {}),
   };
+}
+
+/** 1 when a node's slowest transcoder falls behind real time (it counts against the node). */
+function slow(n: NodeInfo): number {
+  return n.load.transcoderSpeed > 0 && n.load.transcoderSpeed < 0.95 ? 1 : 0;
 }
 
 function round2(x: number): number {

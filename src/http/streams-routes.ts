@@ -63,9 +63,9 @@ async function streams(app: FastifyInstance): Promise<void> {
   // Clustered (cluster.redisUrl): a publisher about to go live is sent to the least-loaded node.
   const cluster = app.hasDecorator('cluster') ? app.cluster : undefined;
   /** Where a publisher should go now: the least-loaded node when clustered, this node otherwise. */
-  const ingestUrls = (req: FastifyRequest): Record<string, unknown> => {
+  const ingestUrls = async (req: FastifyRequest): Promise<Record<string, unknown>> => {
     if (cluster) {
-      const placed = cluster.place();
+      const placed = await cluster.place();
       return { rtmpUrl: placed.rtmpUrl, ...(placed.whipUrl ? { whipUrl: placed.whipUrl } : {}), nodeId: placed.nodeId };
     }
     return { rtmpUrl: rtmpUrl(req), ...(whipEnabled ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}) };
@@ -126,7 +126,7 @@ async function streams(app: FastifyInstance): Promise<void> {
       extra: {},
     });
     reply.header('location', `/v1/streams/${rec.id}`);
-    return reply.status(201).send(view(req, rec, p, streamKey, cluster ? ingestUrls(req) : undefined));
+    return reply.status(201).send(view(req, rec, p, streamKey, cluster ? await ingestUrls(req) : undefined));
   });
 
   // Asked again just before going live: in a cluster the least-loaded node may have changed since
@@ -134,7 +134,7 @@ async function streams(app: FastifyInstance): Promise<void> {
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/ingest', { schema: { params: IdParams } }, async (req) => {
     const p = await o.auth.requireAuthenticated(req);
     const rec = await owned(o.store, p, req.params.id);
-    return { ...ingestUrls(req), streamKeyPrefix: rec.streamKeyPrefix };
+    return { ...(await ingestUrls(req)), streamKeyPrefix: rec.streamKeyPrefix };
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req) => {

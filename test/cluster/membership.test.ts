@@ -42,13 +42,15 @@ t.test('join, load, expiry of a silent node, leave on close, a Redis outage surv
   await b.heartbeat();
   t.equal(b.node('a')?.load.streams, 3, 'each heartbeat carries the load as it is now');
 
-  // Placements are shared: what a hands out to b counts on b in every node's view after a heartbeat.
-  a.notePlacement('b');
-  a.notePlacement('b');
-  b.notePlacement('a');
-  t.ok(await beatUntil(b, () => b.placedRecently('b') === 2 && b.placedRecently('a') === 1), 'b sees the placements a and b handed out');
-  await a.heartbeat();
-  t.equal(a.placedRecently('b'), 2);
+  // Placement is one atomic step in Redis: creates through two nodes at once still spread, and
+  // every node's view of recent placements (read at its heartbeat) has them.
+  const cands = [{ id: 'a', streams: 0 }, { id: 'b', streams: 0 }, { id: 'c', streams: 1 }];
+  const chosen = await Promise.all([a.reserve(cands), b.reserve(cands), a.reserve(cands), b.reserve(cands)]);
+  t.same([...chosen].sort(), ['a', 'a', 'b', 'b'], `four placements at once from two nodes, spread counting c's stream (${chosen.join(',')})`);
+  t.equal(await a.reserve(cands), 'c', 'then c: its one stream and no placements is the least (2, 2, 1)');
+  t.equal(await a.reserve(cands), 'a', 'a tie (2, 2, 2) goes to the first candidate, the preferred one');
+  await b.heartbeat();
+  t.same([b.placedRecently('a'), b.placedRecently('b'), b.placedRecently('c')], [3, 2, 0], 'every member\'s placements in each view as of its heartbeat (c is no member: not read)');
 
   // A node that dies without leaving: its key, written by another client, is never renewed.
   const raw = new Redis(redis.url);

@@ -18,26 +18,39 @@ t.test('a burst of placements between two heartbeats spreads evenly over equal n
   const p = new Placement({ nodes: () => nodes, holdMs: 30_000, now: () => now });
   const counts: Record<string, number> = {};
   for (let i = 0; i < 9; i++) {
-    const placed = p.place();
+    const placed = p.placeLocally();
     counts[placed.nodeId] = (counts[placed.nodeId] ?? 0) + 1;
   }
   t.same(counts, { a: 3, b: 3, c: 3 });
   now += 30_000;
-  t.equal(p.place().nodeId, 'a', 'held placements expire after holdMs: ties go to the lowest id again');
+  t.equal(p.placeLocally().nodeId, 'a', 'held placements expire after holdMs: ties go to the lowest id again');
 });
 
-t.test('placements other nodes handed out (shared through Redis) count too; each placement is reported', async (t) => {
+t.test('placements other nodes handed out (shared through Redis) count too when placing from this node\'s view', async (t) => {
   const nodes = [node('a', 0), node('b', 0), node('c', 0)];
-  const reported: string[] = [];
   const shared: Record<string, number> = { a: 2, b: 1 };
-  const p = new Placement({ nodes: () => nodes, holdMs: 30_000, shared: (id) => shared[id] ?? 0, placed: (id) => reported.push(id) });
-  t.equal(p.place().nodeId, 'c', 'a and b already got placements from other nodes');
-  t.equal(p.place().nodeId, 'b', 'then the larger of own and shared counts: b (1) before a (2), c now 1 too');
-  t.same(reported, ['c', 'b']);
+  const p = new Placement({ nodes: () => nodes, holdMs: 30_000, shared: (id) => shared[id] ?? 0 });
+  t.equal(p.placeLocally().nodeId, 'c', 'a and b already got placements from other nodes');
+  t.equal(p.placeLocally().nodeId, 'b', 'then the larger of own and shared counts: b (1) before a (2), c now 1 too');
+});
+
+t.test('clustered placement asks reserve with the candidates in order of preference; Redis down: its own view', async (t) => {
+  const nodes = [node('c', 1, 0.5), node('a', 2, 0.1), node('b', 0, 0.3)];
+  const asked: unknown[] = [];
+  let down = false;
+  const p = new Placement({ nodes: () => nodes, holdMs: 30_000, reserve: async (candidates) => {
+    asked.push(candidates);
+    if (down) throw new Error('Redis down');
+    return 'c';
+  } });
+  t.equal((await p.place()).nodeId, 'c', 'what reserve chose');
+  t.same(asked[0], [{ id: 'a', streams: 2 }, { id: 'b', streams: 0 }, { id: 'c', streams: 1 }], 'least CPU first (ties among equal loads go to it)');
+  down = true;
+  t.equal((await p.place()).nodeId, 'b', 'reserve failing: the fewest streams from this node\'s view');
 });
 
 t.test('the node with the fewest streams wins; then the least CPU; a slow transcoder counts against it', async (t) => {
-  const p = (nodes: NodeInfo[]) => new Placement({ nodes: () => nodes, holdMs: 0 }).place().nodeId;
+  const p = (nodes: NodeInfo[]) => new Placement({ nodes: () => nodes, holdMs: 0 }).placeLocally().nodeId;
   t.equal(p([node('a', 3), node('b', 1), node('c', 2)]), 'b');
   t.equal(p([node('a', 1, 0.9), node('b', 1, 0.2), node('c', 1, 0.5)]), 'b');
   t.equal(p([node('a', 1, 0.2, { load: { streams: 1, cpu: 0.2, transcoderSpeed: 0.8 } }), node('b', 1, 0.2)]), 'b');
