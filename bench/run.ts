@@ -55,6 +55,7 @@ for (const [name, file, fn] of [
   ['watch-latency', './watch-latency.js', 'runWatchLatencyBench'],
   ['webrtc-latency', './webrtc-latency.js', 'runWebRtcLatencyBench'],
   ['commerce-playlist', './commerce-playlist.js', 'runCommercePlaylistBench'],
+  ['cluster', './cluster.js', 'runClusterBench'],
 ] as const) {
   await section(name, async () => {
     let mod: Record<string, unknown>;

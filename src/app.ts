@@ -58,6 +58,8 @@ import { creatorsRoutes } from './http/creators-routes.js';
 import { practicePlugin } from './journey/practice/practice-plugin.js';
 import { liveRoutes } from './journey/discovery/live-routes.js';
 import { followersRoutes } from './journey/followers/followers-routes.js';
+import { clusterNode, type ClusterNode } from './cluster/cluster-node.js';
+import { clusterPlugin } from './cluster/cluster-plugin.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -92,6 +94,8 @@ export class ShowcaseApp {
   readonly recordings?: RecordingService;
   /** The HTTP server's one WebSocket upgrade listener: /v1/signal, the room. */
   readonly upgrades: UpgradeRouter;
+  /** Only when clustered (cluster.redisUrl): membership in Redis, placement, the HLS proxy. */
+  readonly cluster?: ClusterNode;
   webrtcPool?: WorkerPool;
   signaling?: SignalServer;
   whip?: WhipIngest;
@@ -145,6 +149,7 @@ export class ShowcaseApp {
       hls: (id) => this.origin.get(id),
       recordingState: (id) => this.recordings?.cachedState(id),
     });
+    this.cluster = clusterNode(config, { store, nodeId, logger: log, streams: () => ({ live: this.registry.liveCount(), speeds: this.status.metricsViews().map((v) => v.transcoderSpeed).filter((x) => x > 0) }), ingest: () => ({ rtmpPort: this.rtmpPort, whip: this.whip !== undefined }) });
     this.#publishPolicy = new RtmpPublishPolicy({ registry: this.registry, isOwnerDisabled: ownerDisabledCheck(store), deadPublisherMs: config.rtmp.deadPublisherMs, reconnectGraceMs: config.streams.reconnectGraceMs });
     this.rtmp = new RtmpServer({ host: config.rtmp.host, port: config.rtmp.port, app: config.rtmp.app, readCoalesceMs: config.rtmp.readCoalesceMs, logger: log.child({ component: 'rtmp' }), limits: rtmpLimits(config), onPublish: (req) => this.#publishPolicy.decide(req) });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
@@ -170,6 +175,7 @@ export class ShowcaseApp {
     // streams.reconnectGraceMs.
     const app = (this.#shutdown = new Owner('app', log));
     const ingest = app.branch('ingest');
+    if (this.cluster) ingest.add('cluster', this.cluster); // leaves the set first: no placement lands here any more
     ingest.step('admission', (reason) => {
       this.#publishPolicy.close();
       this.outputs.interrupt(reason);
@@ -258,6 +264,7 @@ export class ShowcaseApp {
     await this.http.listen({ host: c.http.host, port: c.http.port });
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : c.http.port;
+    await this.cluster?.start();
     this.ticker.start();
     this.registry.startLeaseRenewal();
     this.analytics.startPeriodic(60_000);
@@ -270,7 +277,7 @@ export class ShowcaseApp {
     await provideAll(http, {
       config: this.config, store: this.store, registry: this.registry, auth: this.auth, origin: this.origin, sessions: this.sessions,
       ticker: this.ticker, metrics: this.metrics, appMetrics: this.appMetrics, analytics: this.analytics, streamStatus: this.status, rtmp: this.rtmp,
-      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling,
+      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling, cluster: this.cluster,
     });
     await http.register(errorHandling);
     await http.register(httpMetrics);
@@ -279,6 +286,7 @@ export class ShowcaseApp {
     await http.register(metricsRoutes, { commerce: (id) => commerceAnalytics(this.store, id) });
     await http.register(healthRoutes);
     await http.register(staticFiles);
+    if (this.cluster) await http.register(clusterPlugin); // before the HLS routes: its hook proxies other nodes' streams
     await http.register(hlsRoutes);
     await http.register(streamsRoutes);
     if (this.whip) await http.register(whipRoutes);
@@ -290,7 +298,7 @@ export class ShowcaseApp {
     const watchFeed = new WatchEventFeed();
     await http.register(watchRoutes, { feed: watchFeed });
     await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log });
-    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log });
+    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout });
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).
     await http.register(liveRoutes);

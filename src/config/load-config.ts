@@ -21,6 +21,8 @@ const ENV_MAP: Array<[string, string[], 'int' | 'string']> = [
   ['SHOWCASE_WEBRTC_ANNOUNCED_ADDRESS', ['webrtc', 'announcedAddress'], 'string'],
   ['SHOWCASE_STORE_URL', ['store', 'url'], 'string'],
   ['SHOWCASE_NODE_ID', ['node', 'id'], 'string'],
+  ['SHOWCASE_NODE_URL', ['node', 'url'], 'string'],
+  ['SHOWCASE_REDIS_URL', ['cluster', 'redisUrl'], 'string'],
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -105,6 +107,9 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const announced = config.webrtc.announcedAddress;
   if (typeof announced === 'string' && announced.split(',').length > 16) {
     throw new ShowcaseError('SHOWCASE_ERR_CONFIG_INVALID', 'webrtc.announcedAddress holds at most 16 addresses');
+  }
+  if (config.cluster.redisUrl && !config.node.url) {
+    throw new ShowcaseError('SHOWCASE_ERR_CONFIG_INVALID', 'cluster.redisUrl (SHOWCASE_REDIS_URL) needs node.url (SHOWCASE_NODE_URL): the address other nodes reach this one on');
   }
   return deepFreeze(config);
 }

@@ -3,6 +3,7 @@ import { RecordingConfigSchema } from '../recorder/recording-config.js';
 import { RoomConfigSchema } from '../room/room-config.js';
 import { JourneyConfigSchema } from '../journey/journey-config.js';
 import { CommerceConfigSchema } from '../commerce/commerce-config.js';
+import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 
 /** One rendition of the transcoding ladder. */
 export const RenditionSchema = Type.Object({
@@ -138,6 +139,8 @@ export const ConfigSchema = Type.Object({
     id: Type.String({ default: '', pattern: '^(|[A-Za-z0-9_.-]{1,64})$' }),
     /** A live stream's lease lasts this long; it is renewed every third of it while the stream is live. */
     leaseMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
+    /** The base URL other nodes (and placement answers) reach this node on, e.g. http://10.0.0.2:8080; needed with cluster.redisUrl. */
+    url: Type.String({ default: '', pattern: '^(|https?://[^/?#]+)$' }),
   }, { additionalProperties: false, default: {} }),
   transcode: Type.Object({
     ffmpegPath: Type.String({ default: 'ffmpeg' }),
@@ -179,6 +182,8 @@ export const ConfigSchema = Type.Object({
   room: RoomConfigSchema,
   /** The creator's journey: scheduling, practice mode, discovery (src/journey/journey-config.ts). */
   journey: JourneyConfigSchema,
+  /** The cluster: Redis membership, placement, HLS proxied to the holding node (src/cluster/cluster-config.ts). */
+  cluster: ClusterConfigSchema,
   metrics: Type.Object({
     /** An HLS viewer counts while it fetched within this many ms (a few target durations). */
     sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 6000 }),

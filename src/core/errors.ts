@@ -56,6 +56,10 @@ export const ErrorCodes = {
   SHOWCASE_ERR_ROOM_CLOSED: { status: 403, message: 'The room is closed to chat' },
   SHOWCASE_ERR_ROOM_SLOW_MODE: { status: 429, message: 'Slow mode: wait before the next message' },
   SHOWCASE_ERR_ROOM_BLOCKED_WORD: { status: 400, message: 'The text holds a blocked word' },
+  // The cluster (issue 17): Redis membership and the HLS proxy to the node holding a stream.
+  SHOWCASE_ERR_CLUSTER_REDIS_UNAVAILABLE: { status: 503, message: 'Cluster Redis unreachable: heartbeat not written' },
+  SHOWCASE_ERR_CLUSTER_PROXY_BUSY: { status: 503, message: 'Too many HLS requests proxied to other nodes' },
+  SHOWCASE_ERR_CLUSTER_PROXY_FAILED: { status: 502, message: 'The node holding the stream did not answer' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -17,6 +17,7 @@ import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 import type { WhepPlayback } from '../playback/whep/whep-playback.js';
 import type { SignalServer } from '../signaling/signal-server.js';
 import type { PracticeGate } from '../journey/practice/practice-gate.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 
 /**
  * The services route plugins use, each a fastify decorator registered once by the app (see
@@ -44,6 +45,8 @@ export interface ShowcaseServices {
   signaling: SignalServer;
   /** Practice mode's gate (src/journey/practice): which streams are hidden from whom, preview links. */
   practice: PracticeGate;
+  /** Only when clustered (cluster.redisUrl): membership, placement, the HLS proxy. */
+  cluster: ClusterNode;
 }
 
 declare module 'fastify' {

@@ -78,7 +78,18 @@ async function streams(app: FastifyInstance): Promise<void> {
     return `rtmp://${host}:${app.rtmp.port}/${c.rtmp.app}`;
   };
 
-  const view = (req: FastifyRequest, rec: StreamRecord, p: Principal, streamKey?: string): Record<string, unknown> => {
+  // Clustered (cluster.redisUrl): a publisher about to go live is sent to the least-loaded node.
+  const cluster = app.hasDecorator('cluster') ? app.cluster : undefined;
+  /** Where a publisher should go now: the least-loaded node when clustered, this node otherwise. */
+  const ingestUrls = async (req: FastifyRequest): Promise<Record<string, unknown>> => {
+    if (cluster) {
+      const placed = await cluster.place();
+      return { rtmpUrl: placed.rtmpUrl, ...(placed.whipUrl ? { whipUrl: placed.whipUrl } : {}), nodeId: placed.nodeId };
+    }
+    return { rtmpUrl: rtmpUrl(req), ...(whipEnabled ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}) };
+  };
+
+  const view = (req: FastifyRequest, rec: StreamRecord, p: Principal, streamKey?: string, placed?: Record<string, unknown>): Record<string, unknown> => {
     const base = baseUrl(req, o.publicBaseUrl);
     const out: Record<string, unknown> = {
       id: rec.id,
@@ -96,8 +107,7 @@ async function streams(app: FastifyInstance): Promise<void> {
     };
     if (canSeeSecrets(p, rec)) {
       out.ingest = {
-        rtmpUrl: rtmpUrl(req),
-        ...(whipEnabled ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}),
+        ...(placed ?? { rtmpUrl: rtmpUrl(req), ...(whipEnabled ? { whipUrl: `${baseUrl(req, o.publicBaseUrl)}/whip` } : {}) }),
         streamKeyPrefix: rec.streamKeyPrefix,
         ...(streamKey ? { streamKey } : {}),
       };
@@ -140,7 +150,15 @@ async function streams(app: FastifyInstance): Promise<void> {
     });
     if (app.hasDecorator('practice')) app.practice.remember(rec.id, rec.practice === true);
     reply.header('location', `/v1/streams/${rec.id}`);
-    return reply.status(201).send(view(req, rec, p, streamKey));
+    return reply.status(201).send(view(req, rec, p, streamKey, cluster ? await ingestUrls(req) : undefined));
+  });
+
+  // Asked again just before going live: in a cluster the least-loaded node may have changed since
+  // the stream was created. The key itself is never shown again (rotate it with POST .../key).
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id/ingest', { schema: { params: IdParams } }, async (req) => {
+    const p = await o.auth.requireAuthenticated(req);
+    const rec = await owned(o.store, p, req.params.id);
+    return { ...(await ingestUrls(req)), streamKeyPrefix: rec.streamKeyPrefix };
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/streams/:id', { schema: { params: IdParams } }, async (req) => {

@@ -1,0 +1,37 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The `cluster` section of the configuration (src/config/schema.ts holds it as
+ * `cluster: ClusterConfigSchema`). With no redisUrl nothing of the cluster runs: the single node
+ * is exactly what it was.
+ */
+export const ClusterConfigSchema = Type.Object({
+  /** redis://host:port[/db] (or rediss://): node membership and load. Empty: no cluster. Needs node.url. */
+  redisUrl: Type.String({ default: '', pattern: '^(|rediss?://.+)$' }),
+  /** Prefix of every Redis key this cluster uses (several clusters may share one Redis). */
+  keyPrefix: Type.String({ default: 'showcase', pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+  /** How often this node writes its heartbeat (and reads the others'). */
+  heartbeatMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+  /** A node whose heartbeat is older than this has left the set (the TTL of its Redis key). */
+  nodeTtlMs: Type.Integer({ minimum: 300, maximum: 600_000, default: 6000 }),
+  /** Nodes read from Redis at most (a bound on what one heartbeat reads and keeps). */
+  maxNodes: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
+  /** A placement handed out counts on its node for this long (the time from asking to going live). */
+  placementHoldMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000 }),
+  /** HLS requests proxied to other nodes at once; over it a 503 (SHOWCASE_ERR_CLUSTER_PROXY_BUSY). */
+  proxyMaxConcurrent: Type.Integer({ minimum: 1, maximum: 100_000, default: 2000 }),
+  /**
+   * A proxied request must have its answer's headers within this long (a blocking playlist reload
+   * is held up to three target durations by the holding node: keep this above it).
+   */
+  proxyTimeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 15_000 }),
+  /** A proxied body that stalls this long is cut. */
+  proxyIdleTimeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000 }),
+  /** How long the node holding a stream (from its lease) is remembered for proxying; not-held answers half as long. */
+  holderCacheMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  /** Streams whose holder is remembered at once (keyed by request paths: bounded, oldest evicted). */
+  holderCacheSize: Type.Integer({ minimum: 16, maximum: 1_000_000, default: 10_000 }),
+}, { additionalProperties: false, default: {} });
+
+/** The cluster configuration with every default applied. */
+export type ClusterConfig = Static<typeof ClusterConfigSchema>;

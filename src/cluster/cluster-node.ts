@@ -1,0 +1,88 @@
+import { cpus, loadavg } from 'node:os';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../store/types.js';
+import { NodeMembership, type NodeInfo, type NodeLoad } from './node-membership.js';
+import { Placement, type IngestPlacement } from './placement.js';
+import { StreamHolders } from './stream-holders.js';
+import { HlsProxy } from './hls-proxy.js';
+import { RedisRoomFanout } from './redis-room-fanout.js';
+
+export interface ClusterNodeDeps {
+  store: Pick<Store, 'getStream'>;
+  nodeId: string;
+  /** Live streams this node transcodes now, and their transcoder speeds (read at each heartbeat). */
+  streams: () => { live: number; speeds: number[] };
+  /** This node's ingest as listening now (known only once the listeners are up). */
+  ingest: () => { rtmpPort: number; whip: boolean };
+  logger: Logger;
+}
+
+/**
+ * One node of a cluster (config cluster.redisUrl set): its membership in Redis with its load,
+ * least-loaded placement of publishers, and the HLS proxy to whichever node holds a stream. Built
+ * only by `clusterNode()`: with no redisUrl there is none and nothing of this runs.
+ */
+export class ClusterNode {
+  readonly id: string;
+  readonly membership: NodeMembership;
+  readonly placement: Placement;
+  readonly holders: StreamHolders;
+  readonly proxy: HlsProxy;
+  /** The room's fan-out across nodes (the room plugin owns its lifetime: it closes it). */
+  readonly roomFanout: RedisRoomFanout;
+
+  constructor(config: Readonly<Config>, deps: ClusterNodeDeps) {
+    const c = config.cluster;
+    const log = deps.logger.child({ component: 'cluster' });
+    this.id = deps.nodeId;
+    const url = config.node.url.replace(/\/+$/, '');
+    const rtmpHost = config.rtmpPublicHost || new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const cores = Math.max(1, cpus().length);
+    const self = (): NodeInfo => {
+      const s = deps.streams();
+      const ingest = deps.ingest();
+      const load: NodeLoad = {
+        streams: s.live,
+        cpu: Math.round((loadavg()[0]! / cores) * 1000) / 1000,
+        transcoderSpeed: s.speeds.length ? Math.min(...s.speeds) : 0,
+      };
+      return { id: this.id, url, rtmpHost, rtmpPort: ingest.rtmpPort, rtmpApp: config.rtmp.app, whip: ingest.whip, load, at: Date.now() };
+    };
+    this.membership = new NodeMembership({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, heartbeatMs: c.heartbeatMs, nodeTtlMs: c.nodeTtlMs, maxNodes: c.maxNodes, placementHoldMs: c.placementHoldMs, self, logger: log });
+    this.placement = new Placement({
+      nodes: () => this.membership.nodes(), holdMs: c.placementHoldMs,
+      shared: (id) => this.membership.placedRecently(id), reserve: (candidates) => this.membership.reserve(candidates),
+    });
+    this.holders = new StreamHolders({ store: deps.store, selfId: this.id, ttlMs: c.holderCacheMs, capacity: c.holderCacheSize });
+    this.proxy = new HlsProxy({ selfId: this.id, maxConcurrent: c.proxyMaxConcurrent, timeoutMs: c.proxyTimeoutMs, idleTimeoutMs: c.proxyIdleTimeoutMs, logger: log });
+    this.roomFanout = new RedisRoomFanout({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, nodeId: this.id, logger: log });
+  }
+
+  /** Joins the set (first heartbeat written, or its failure logged and retried) and connects the room bus. */
+  async start(): Promise<void> {
+    await Promise.all([this.membership.start(), this.roomFanout.start()]);
+  }
+
+  /** The least-loaded node's ingest URLs for a publisher about to go live (one Redis round trip; its own view when Redis is down). */
+  place(): Promise<IngestPlacement> {
+    return this.placement.place();
+  }
+
+  /** The base URL of the other node holding a live stream, when one does and is in the set. */
+  async holderUrl(streamId: string): Promise<string | undefined> {
+    const nodeId = await this.holders.holder(streamId);
+    return nodeId ? this.membership.node(nodeId)?.url : undefined;
+  }
+
+  /** Leaves the set (no more placements here) and closes the proxy's idle connections; idempotent. */
+  async close(): Promise<void> {
+    await this.membership.close();
+    this.proxy.close();
+  }
+}
+
+/** This node's cluster part when cluster.redisUrl is set; undefined (a single node) otherwise. */
+export function clusterNode(config: Readonly<Config>, deps: ClusterNodeDeps): ClusterNode | undefined {
+  return config.cluster.redisUrl ? new ClusterNode(config, deps) : undefined;
+}
