@@ -7,7 +7,6 @@
  *  - chat delivery: a message sent on A, time to a socket on A and to a socket on C (p50/p99).
  * Run: npm run build && node dist/bench/cluster.js
  */
-import { createServer } from 'node:net';
 import { ShowcaseApp } from '../src/app.js';
 import { startPgCluster } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
@@ -16,6 +15,7 @@ import { publishRtmp } from '../test/helpers/ffmpeg.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/helpers/free-port.js';
 
 export interface ClusterBenchResult {
   placementBalance: number;
@@ -38,16 +38,6 @@ function pct(values: number[], p: number): number {
   return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10 : NaN;
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function api(base: string, method: string, path: string, body?: unknown, token: string | null = ADMIN): Promise<any> {
   const res = await fetch(base + path, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });

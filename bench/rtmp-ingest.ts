@@ -8,13 +8,13 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { DEFAULT_READ_COALESCE_MS, RtmpServer, defaultRtmpLimits } from '../src/ingest/rtmp/rtmp-server.js';
 import { processCpuSeconds } from '../src/core/proc-stat.js';
+import { freePort } from '../test/helpers/free-port.js';
 
 const execFileP = promisify(execFile);
 
@@ -71,13 +71,6 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Where scripts/setup.sh unpacks Debian's nginx and nginx-rtmp (no service installed), else a system install. */
 const TOOLS_NGINX = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'showcase-tools', 'nginx');

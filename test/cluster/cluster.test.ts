@@ -9,7 +9,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe, publishRtmp } from '../helpers/ffmpeg.js';
@@ -17,19 +16,10 @@ import { freshDatabase, pgCluster } from '../helpers/postgres.js';
 import { startRedis } from '../helpers/redis.js';
 import { ADMIN, TEST_LADDER, getBytes, getText, logsOnFailure, startServer, waitFor, type TestServer } from '../helpers/server.js';
 import type { ConfigOverrides } from '../../src/config/load-config.js';
+import { freePort } from '../helpers/free-port.js';
 
 const built = existsSync('dist/src/main.js');
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });

@@ -7,19 +7,9 @@ import { freshDatabase, pgCluster } from '../helpers/postgres.js';
 import { startRedis } from '../helpers/redis.js';
 import { openRoom, type RoomClient } from '../helpers/room-client.js';
 import { logsOnFailure, startServer, waitFor, type TestServer } from '../helpers/server.js';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '../helpers/free-port.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 t.test('chat, deletes and reactions across two nodes; a Redis outage survived', async (t) => {
   const storeUrl = await freshDatabase(t, await pgCluster(t));

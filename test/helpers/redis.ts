@@ -6,9 +6,10 @@
 // Only node: builtins are imported, with erasable TypeScript only, as test/helpers/postgres.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface TestRedis {
   /** redis://<host>:<port> */
@@ -23,16 +24,6 @@ export interface TestRedis {
   remove(): Promise<void>;
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once a PING on host:port answers PONG; rejects after timeoutMs (bounded polling). */
 async function waitReady(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
