@@ -1,9 +1,9 @@
 // The commerce part of the store contract (issue 13): products and highlights, the same cases for
 // SQLite and PostgreSQL. Called from runStoreContract.
 import type { Test } from 'tap';
-import type { ShowcaseError } from '../../src/core/errors.js';
 import type { NewProductRecord } from '../../src/store/commerce-types.js';
 import type { NewStreamRecord, Store } from '../../src/store/types.js';
+import { rejection } from './store-contract.js';
 
 interface Target { name: string; fresh(t: Test): Promise<() => Promise<Store>> }
 
@@ -13,16 +13,6 @@ function stream(id: string): NewStreamRecord {
 
 function product(id: string, streamId: string, over: Partial<NewProductRecord> = {}): NewProductRecord {
   return { id, streamId, title: `P ${id}`, url: `https://shop.example/${id}`, imageUrl: null, price: null, ref: null, description: null, createdAt: 10, updatedAt: 10, ...over };
-}
-
-async function rejection(t: Test, p: Promise<unknown>): Promise<ShowcaseError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ShowcaseError;
-  }
-  t.fail('expected a rejection');
-  return undefined as never;
 }
 
 /** Registers the commerce contract cases. */

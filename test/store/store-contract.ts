@@ -36,7 +36,7 @@ function newestFirst(a: NewStreamRecord, b: NewStreamRecord): number {
 }
 
 /** What a promise rejected with (fails the test when it resolves). */
-async function rejection(t: Test, p: Promise<unknown>): Promise<ShowcaseError> {
+export async function rejection(t: Test, p: Promise<unknown>): Promise<ShowcaseError> {
   try {
     await p;
   } catch (err) {

@@ -160,17 +160,26 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
   }
 
   /**
+   * The stream's WebRTC source for a new viewer, whichever way the viewer came in (an RTMP stream's
+   * feed starts on its first viewer), or the refusal: 503 stopping, 404 hidden or unknown, 409 not live.
+   */
+  async #liveSource(streamId: string): Promise<StreamFanout> {
+    if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
+    if (this.#o.isHidden?.(streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
+    const fanout = this.#sources.get(streamId) ?? await this.#sourceOnDemand(streamId);
+    if (!fanout) {
+      if (this.#o.streamExists && !(await this.#o.streamExists(streamId))) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
+      throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
+    }
+    return fanout;
+  }
+
+  /**
    * Answers a viewer's offer for a stream: resolves with the answer, or throws a ShowcaseError (404
    * unknown stream, 409 not live over WebRTC, 400 bad offer, 429 per-address cap, 503 full or stopping).
    */
   async play(req: { streamId: string; offer: string; remoteAddress: string }): Promise<WhepPlayResult> {
-    if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-    if (this.#o.isHidden?.(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
-    const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
-    if (!fanout) {
-      if (this.#o.streamExists && !(await this.#o.streamExists(req.streamId))) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
-      throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
-    }
+    const fanout = await this.#liveSource(req.streamId);
     const offer = translateWhepOffer(req.offer);
     const assignments = this.#assign(offer, fanout.source);
     const release = this.#reserve(req.streamId, req.remoteAddress);
@@ -237,14 +246,7 @@ export class WhepPlayback extends TypedEmitter<WhepPlaybackEvents> {
    * built with the source router's own codecs, so the Device loads the edge's capabilities as is.
    */
   async placeViewer(req: { streamId: string; remoteAddress: string }): Promise<ViewerPlacement> {
-    if (this.#closed) throw new ShowcaseError('SHOWCASE_ERR_UNAVAILABLE', 'server stopping');
-    if (this.#o.isHidden?.(req.streamId)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
-    // An RTMP stream's feed starts on its first viewer, whichever way the viewer came in.
-    const fanout = this.#sources.get(req.streamId) ?? await this.#sourceOnDemand(req.streamId);
-    if (!fanout) {
-      if (this.#o.streamExists && !(await this.#o.streamExists(req.streamId))) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such stream');
-      throw new ShowcaseError('SHOWCASE_ERR_WHEP_NOT_LIVE', 'the stream is not live over WebRTC now');
-    }
+    const fanout = await this.#liveSource(req.streamId);
     const source = fanout.source;
     const producers = source.producers.filter((p) => !p.closed);
     const reserved = this.#reserve(req.streamId, req.remoteAddress);
