@@ -5,6 +5,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ShowcaseError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { rejectUpgrade, type UpgradeTarget } from '../http/upgrade-router.js';
+import { SocketHeartbeat, closeSockets } from '../http/socket-heartbeat.js';
+import { roomAuthor } from './room-author.js';
 import type { RoomPrincipal } from '../http/auth.js';
 import type { RoomMessageRecord, Store } from '../store/types.js';
 import type { RoomConfig } from './room-config.js';
@@ -46,7 +48,6 @@ interface RoomSocket {
   /** Client frames waiting for the previous one (auth and chat await the store). */
   chain: Promise<void>;
   pending: number;
-  alive: boolean;
   /** A shopper's time-out in this room ends at this time (ms); 0: none, Infinity: until lifted. */
   bannedUntil: number;
 }
@@ -87,7 +88,7 @@ export class RoomServer implements UpgradeTarget {
   /** Upgrades accepted but still looking their stream up: counted against the caps too. */
   #joining = 0;
   #tick?: NodeJS.Timeout;
-  #heartbeat?: NodeJS.Timeout;
+  readonly #heartbeat: SocketHeartbeat;
   #closed = false;
   /** Reactions dropped over a socket's per-second limit (metrics). */
   reactionsDropped = 0;
@@ -99,6 +100,7 @@ export class RoomServer implements UpgradeTarget {
   constructor(o: RoomServerOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'room' });
+    this.#heartbeat = new SocketHeartbeat(o.config.heartbeatMs);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.config.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   }
 
@@ -183,13 +185,13 @@ export class RoomServer implements UpgradeTarget {
     const now = Date.now();
     const room = this.#room(streamId, ownerId, settings);
     const s: RoomSocket = {
-      ws, ip, room, openedAt: now, frames: 0, pending: 0, alive: true, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
+      ws, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
     room.sockets.add(s);
     this.#sockets++;
-    ws.on('pong', () => { s.alive = true; });
+    this.#heartbeat.add(ws, () => this.#leave(s));
     ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
     ws.on('close', () => this.#leave(s));
     // Live events that arrive while history is read are held, then sent after it without repeats.
@@ -279,12 +281,7 @@ export class RoomServer implements UpgradeTarget {
   async #auth(s: RoomSocket, token: string, first: boolean): Promise<void> {
     if (!first || s.author) throw new ShowcaseError('SHOWCASE_ERR_ROOM_BAD_FRAME', 'auth must be the first frame');
     if (Date.now() - s.openedAt > this.#o.config.authTimeoutMs) throw new ShowcaseError('SHOWCASE_ERR_ROOM_AUTH_TIMEOUT', `auth must come within ${this.#o.config.authTimeoutMs} ms of opening`);
-    const p = await this.#o.resolveToken(token, s.ip);
-    let author: RoomAuthor;
-    if (p.role === 'shopper') author = { id: p.shopper.id, displayName: p.shopper.displayName, role: 'shopper' };
-    else if (p.role === 'operator') author = { id: 'operator', displayName: 'Operator', role: 'operator' };
-    else if (p.role === 'creator' && p.creator.id === s.room.ownerId) author = { id: p.creator.id, displayName: p.creator.displayName, role: 'host' };
-    else throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only shoppers, the stream\'s creator and the operator post here');
+    const author = roomAuthor(await this.#o.resolveToken(token, s.ip), s.room.ownerId);
     s.author = author;
     if (author.role === 'shopper') await this.#readBan(s);
     this.#send(s, JSON.stringify({ type: 'auth.ok', author }));
@@ -388,22 +385,6 @@ export class RoomServer implements UpgradeTarget {
       this.#countsTimer = setInterval(() => void this.flushCounts(), this.#o.config.countsFlushMs);
       this.#countsTimer.unref();
     }
-    if (!this.#heartbeat) {
-      this.#heartbeat = setInterval(() => {
-        for (const room of this.#rooms.values()) {
-          for (const s of [...room.sockets]) {
-            if (!s.alive) {
-              s.ws.terminate();
-              this.#leave(s);
-              continue;
-            }
-            s.alive = false;
-            s.ws.ping();
-          }
-        }
-      }, this.#o.config.heartbeatMs);
-      this.#heartbeat.unref();
-    }
   }
 
   /** Stops accepting and closes every socket (1001); sockets that do not finish in a second are terminated. */
@@ -411,18 +392,10 @@ export class RoomServer implements UpgradeTarget {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#tick) clearInterval(this.#tick);
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat.close();
     if (this.#countsTimer) clearInterval(this.#countsTimer);
     const all = [...this.#rooms.values()].flatMap((r) => [...r.sockets]);
-    const gone = all.map((s) => new Promise<void>((resolve) => {
-      if (s.ws.readyState === s.ws.CLOSED) return resolve();
-      s.ws.once('close', () => resolve());
-    }));
-    for (const s of all) s.ws.close(1001, 'server stopping');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(gone), new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); })]);
-    if (timer) clearTimeout(timer);
-    for (const s of all) if (s.ws.readyState !== s.ws.CLOSED) s.ws.terminate();
+    await closeSockets(all.map((s) => s.ws));
     for (const r of this.#rooms.values()) r.unsubscribe();
     this.#rooms.clear();
     this.#wss.close();

@@ -46,8 +46,6 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 export class SignalPeer {
   readonly ws: WebSocket;
   readonly remoteAddress: string;
-  /** Cleared by each heartbeat ping, set by a pong or any frame. */
-  alive = true;
   readonly #c: SignalPeerContext;
   readonly #log: Logger;
   #role?: SignalPublisher | SignalViewer;
@@ -67,7 +65,6 @@ export class SignalPeer {
     this.#tokens = c.limits.messagesPerSecond * 2;
     this.#armJoinTimer();
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
-    ws.on('pong', () => { this.alive = true; });
     ws.on('error', (err) => this.#log.debug({ err }, 'signaling socket error'));
     // The client vanished or hung up without unpublishing: a live stream waits the reconnect grace.
     ws.on('close', (code) => this.close(`signaling socket closed (${code})`, { graceful: false }));
@@ -99,7 +96,6 @@ export class SignalPeer {
   }
 
   #onFrame(data: RawData, isBinary: boolean): void {
-    this.alive = true;
     if (this.#closed) return;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     const guessId = (): number | null => {

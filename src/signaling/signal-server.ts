@@ -8,6 +8,7 @@ import type { TransportTimeouts } from '../webrtc/transport-watchdog.js';
 import type { WhepPlayback } from '../playback/whep/whep-playback.js';
 import type { WhipIngest } from '../ingest/whip/whip-ingest.js';
 import { rejectUpgrade as reject, type UpgradeTarget } from '../http/upgrade-router.js';
+import { SocketHeartbeat, closeSockets } from '../http/socket-heartbeat.js';
 
 /** Server-wide signaling limits on top of each socket's. */
 export interface SignalServerLimits extends SignalPeerLimits {
@@ -46,13 +47,14 @@ export class SignalServer implements UpgradeTarget {
   readonly #wss: WebSocketServer;
   readonly #peers = new Set<SignalPeer>();
   readonly #perIp = new Map<string, number>();
-  #heartbeat?: NodeJS.Timeout;
+  readonly #heartbeat: SocketHeartbeat;
   #closed = false;
 
   constructor(o: SignalServerOptions) {
     this.#o = o;
     this.path = o.path ?? SIGNAL_PATH;
     this.#log = o.logger.child({ component: 'signal' });
+    this.#heartbeat = new SocketHeartbeat(o.limits.heartbeatMs);
     // maxPayload is the hard cap (ws closes with 1009 past it, unread); frames between the soft
     // limit and it are read and answered SHOWCASE_ERR_SIGNAL_TOO_LARGE, so the socket stays usable.
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxMessageBytes * 4, perMessageDeflate: false, clientTracking: false });
@@ -107,7 +109,10 @@ export class SignalServer implements UpgradeTarget {
     });
     this.#peers.add(peer);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    this.#ensureHeartbeat();
+    this.#heartbeat.add(ws, () => {
+      this.#log.info({ remoteAddress: peer.remoteAddress, role: peer.role }, 'signaling socket silent (no pong): dropped');
+      peer.close('signaling socket silent (no pong)', { graceful: false });
+    });
   }
 
   #remove(peer: SignalPeer): void {
@@ -115,28 +120,6 @@ export class SignalServer implements UpgradeTarget {
     const n = (this.#perIp.get(peer.remoteAddress) ?? 1) - 1;
     if (n <= 0) this.#perIp.delete(peer.remoteAddress);
     else this.#perIp.set(peer.remoteAddress, n);
-    if (this.#peers.size === 0 && this.#heartbeat) {
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = undefined;
-    }
-  }
-
-  #ensureHeartbeat(): void {
-    if (this.#heartbeat) return;
-    this.#heartbeat = setInterval(() => {
-      for (const p of [...this.#peers]) {
-        if (!p.alive) {
-          this.#log.info({ remoteAddress: p.remoteAddress, role: p.role }, 'signaling socket silent (no pong): dropped');
-          p.ws.terminate();
-          // terminate() emits 'close' later; release what the socket holds now.
-          p.close('signaling socket silent (no pong)', { graceful: false });
-          continue;
-        }
-        p.alive = false;
-        p.ws.ping();
-      }
-    }, this.#o.limits.heartbeatMs);
-    this.#heartbeat.unref();
   }
 
   /**
@@ -146,21 +129,10 @@ export class SignalServer implements UpgradeTarget {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
+    this.#heartbeat.close();
     const peers = [...this.#peers];
-    const gone = peers.map((p) => new Promise<void>((resolve) => {
-      if (p.ws.readyState === p.ws.CLOSED) return resolve();
-      p.ws.once('close', () => resolve());
-    }));
-    for (const p of peers) {
-      p.close('server stopping', { graceful: true });
-      p.ws.close(1001, 'server stopping');
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(gone), new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); })]);
-    if (timer) clearTimeout(timer);
-    for (const p of peers) if (p.ws.readyState !== p.ws.CLOSED) p.ws.terminate();
+    for (const p of peers) p.close('server stopping', { graceful: true });
+    await closeSockets(peers.map((p) => p.ws));
     this.#wss.close();
     if (peers.length) this.#log.info({ sockets: peers.length }, 'signaling sockets closed');
   }
