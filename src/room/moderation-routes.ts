@@ -8,7 +8,7 @@ import { MAX_SLOW_MODE_SECONDS, roomSettingsFromExtra, type RoomSettings } from 
 
 /** What the moderation routes tell the room server after a change. */
 export interface ModerationHooks {
-  bansChanged(shopperId: string, scope: RoomBanScope, scopeId: string): Promise<void>;
+  bansChanged(streamId: string, shopperId: string, scope: RoomBanScope, scopeId: string): void;
   settingsChanged(streamId: string, settings: RoomSettings): void;
   blockedWordsChanged(creatorId: string, words: readonly string[]): void;
 }
@@ -80,7 +80,7 @@ export async function moderationRoutes(app: FastifyInstance, o: ModerationRoutes
         until: req.body.minutes === undefined ? null : now + req.body.minutes * 60_000, createdAt: now, by,
       };
       await o.store.putRoomBan(ban);
-      await o.room.bansChanged(ban.shopperId, ban.scope, ban.scopeId);
+      o.room.bansChanged(rec.id, ban.shopperId, ban.scope, ban.scopeId);
       return reply.status(201).send(banView(ban));
     });
 
@@ -100,7 +100,7 @@ export async function moderationRoutes(app: FastifyInstance, o: ModerationRoutes
       for (const [scope, scopeId] of scopes) {
         if (await o.store.deleteRoomBan(scope, scopeId, req.params.shopperId)) {
           lifted = true;
-          await o.room.bansChanged(req.params.shopperId, scope, scopeId);
+          o.room.bansChanged(rec.id, req.params.shopperId, scope, scopeId);
         }
       }
       if (!lifted) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no such ban');

@@ -7,7 +7,9 @@ export type RoomEvent =
   | { type: 'chat.deleted'; id: string }
   | { type: 'reactions'; counts: Partial<Record<ReactionKind, number>> }
   | { type: 'state'; state: string }
-  | { type: 'room'; slowModeSeconds: number; open: boolean };
+  | { type: 'room'; slowModeSeconds: number; open: boolean }
+  /** Node to node only (never sent to sockets): re-read this shopper's bans in the rooms the scope covers. */
+  | { type: 'bans.changed'; shopperId: string; scope: 'stream' | 'creator'; scopeId: string };
 
 /** The author of a chat message as clients see it; the host's messages are marked by role 'host'. */
 export interface RoomAuthor {

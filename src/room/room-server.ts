@@ -249,6 +249,10 @@ export class RoomServer implements UpgradeTarget {
   #deliver(room: Room, e: RoomEvent): void {
     // Settings travel as an event, so every node's copy of the room follows them.
     if (e.type === 'room') room.policy.settings = { slowModeSeconds: e.slowModeSeconds, open: e.open };
+    if (e.type === 'bans.changed') {
+      this.#rereadBans(e.shopperId, e.scope, e.scopeId).catch((err: unknown) => this.#log.warn({ err, streamId: room.streamId }, 'room bans re-read failed'));
+      return;
+    }
     const text = JSON.stringify(e);
     for (const s of [...room.sockets]) {
       const hold = this.#pendingHistory.get(s);
@@ -292,6 +296,8 @@ export class RoomServer implements UpgradeTarget {
     if (!author) throw new ShowcaseError('SHOWCASE_ERR_ROOM_AUTH_REQUIRED', 'send {"type":"auth","token"} first');
     const room = s.room;
     await room.ready;
+    // The store is the truth across nodes: a ban made elsewhere holds even if its event never came.
+    if (author.role === 'shopper') await this.#readBan(s);
     const now = Date.now();
     if (s.bannedUntil > now) {
       throw new ShowcaseError('SHOWCASE_ERR_ROOM_BANNED', 'you are timed out of this room', s.bannedUntil === Infinity ? {} : { until: new Date(s.bannedUntil).toISOString() });
@@ -319,8 +325,17 @@ export class RoomServer implements UpgradeTarget {
     s.bannedUntil = bans.reduce((m, b) => Math.max(m, b.until ?? Infinity), 0);
   }
 
-  /** Re-reads a shopper's bans on this node's sockets in the rooms a ban scope covers (after a ban or its lifting). */
-  async bansChanged(shopperId: string, scope: 'stream' | 'creator', scopeId: string): Promise<void> {
+  /**
+   * Tells every node (this one included) watching the stream a ban was made or lifted on to re-read
+   * the shopper's bans; a node that misses it (another stream of the creator, a Redis blip) still
+   * refuses, since chat re-reads the bans from the store before it is admitted.
+   */
+  bansChanged(streamId: string, shopperId: string, scope: 'stream' | 'creator', scopeId: string): void {
+    this.#o.fanout.publish(streamId, { type: 'bans.changed', shopperId, scope, scopeId });
+  }
+
+  /** Re-reads a shopper's bans on this node's sockets in the rooms a ban scope covers. */
+  async #rereadBans(shopperId: string, scope: 'stream' | 'creator', scopeId: string): Promise<void> {
     const sockets = [...this.#rooms.values()]
       .filter((r) => (scope === 'stream' ? r.streamId === scopeId : r.ownerId === scopeId))
       .flatMap((r) => [...r.sockets].filter((s) => s.author?.role === 'shopper' && s.author.id === shopperId));
