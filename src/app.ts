@@ -134,7 +134,7 @@ export class ShowcaseApp {
       logger: log.child({ component: 'watch-ticker' }),
     });
     this.analytics = new AnalyticsPersistence(store, this.ticker, Date.now, log.child({ component: 'analytics' }));
-    this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions, eventLoopPrecisionMs: config.metrics.eventLoopPrecisionMs });
+    this.metrics = createMetricsRegistry({ ticker: this.ticker, table: this.sessions, eventLoopPrecisionMs: config.metrics.eventLoopPrecisionMs, nodeLabel: config.cluster.redisUrl ? nodeId : undefined });
     if (config.recording.enabled) {
       this.recordings = new RecordingService({ dataDir, config: config.recording, ffmpegPath: config.transcode.ffmpegPath, store, origin: this.origin, logger: log.child({ component: 'recorder' }) });
       registerRecordingCollectors(this.metrics.registry, this.recordings);

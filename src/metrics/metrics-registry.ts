@@ -29,6 +29,12 @@ export interface MetricsRegistryOptions {
   eventLoopPrecisionMs?: number;
   /** Grace of StreamLabelSet for streams the ticker never tracked (default: the ticker's graceMs). */
   labelGraceMs?: number;
+  /**
+   * This node's id when clustered: every series then carries node="<id>" (prom-client default
+   * labels), so one Prometheus scraping every node can sum them and a dashboard can split by node.
+   * Unset (single node): the exposition is unchanged.
+   */
+  nodeLabel?: string;
 }
 
 /** The server's metrics: the registry to serve on /metrics and the hooks for other parts. */
@@ -55,6 +61,8 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Showcase
   const table = options.table ?? ticker.table;
   const registry = new Registry();
   const registers = [registry];
+  // Set before any metric registers so default and app metrics alike carry the label.
+  if (options.nodeLabel) registry.setDefaultLabels({ node: options.nodeLabel });
 
   if (options.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: options.eventLoopPrecisionMs ?? 100 });

@@ -109,3 +109,29 @@ t.test('an ended stream keeps its series for the grace period, then they are rem
   ticker.tick(100_000);
   t.same(metrics.streamLabels.streams(), ['b', 'late'], 'after close() the ticker no longer drives sweeps');
 });
+
+t.test('clustered: every series carries node="<id>"; single node: no node label', async (t) => {
+  const table = new ViewerSessionTable({ timeoutMs: 6000, now: () => 0 });
+  const ticker = new WatchTicker({ table, graceMs: 20_000, onStreamDropped: () => {} });
+  const clustered = createMetricsRegistry({ ticker, defaultMetrics: false, nodeLabel: 'node-b' });
+  const single = createMetricsRegistry({ ticker, defaultMetrics: false });
+  // A metric another part registers later carries the label too.
+  new Counter({ name: 'showcase_late_total', help: 'Registered after the registry was built.', registers: [clustered.registry] }).inc();
+  ticker.markLive('shop-1', 0);
+  table.issue('shop-1', 'hls', 'live', { nowMs: 0 });
+  ticker.tick(1000);
+
+  const families = parsePromText(await clustered.metrics());
+  const samples = [...families.values()].flatMap((f) => f.samples);
+  t.ok(samples.length > 3, 'the clustered scrape has series');
+  t.same(samples.filter((s) => s.labels.node !== 'node-b').map((s) => s.name), [], 'every sample is labelled with the node');
+  t.equal(value(families, 'showcase_stream_viewers', { stream: 'shop-1', protocol: 'hls', node: 'node-b' }), 1);
+  t.equal(value(families, 'showcase_late_total', { node: 'node-b' }), 1);
+  t.same(lintPromFamilies(families.values()), []);
+
+  const plain = await single.metrics();
+  t.notMatch(plain, /node="/, 'single node output has no node label');
+  t.match(plain, /showcase_stream_viewers\{stream="shop-1",protocol="hls"\} 1/);
+  clustered.close();
+  single.close();
+});
