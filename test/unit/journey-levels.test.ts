@@ -5,7 +5,7 @@ import {
 
 const MIN = 60_000;
 const midnightMar1 = Date.UTC(2026, 2, 1);
-const sales = (n: number, at: number): Sale[] => Array.from({ length: n }, (_, i) => ({ at: at + i, currency: 'USD', amountMinor: 1200 }));
+const sales = (n: number, at: number): Sale[] => Array.from({ length: n }, (_, i) => ({ at: at + i, currency: 'USD', amountUnits: 120_000 }));
 
 t.test('a stream spanning midnight of the 1st splits its minutes between the two months', async (t) => {
   const by = msLiveByMonth([{ startedAt: midnightMar1 - 90 * MIN, endedAt: midnightMar1 + 30 * MIN }]);
@@ -25,7 +25,7 @@ t.test('minutes and sales across a month boundary give the right level; a level 
     ['2026-04', 0, 0, 'insider'],
   ], 'not A-List in either month: the minutes split at midnight; March earned Insider itself, April holds it');
   t.equal(r.level, 'insider');
-  t.same(r.months[0]?.revenueMinor, { USD: 30_000 });
+  t.same(r.months[0]?.revenueUnits, { USD: 3_000_000 });
   t.same(r.months[1]?.progress, { nextLevel: 'a-list', minutesNeeded: 700, salesNeeded: 20 });
 
   const may = computeLevels(intervals, sales(30, feb), Date.UTC(2026, 4, 2), T);
@@ -43,7 +43,7 @@ t.test('a live stream counts up to now; a new creator is Rising Star', async (t)
   const now = Date.UTC(2026, 5, 10);
   const r = computeLevels([{ startedAt: now - 10 * MIN, endedAt: Number.MAX_SAFE_INTEGER }], [], now, T);
   t.same(r.months.map((m) => m.minutesStreamed), [10]);
-  t.same(computeLevels([], [], now, T), { level: 'rising-star', months: [{ month: '2026-06', minutesStreamed: 0, sales: 0, revenueMinor: {}, level: 'rising-star', progress: { nextLevel: 'insider', minutesNeeded: 300, salesNeeded: 5 } }] });
+  t.same(computeLevels([], [], now, T), { level: 'rising-star', months: [{ month: '2026-06', minutesStreamed: 0, sales: 0, revenueUnits: {}, level: 'rising-star', progress: { nextLevel: 'insider', minutesNeeded: 300, salesNeeded: 5 } }] });
 });
 
 t.test('placement: A-List, Insider, Rising Star, then most watched', async (t) => {

@@ -26,8 +26,8 @@ export const DEFAULT_LEVEL_THRESHOLDS: LevelThresholds = {
 /** One span a stream was live (epoch ms); practice streams must be left out by the caller. */
 export interface LiveInterval { startedAt: number; endedAt: number }
 
-/** One attributed sale (epoch ms) with its amount in minor units of its currency. */
-export interface Sale { at: number; currency: string; amountMinor: number }
+/** Attributed sales at one instant (epoch ms): how many, and their amount in the store's units (ten-thousandths). */
+export interface Sale { at: number; currency: string; amountUnits: number; count?: number }
 
 /** The progress to the next level, or null at the top. */
 export interface LevelProgress { nextLevel: CreatorLevel; minutesNeeded: number; salesNeeded: number }
@@ -37,7 +37,7 @@ export interface MonthStats {
   month: string;
   minutesStreamed: number;
   sales: number;
-  revenueMinor: Record<string, number>;
+  revenueUnits: Record<string, number>;
   /** The level held during this month (earned in it or in the month before). */
   level: CreatorLevel;
   progress: LevelProgress | null;
@@ -115,8 +115,8 @@ export function computeLevels(
     if (s.at > now) continue;
     const key = monthKey(s.at);
     const m = salesBy.get(key) ?? { count: 0, revenue: {} };
-    m.count += 1;
-    m.revenue[s.currency] = (m.revenue[s.currency] ?? 0) + s.amountMinor;
+    m.count += s.count ?? 1;
+    m.revenue[s.currency] = (m.revenue[s.currency] ?? 0) + s.amountUnits;
     salesBy.set(key, m);
   }
   const current = monthKey(now);
@@ -131,7 +131,7 @@ export function computeLevels(
     const count = s?.count ?? 0;
     const earned = earnedLevel(minutes, count, t);
     const level = maxLevel(earned, earnedBefore);
-    months.push({ month: key, minutesStreamed: minutes, sales: count, revenueMinor: { ...(s?.revenue ?? {}) }, level, progress: progressFrom(level, minutes, count, t) });
+    months.push({ month: key, minutesStreamed: minutes, sales: count, revenueUnits: { ...(s?.revenue ?? {}) }, level, progress: progressFrom(level, minutes, count, t) });
     earnedBefore = earned;
     const [y, m] = key.split('-').map(Number) as [number, number];
     key = monthKey(Date.UTC(y, m, 1));
