@@ -7,6 +7,8 @@ import { owned } from './streams-routes.js';
 import { AuthFailureLimiter } from '../core/auth-failure-limiter.js';
 import { dependsOn } from './services.js';
 import { roomAnalyticsBlock } from '../room/room-analytics.js';
+import { computeLevels, type Sale } from '../journey/levels/creator-levels.js';
+import { fromUnits } from '../commerce/money.js';
 
 export type { StoredAnalytics } from '../metrics/stream-analytics.js';
 
@@ -104,7 +106,25 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
       cursor = page.nextCursor;
       if (!cursor) break;
     }
-    return { creatorId: c.id, minutesStreamedByMonth: minutesByMonth(streams, Date.now()), streams: streams.length };
+    // Levels (issue 15): practice streams never count, neither their minutes nor their sales.
+    const counted = streams.filter((s) => !s.practice && s.startedAt !== null);
+    const sales: Sale[] = [];
+    for (const s of counted) {
+      for (const r of await o.store.conversionCounts(s.id)) sales.push({ at: r.minute, currency: r.currency, amountUnits: r.amountUnits, count: r.purchases });
+    }
+    const now = Date.now();
+    const levels = computeLevels(counted.map((s) => ({ startedAt: s.startedAt ?? now, endedAt: s.endedAt ?? now })), sales, now, app.config.journey.levels);
+    return {
+      creatorId: c.id,
+      level: levels.level,
+      months: levels.months.map((m) => ({
+        month: m.month, minutesStreamed: m.minutesStreamed, sales: m.sales,
+        revenue: Object.fromEntries(Object.entries(m.revenueUnits).map(([cur, u]) => [cur, fromUnits(u)])),
+        level: m.level, progress: m.progress,
+      })),
+      minutesStreamedByMonth: minutesByMonth(counted, now),
+      streams: streams.length,
+    };
   });
 }
 

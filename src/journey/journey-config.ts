@@ -1,5 +1,13 @@
 import { Type } from '@sinclair/typebox';
 
+/** One level's monthly threshold: minutes streamed (live, non-practice) and attributed sales. */
+function LevelThresholdSchema(minutes: number, sales: number) {
+  return Type.Object({
+    minutes: Type.Integer({ minimum: 0, maximum: 44_640, default: minutes }),
+    sales: Type.Integer({ minimum: 0, maximum: 1_000_000, default: sales }),
+  }, { additionalProperties: false, default: {} });
+}
+
 /** The creator's journey settings (`journey.*`): scheduling, practice previews, discovery. */
 export const JourneyConfigSchema = Type.Object({
   /** How long a practice stream's preview link (GET /v1/streams/:id/preview) stays valid. */
@@ -10,4 +18,9 @@ export const JourneyConfigSchema = Type.Object({
   liveListLimit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   /** Stream practice flags cached in memory (the flag never changes after creation). */
   practiceCacheSize: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+  /** What each earned level needs in one calendar month (UTC); see src/journey/levels/creator-levels.ts. */
+  levels: Type.Object({
+    insider: LevelThresholdSchema(300, 5),
+    aList: LevelThresholdSchema(1000, 25),
+  }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false, default: {} });
