@@ -38,13 +38,14 @@ function pct(values: number[], p: number): number {
 
 /** Pre-encodes the source once so the publisher costs almost nothing (-c copy). */
 function sourceFile(height: number, seconds: number): string {
-  const file = join(tmpdir(), `showcase-bench-src-noise-${height}p-${seconds}s.flv`);
+  const file = join(tmpdir(), `showcase-bench-src-noise-gop2s-${height}p-${seconds}s.flv`);
   if (!existsSync(file)) {
     const width = Math.round((height * 16) / 9 / 2) * 2;
     // testsrc2 plus temporal noise: encoders work on it as on a camera's picture (a clean synthetic
-    // pattern costs x264 almost nothing and would flatter the ffmpeg side of the CPU ratio).
+    // pattern costs x264 almost nothing and would flatter the ffmpeg side of the CPU ratio). Keyframes
+    // every 2 s exactly (no scene cuts): a regular GOP runs passthrough, as OBS at the README's settings.
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30,noise=alls=10:allf=t+u`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-b:v', '3000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file]);
+      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '3000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file]);
   }
   return file;
 }

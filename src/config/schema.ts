@@ -48,9 +48,10 @@ export const ConfigSchema = Type.Object({
     deadPublisherMs: Type.Integer({ minimum: 100, default: 4000 }),
     /**
      * A publishing socket stops reading for up to this long after a read, so one wakeup reads several
-     * bursts (less CPU per stream, src/ingest/rtmp/read-coalescer.ts); the most latency it adds. 0: off.
+     * bursts (less CPU per stream, src/ingest/rtmp/read-coalescer.ts); the most latency it adds, so it is
+     * bounded to one frame at 30 fps (33 ms). 0: off.
      */
-    readCoalesceMs: Type.Integer({ minimum: 0, maximum: 100, default: 25 }),
+    readCoalesceMs: Type.Integer({ minimum: 0, maximum: 33, default: 25 }),
   }, { additionalProperties: false, default: {} }),
   webrtc: Type.Object({
     /** WHIP ingest through mediasoup (needs the worker built by native/mediasoup/build.sh). */

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
 import { ReadCoalescer } from '../../src/ingest/rtmp/read-coalescer.js';
+import { loadConfig } from '../../src/config/load-config.js';
 
 /** A connected pair on loopback: the server side is where reads are held. */
 async function pair(t: Test): Promise<{ server: net.Socket; client: net.Socket }> {
@@ -85,4 +86,10 @@ t.test('a socket that closes while held is forgotten; close() restarts the rest'
   c.close();
   const [d] = await got;
   t.equal(d.toString(), 'after close', 'close() released the held socket');
+});
+
+t.test('the configured hold is bounded to one frame at 30 fps', async (t) => {
+  t.equal(loadConfig({ env: {} }).rtmp.readCoalesceMs, 25, 'default under one frame');
+  t.equal(loadConfig({ env: {}, overrides: { rtmp: { readCoalesceMs: 33 } } }).rtmp.readCoalesceMs, 33, 'one frame accepted');
+  t.throws(() => loadConfig({ env: {}, overrides: { rtmp: { readCoalesceMs: 34 } } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' }, 'more than one frame rejected');
 });
