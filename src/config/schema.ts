@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RecordingConfigSchema } from '../recorder/recording-config.js';
 import { RoomConfigSchema } from '../room/room-config.js';
 import { JourneyConfigSchema } from '../journey/journey-config.js';
+import { WebhooksConfigSchema } from '../journey/notify/notify-config.js';
 import { CommerceConfigSchema } from '../commerce/commerce-config.js';
 import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 
@@ -183,6 +184,8 @@ export const ConfigSchema = Type.Object({
   room: RoomConfigSchema,
   /** The creator's journey: scheduling, practice mode, discovery (src/journey/journey-config.ts). */
   journey: JourneyConfigSchema,
+  /** Webhooks for the operator's systems, Standard Webhooks signed (src/journey/notify/notify-config.ts). */
+  webhooks: WebhooksConfigSchema,
   /** The cluster: Redis membership, placement, HLS proxied to the holding node (src/cluster/cluster-config.ts). */
   cluster: ClusterConfigSchema,
   metrics: Type.Object({
