@@ -8,6 +8,7 @@
 import { SignalError } from './signal-client.js';
 import { StudioMonitor } from './studio-monitor.js';
 import { StudioPublisher } from './studio-publisher.js';
+import { mountDashboard, type ConsoleState } from './dashboard/dashboard.js';
 
 type State = 'idle' | 'preview' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'error';
 
@@ -28,6 +29,8 @@ interface StudioHook {
   /** The camera being sent: its label, how many cameras there are, switches made. */
   camera: { label: string; count: number; switches: number; switching: boolean };
   monitor: { state: 'idle' | 'connecting' | 'playing' | 'ended' | 'error'; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null };
+  /** The creator console: signed in, streams per group, the last API error in words. */
+  console: ConsoleState;
 }
 
 declare global {
@@ -59,6 +62,7 @@ const hook: StudioHook = {
   mode: 'studio', state: 'idle', streamId: null, error: null, connection: null, codecs: [], framesEncoded: 0, bytesSent: 0, goLiveMs: null,
   camera: { label: '', count: 0, switches: 0, switching: false }, reconnects: 0,
   monitor: { state: 'idle', framesDecoded: 0, setupMs: null, firstFrameMs: null },
+  console: { signedIn: false, counts: { upcoming: 0, live: 0, past: 0 }, error: null },
 };
 window.__studio = hook;
 
@@ -311,3 +315,4 @@ window.setInterval(() => {
 const view = new URLSearchParams(location.search).get('view');
 if (view && /^[A-Za-z0-9_-]{1,64}$/.test(view)) void monitor(view);
 else void startPreview();
+if (!view) mountDashboard(byId('console'), hook.console);
