@@ -61,4 +61,28 @@ t.test('the studio console: sign in, refused token, create a scheduled stream', 
   await page.goto(`${srv.base}/studio`);
   await waitFor(async () => (await consoleHook(page)).signedIn, 'still signed in after reload', 10000);
   t.equal((await consoleHook(page)).counts.upcoming, 1);
+
+  // The control room of that stream (not live): three products through the editor, a reorder, and
+  // a highlight refused in words because the stream is not live.
+  const id = (listed.json.items as { id: string; title: string }[]).find((s) => s.title === 'Spring haul')!.id;
+  type Room = { productIds: string[]; highlight: unknown; error: string | null };
+  const room = (): Promise<Room> => page.evaluate(() => (window as unknown as { __studio: { controlRoom: Room } }).__studio.controlRoom);
+  await page.goto(`${srv.base}/studio?stream=${id}`);
+  for (const [i, title] of ['Lipstick', 'Palette', 'Brush'].entries()) {
+    await page.fill('#add-product input[name=title]', title);
+    await page.fill('#add-product input[name=url]', `https://shop.example/p/${i}`);
+    await page.fill('#add-product input[name=price]', '19.99');
+    await page.click('#add-product button[type=submit]');
+    await waitFor(async () => (await room())?.productIds.length === i + 1, `product ${title} added`, 10000);
+  }
+  const before = (await room()).productIds;
+  await page.click('#carousel-items li:nth-child(3) button.up');
+  await waitFor(async () => (await room()).productIds[1] === before[2], 'reordered', 10000);
+  const order = await srv.api('GET', `/v1/streams/${id}/products`);
+  t.same(order.json.items.map((p: { id: string }) => p.id), [before[0], before[2], before[1]], 'the server holds the new order');
+  await page.click('#carousel-items li:nth-child(1) button.highlight');
+  const notLive = await waitFor(async () => (await room()).error ?? undefined, 'highlight refused', 10000);
+  t.match(notLive, /Not possible right now/, 'a highlight on a stream that is not live is refused in words');
+  await page.click('#carousel-items li:nth-child(1) button.delete');
+  await waitFor(async () => (await room()).productIds.length === 2, 'product deleted', 10000);
 });
