@@ -8,6 +8,9 @@
 import { SignalError } from './signal-client.js';
 import { StudioMonitor } from './studio-monitor.js';
 import { StudioPublisher } from './studio-publisher.js';
+import { mountDashboard, type ConsoleState } from './dashboard/dashboard.js';
+import { mountCarouselEditor, type ControlRoomState } from './control-room/carousel-editor.js';
+import { loadToken } from './creator-api.js';
 
 type State = 'idle' | 'preview' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'error';
 
@@ -28,6 +31,10 @@ interface StudioHook {
   /** The camera being sent: its label, how many cameras there are, switches made. */
   camera: { label: string; count: number; switches: number; switching: boolean };
   monitor: { state: 'idle' | 'connecting' | 'playing' | 'ended' | 'error'; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null };
+  /** The creator console: signed in, streams per group, the last API error in words. */
+  console: ConsoleState;
+  /** The control room (/studio?stream=<id>, signed in): products and the current highlight. */
+  controlRoom: ControlRoomState | null;
 }
 
 declare global {
@@ -59,6 +66,8 @@ const hook: StudioHook = {
   mode: 'studio', state: 'idle', streamId: null, error: null, connection: null, codecs: [], framesEncoded: 0, bytesSent: 0, goLiveMs: null,
   camera: { label: '', count: 0, switches: 0, switching: false }, reconnects: 0,
   monitor: { state: 'idle', framesDecoded: 0, setupMs: null, firstFrameMs: null },
+  console: { signedIn: false, counts: { upcoming: 0, live: 0, past: 0 }, error: null },
+  controlRoom: null,
 };
 window.__studio = hook;
 
@@ -311,3 +320,11 @@ window.setInterval(() => {
 const view = new URLSearchParams(location.search).get('view');
 if (view && /^[A-Za-z0-9_-]{1,64}$/.test(view)) void monitor(view);
 else void startPreview();
+if (!view) mountDashboard(byId('console'), hook.console);
+// The control room for one stream (also while OBS is the camera), once signed in.
+const roomStream = new URLSearchParams(location.search).get('stream');
+const roomToken = loadToken();
+if (!view && roomToken && roomStream && /^[A-Za-z0-9_-]{1,64}$/.test(roomStream)) {
+  hook.controlRoom = { streamId: roomStream, productIds: [], highlight: null, error: null };
+  mountCarouselEditor(byId('control-room'), roomToken, hook.controlRoom);
+}
