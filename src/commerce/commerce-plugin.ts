@@ -17,6 +17,7 @@ import { productRoutes } from './product-routes.js';
 import { goRoutes } from './go-routes.js';
 import { conversionRoutes } from './conversion-routes.js';
 import { TokenBuckets } from './token-buckets.js';
+import { OnScreenPromos, promoScreenRoutes } from './promo-screen-routes.js';
 
 /** The services shoppable streams use; app.ts passes them in one registration. */
 export interface CommercePluginOptions {
@@ -41,6 +42,7 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
   const timeline = new HighlightTimeline(o.config.maxHighlightsPerStream);
   const writes = new KeyedQueue();
   const deps = { store: o.store, feed: o.feed, writes, logger: log };
+  const screen = new OnScreenPromos();
 
   // The origin reads each stream's cue list at every media playlist render (synchronously).
   o.origin.dateRanges = (id) => timeline.dateRanges(id);
@@ -67,6 +69,8 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
       // The stream's end ends its highlight, at the last frame the ingest had.
       const edge = s.reader(LIVE_EDGE_READER) as LiveEdgeReader | undefined;
       persistHighlightEnd(deps, timeline.end(s.id, edge ? edge.programDate() : Date.now()));
+      // The end takes the on-screen promo off too (a liveOnly code never outlives the stream).
+      if (screen.clear(s.id)) o.feed?.publish(s.id, { type: 'promo', promo: null });
     });
   };
   for (const s of o.registry.all()) watch(s);
@@ -98,7 +102,8 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
     limiter: new TokenBuckets(o.config.highlightsPerSecond),
   });
   await app.register(goRoutes, { store: o.store, auth: o.auth, trackingParam: o.config.trackingParam, writes, logger: log });
-  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed });
+  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed, onScreen: (id) => screen.get(id) });
+  await app.register(promoScreenRoutes, { store: o.store, auth: o.auth, registry: o.registry, screen, feed: o.feed });
 }
 
 /** The commerce plugin (fastify-plugin: its routes sit beside the others, with the app's error handler). */

@@ -20,6 +20,8 @@ export interface ConversionRoutesOptions {
   shopSecret: string;
   /** Watch pages hear each new sale as per-product 'sold' counts. */
   feed?: WatchEventFeed;
+  /** The promo each live stream has on screen (GET .../promos tells which). */
+  onScreen?: (streamId: string) => PromoRecord | undefined;
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
@@ -140,6 +142,7 @@ export async function conversionRoutes(app: FastifyInstance, o: ConversionRoutes
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     const live = o.registry.get(rec.id)?.state === 'live';
     const now = Date.now();
-    return { items: (await o.store.listPromos(rec.id)).filter((p) => promoValid(p, now, live)).map(promoView) };
+    const shown = live ? o.onScreen?.(rec.id) : undefined;
+    return { items: (await o.store.listPromos(rec.id)).filter((p) => promoValid(p, now, live)).map(promoView), onScreen: shown ? shown.code : null };
   });
 }

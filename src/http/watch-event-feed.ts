@@ -30,7 +30,9 @@ export type WatchEvent =
   | { type: 'products'; items: PublicProduct[] }
   | { type: 'highlight'; highlight: PublicHighlight }
   /** Units sold during this stream per product id (from the shop's conversions). */
-  | { type: 'sold'; counts: Record<string, number> };
+  | { type: 'sold'; counts: Record<string, number> }
+  /** The promo the creator put on screen (null: taken off). */
+  | { type: 'promo'; promo: Record<string, unknown> | null };
 
 export type WatchEventFeedEvents = {
   event: [streamId: string, event: WatchEvent];

@@ -37,6 +37,9 @@ t.test('authorization matrix over every /v1 route', async (t) => {
     { name: 'PATCH /v1/streams/:id', call: (k) => srv.api('PATCH', `/v1/streams/${id}`, { title: 'Renamed' }, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
     { name: 'POST /v1/streams/:id/key', call: (k) => srv.api('POST', `/v1/streams/${id}/key`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 }, secret: true },
     { name: 'POST /v1/streams', call: (k) => srv.api('POST', '/v1/streams', { title: 'm' }, k), expect: { none: 401, wrong: 401, other: 201, owner: 201, operator: 201 } },
+    // Promo on screen (issue 13): the stream is not live, so the owner and the operator get the coded 409.
+    { name: 'PUT /v1/streams/:id/promos/on-screen', call: (k) => srv.api('PUT', `/v1/streams/${id}/promos/on-screen`, { code: 'NONE' }, k), expect: { none: 401, wrong: 401, other: 404, owner: 409, operator: 409 } },
+    { name: 'DELETE /v1/streams/:id/promos/on-screen', call: (k) => srv.api('DELETE', `/v1/streams/${id}/promos/on-screen`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 204, operator: 204 } },
     { name: 'GET /v1/creators/:id', call: (k) => srv.api('GET', `/v1/creators/${cid}`, undefined, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
     { name: 'PATCH /v1/creators/:id', call: (k) => srv.api('PATCH', `/v1/creators/${cid}`, { displayName: 'Alice A.' }, k), expect: { none: 401, wrong: 401, other: 404, owner: 200, operator: 200 } },
     { name: 'POST /v1/creators', call: (k) => srv.api('POST', '/v1/creators', { handle: `h${Math.random().toString(36).slice(2, 8)}`, displayName: 'x' }, k), expect: { none: 401, wrong: 401, other: 403, owner: 403, operator: 201 } },

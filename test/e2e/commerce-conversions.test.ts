@@ -74,6 +74,16 @@ t.test('promo codes: created by the owner, listed publicly while valid; liveOnly
   t.same(list.json.items.map((p: any) => p.code), ['SAVE10'], 'only what is valid now (the stream is not live: LIVE is hidden)');
 });
 
+t.test('promo on screen: only while live (coded 409), owner or operator; off screen is 204; GET tells none is on', async (t) => {
+  const put = await srv.api('PUT', `/v1/streams/${stream}/promos/on-screen`, { code: 'SAVE10' }, A);
+  t.equal(put.status, 409);
+  t.equal(put.json.error.code, 'SHOWCASE_ERR_COMMERCE_NOT_LIVE');
+  t.equal((await srv.api('PUT', `/v1/streams/${stream}/promos/on-screen`, { code: 'SAVE10' }, bob.json.token)).status, 404, 'another creator');
+  t.equal((await srv.api('PUT', `/v1/streams/${stream}/promos/on-screen`, { code: 'bad code!' }, A)).status, 400);
+  t.equal((await srv.api('DELETE', `/v1/streams/${stream}/promos/on-screen`, undefined, ADMIN)).status, 204);
+  t.equal((await srv.api('GET', `/v1/streams/${stream}/promos`, undefined, null)).json.onScreen, null);
+});
+
 t.test('analytics carry commerce: clicks, purchases, revenue per currency, per product and per minute', async (t) => {
   await fetch(`${srv.base}/go/${stream}/${mug}`, { redirect: 'manual' });
   await fetch(`${srv.base}/go/${stream}/${mug}`, { redirect: 'manual' });

@@ -55,6 +55,11 @@ t.test('highlights ride in every rendition\'s timeline, live and in the replay',
   t.equal((await srv.api('POST', `/v1/streams/${id}/promos`, { code: 'LIVE20', description: 'while we are live', liveOnly: true })).status, 201);
   const promos = async (): Promise<string[]> => (await srv.api('GET', `/v1/streams/${id}/promos`, undefined, null)).json.items.map((p: any) => p.code);
   t.same(await promos(), ['LIVE20'], 'a liveOnly code shows while live');
+  const shown = await srv.api('PUT', `/v1/streams/${id}/promos/on-screen`, { code: 'LIVE20' });
+  t.equal(shown.status, 200, 'a promo goes on screen while live');
+  t.equal(shown.json.code, 'LIVE20');
+  t.equal((await srv.api('PUT', `/v1/streams/${id}/promos/on-screen`, { code: 'NOPE' })).status, 404, 'unknown code');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/promos`, undefined, null)).json.onScreen, 'LIVE20', 'GET tells which is on screen');
   const before = Date.now();
   const hA = await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: A });
   t.equal(hA.status, 201);

@@ -93,6 +93,15 @@ t.test('the highlight pops up with the frame, B replaces A, Buy goes through /go
   t.comment(`sold count on the page ${Date.now() - reported} ms after the conversion`);
   t.equal(await page.locator(`#carousel .product[data-product-id="${A}"] .product-sold`).textContent(), '1 sold');
 
+  // A promo put on screen shows as a banner with its code within a second, and goes when taken off.
+  t.equal((await srv.api('POST', `/v1/streams/${id}/promos`, { code: 'LIVE20', description: '20 % off' })).status, 201);
+  const promoAt = Date.now();
+  t.equal((await srv.api('PUT', `/v1/streams/${id}/promos/on-screen`, { code: 'LIVE20' })).status, 200);
+  await page.locator('#promo .promo-code', { hasText: 'LIVE20' }).waitFor({ state: 'visible', timeout: 1000 });
+  t.comment(`promo banner on the page ${Date.now() - promoAt} ms after the PUT`);
+  t.equal((await srv.api('DELETE', `/v1/streams/${id}/promos/on-screen`)).status, 204);
+  await page.locator('#promo').waitFor({ state: 'hidden', timeout: 1000 });
+
   // Buy from the carousel: /go counts it and redirects to the shop URL with the tag.
   await Promise.all([page.waitForURL(/\/healthz\?/), page.locator(`#carousel .product[data-product-id="${A}"] a.buy`).click()]);
   const landed = new URL(page.url());

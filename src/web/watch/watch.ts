@@ -11,6 +11,7 @@ import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
 import { ViewerHeartbeat } from './heartbeat.js';
 import { HIGHLIGHT_CLASS, HighlightPopup, ShopCarousel, activeHighlight, type HighlightRange, type ShopProduct } from './shop.js';
+import { PromoBanner, type ShopPromo } from './promo-banner.js';
 import { startChatPanel, type ChatHook } from './chat-panel.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
@@ -374,6 +375,14 @@ void fetch(`${config.api}/products`, { cache: 'no-store' }).then(async (r) => {
   if (r.ok) setProducts(((await r.json()) as { items: ShopProduct[] }).items);
 }).catch(() => { /* no carousel this time; a 'products' event brings it */ });
 
+// The promo on screen: what GET .../promos says now, then 'promo' events.
+const promoBanner = new PromoBanner(byId('promo'));
+void fetch(`${config.api}/promos`, { cache: 'no-store' }).then(async (r) => {
+  if (!r.ok) return;
+  const d = (await r.json()) as { items: ShopPromo[]; onScreen?: string | null };
+  promoBanner.show(d.items.find((p) => p.code === d.onScreen) ?? null);
+}).catch(() => { /* no banner this time; a 'promo' event brings it */ });
+
 /** The highlight ranges of the playing rendition's playlist (the same in every rendition). */
 function highlightRanges(): HighlightRange[] {
   const h = player?.hls;
@@ -404,6 +413,7 @@ new StateFeed({
   onState,
   named: {
     products: (d) => setProducts((d as { items: ShopProduct[] }).items),
+    promo: (d) => promoBanner.show((d as { promo: ShopPromo | null }).promo),
     sold: (d) => {
       hook.sold = (d as { counts: Record<string, number> }).counts;
       carousel.setSold(hook.sold);
