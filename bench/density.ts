@@ -7,7 +7,8 @@
  * window: the server from the top rendition's playlist (EXT-X-PROGRAM-DATE-TIME, which is media time,
  * plus the durations listed after it), ffmpeg alone from its -progress out_time. A mode holds N when
  * its slowest stream runs at >= 0.98x and the server dropped nothing for a slow reader.
- * Run: npm run build && node dist/bench/density.js [--max-streams 8] [--seconds 30] [--modes passthrough,ladder,ffmpeg]
+ * Run: npm run build && node dist/bench/density.js [--max-streams 8] [--seconds 30] [--modes passthrough,ladder,ffmpeg] [--streams 3,5]
+ * (--streams: only those counts, each run whether or not a smaller one held: a short run on a busy machine)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -174,7 +175,7 @@ function summarize(streams: number, speeds: number[], readerDrops: number): Dens
 }
 
 /** Steps N up per mode until a step fails (or maxStreams); returns every step and the highest N held. */
-export async function runDensityBench(opts: { maxStreams?: number; seconds?: number; modes?: DensityMode[]; quick?: boolean } = {}): Promise<DensityResult> {
+export async function runDensityBench(opts: { maxStreams?: number; seconds?: number; modes?: DensityMode[]; quick?: boolean; streams?: number[] } = {}): Promise<DensityResult> {
   const maxStreams = opts.maxStreams ?? (opts.quick ? 2 : 10);
   const seconds = opts.seconds ?? (opts.quick ? 8 : 30);
   const modes = opts.modes ?? ['passthrough', 'ladder', 'ffmpeg'];
@@ -183,12 +184,13 @@ export async function runDensityBench(opts: { maxStreams?: number; seconds?: num
   for (const mode of modes) {
     const steps: DensityStep[] = [];
     let held = 0;
-    for (let n = 1; n <= maxStreams; n++) {
+    const counts = opts.streams ?? Array.from({ length: maxStreams }, (_, i) => i + 1);
+    for (const n of counts) {
       const step = mode === 'ffmpeg' ? await measureFfmpeg(source, n, seconds) : await measureServer(source, n, seconds, mode === 'passthrough');
       steps.push(step);
       process.stderr.write(`density ${mode} x${n}: min ${step.minSpeed}x, mean ${step.meanSpeed}x, drops ${step.readerDrops}\n`);
-      if (!step.held) break;
-      held = n;
+      if (step.held) held = Math.max(held, n);
+      else if (!opts.streams) break;
     }
     result.held[mode] = held;
     result.steps[mode] = steps;
@@ -202,11 +204,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
-  const r = await runDensityBench({ maxStreams: num('max-streams'), seconds: num('seconds'), modes: arg('modes')?.split(',') as DensityMode[] | undefined });
+  const r = await runDensityBench({ maxStreams: num('max-streams'), seconds: num('seconds'), modes: arg('modes')?.split(',') as DensityMode[] | undefined, streams: arg('streams')?.split(',').map(Number) });
   const modes = Object.keys(r.steps) as DensityMode[];
   const most = Math.max(...modes.map((m) => r.steps[m]!.length));
   // Side by side: one row per stream count, the slowest stream's speed in each mode.
-  console.table(Array.from({ length: most }, (_, i) => Object.fromEntries([['streams', i + 1], ...modes.map((m) => {
+  console.table(Array.from({ length: most }, (_, i) => Object.fromEntries([['streams', r.steps[modes.find((m) => r.steps[m]![i])!]![i]!.streams], ...modes.map((m) => {
     const s = r.steps[m]![i];
     return [m, s ? `${s.minSpeed}x${s.readerDrops ? ` (${s.readerDrops} drops)` : ''}${s.held ? '' : ' FAIL'}` : '-'];
   })])));

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 const PLAYER_JS = `
 const video = document.querySelector('video');
 const src = new URLSearchParams(location.search).get('src');
-const hook = { view: 'connecting', latency: null, wallLatency: null, targetLatency: null, level: -1, levels: [], firstFrameMs: null, stalls: 0, fatal: null, errors: [], stallErrors: 0, stallErrorsBeforePlaying: 0, targetAtFirstFrame: null, latencyAtFirstFrame: null, startup: [], waitedMs: 0 };
+const hook = { view: 'connecting', latency: null, wallLatency: null, targetLatency: null, level: -1, levels: [], firstFrameMs: null, stalls: 0, fatal: null, errors: [], stallErrors: 0, stallErrorsBeforePlaying: 0, targetAtFirstFrame: null, latencyAtFirstFrame: null, startup: [], waitedMs: 0, requests: [] };
 let waitingSince = null;
 // Where the start-up time goes: ms from page start to each first event, and where hls.js chose to start.
 const mark = (what) => { if (hook.startup.length < 30) hook.startup.push(what + '@' + Math.round(performance.now())); };
@@ -30,7 +30,10 @@ hls.once(Hls.Events.FRAG_BUFFERED, () => mark('buffered(t ' + video.currentTime.
 video.addEventListener('seeking', () => mark('seeking(' + video.currentTime.toFixed(2) + ')'), { once: true });
 hls.loadSource(src);
 hls.attachMedia(video);
-if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback((now) => { hook.firstFrameMs ??= now; hook.targetAtFirstFrame = hls.targetLatency; hook.latencyAtFirstFrame = hls.latency; mark('frame(t ' + video.currentTime.toFixed(2) + ' latency ' + hls.latency.toFixed(2) + ')'); });
+if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback((now) => { hook.firstFrameMs ??= now; hook.targetAtFirstFrame = hls.targetLatency; hook.latencyAtFirstFrame = hls.latency; mark('frame(t ' + video.currentTime.toFixed(2) + ' latency ' + hls.latency.toFixed(2) + ')');
+  // Each request before the first frame: sent, first byte, last byte (ms since page start), to tell the origin's time from the player's.
+  for (const r of performance.getEntriesByType('resource').slice(0, 14)) hook.requests.push(r.name.split('/').pop().slice(0, 40) + ' ' + Math.round(r.startTime) + '/' + Math.round(r.responseStart) + '/' + Math.round(r.responseEnd));
+});
 else video.addEventListener('playing', () => { hook.firstFrameMs ??= performance.now(); }, { once: true });
 // With maxLiveSyncPlaybackRate 1 every ms spent waiting after the first frame is latency kept for good.
 video.addEventListener('playing', () => { hook.view = 'playing'; if (waitingSince !== null) { hook.waitedMs += performance.now() - waitingSince; mark('resumed'); waitingSince = null; } });

@@ -41,6 +41,8 @@ export interface PlayerLatency {
   startup: string[];
   /** Time spent waiting (video 'waiting' to 'playing') after the first frame, where the player reports it. */
   waitedMs: number | null;
+  /** The requests before the first frame: "name sent/first byte/last byte" in ms since page start. */
+  requests: string[];
   samples: number;
   seconds: number;
   playedRendition: string;
@@ -76,6 +78,7 @@ interface Hook {
   latencyAtFirstFrame?: number | null;
   startup?: string[];
   waitedMs?: number;
+  requests?: string[];
 }
 
 /** The browser flags this workplace's Debian Chromium needs headless (no sandbox, no GPU, no network chatter). */
@@ -185,6 +188,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     latencyAtFirstFrameS: hook.latencyAtFirstFrame == null ? null : round(hook.latencyAtFirstFrame),
     startup: hook.startup ?? [],
     waitedMs: hook.waitedMs === undefined ? null : Math.round(hook.waitedMs),
+    requests: hook.requests ?? [],
     samples: latency.length,
     seconds,
     playedRendition: hook.level >= 0 ? (hook.levels[hook.level]?.name ?? String(hook.level)) : '-',
@@ -280,6 +284,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   ]);
   for (const [name, p] of [['stock hls.js', r.stock], ['watch page', r.page]] as const) {
     if (p.startup.length) console.log(`${name} start-up (ms since page start): ${p.startup.join(' ')}`);
+    if (p.requests.length) console.log(`${name} requests before the first frame (sent/first byte/last byte, ms): ${p.requests.join(', ')}`);
     if (p.hlsWarnings.length) console.log(`${name} hls.js warnings:\n  ${p.hlsWarnings.join('\n  ')}`);
   }
   process.exit(0);
