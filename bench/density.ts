@@ -4,7 +4,7 @@
  * Publishers cost nothing (`ffmpeg -re -stream_loop -1 -i src.flv -c copy`, the 720p30 ~3 Mbit/s
  * noisy file of bench/rtmp-ingest, 2 s GOP so passthrough applies). For N = 1, 2, ... each mode runs
  * N streams and reads, per stream, how fast its media advances against the wall clock over the
- * window: the server from the top rendition's playlist (EXT-X-PROGRAM-DATE-TIME, which is media time,
+ * window: the server from its slowest rendition's playlist (EXT-X-PROGRAM-DATE-TIME, which is media time,
  * plus the durations listed after it), ffmpeg alone from its -progress out_time. A mode holds N when
  * its slowest stream runs at >= 0.98x and the server dropped nothing for a slow reader.
  * Run: npm run build && node dist/bench/density.js [--max-streams 8] [--seconds 30] [--modes passthrough,ladder,ffmpeg] [--streams 3,5]
@@ -76,7 +76,7 @@ function mediaEndMs(playlist: string): number | undefined {
   return pdt === undefined ? undefined : pdt + sum + trailingParts;
 }
 
-/** N publishers into one server; each stream's media advance over the window from its top playlist. */
+/** N publishers into one server; each stream's media advance over the window from its slowest rendition's playlist. */
 async function measureServer(source: string, streams: number, seconds: number, passthrough: boolean): Promise<DensityStep> {
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-density-'));
   const app = await ShowcaseApp.start({
@@ -95,12 +95,18 @@ async function measureServer(source: string, streams: number, seconds: number, p
       ids.push(s.id);
       pubs.push(publisher(source, `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`));
     }
+    // The slowest rendition's media end: with passthrough the copied top rung keeps real time (ffmpeg's
+    // muxer lets it run ahead of slow encodes by up to its interleave delay) while the encoded rungs
+    // may not, so the top playlist alone would read a saturated box as keeping up.
     const top = async (id: string): Promise<number | undefined> => {
       const m = await fetch(`${api}/hls/${id}/master.m3u8`).catch(() => undefined);
       if (m?.status !== 200) return undefined;
-      const first = (await m.text()).split('\n').find((l) => l && !l.startsWith('#'));
-      const pl = first ? await fetch(`${api}/hls/${id}/${first}`).catch(() => undefined) : undefined;
-      return pl?.status === 200 ? mediaEndMs(await pl.text()) : undefined;
+      const uris = (await m.text()).split('\n').filter((l) => l && !l.startsWith('#'));
+      const ends = await Promise.all(uris.map(async (uri) => {
+        const pl = await fetch(`${api}/hls/${id}/${uri}`).catch(() => undefined);
+        return pl?.status === 200 ? mediaEndMs(await pl.text()) : undefined;
+      }));
+      return ends.length && ends.every((e) => e !== undefined) ? Math.min(...(ends as number[])) : undefined;
     };
     // Warm-up: every stream has media, then a few seconds more.
     for (let i = 0; i < 300; i++) {
