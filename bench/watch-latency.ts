@@ -8,7 +8,7 @@
  *  - time to first frame from page open (navigation start to the first video frame callback),
  *    over several fresh browser contexts while the stream is live;
  *  - stalls, and the distinct warnings hls.js logged (which playlist rule it trips on, if any).
- * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5] [--hold-back-parts 3]
+ * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5] [--hold-back-parts 3] [--segment-seconds 2]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -197,7 +197,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
 }
 
 /** Runs the benchmark and returns its figures. */
-export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean; holdBackParts?: number } = {}): Promise<WatchLatencyResult> {
+export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean; holdBackParts?: number; segmentSeconds?: number } = {}): Promise<WatchLatencyResult> {
   const seconds = opts.seconds ?? (opts.quick ? 10 : 60);
   const height = opts.height ?? 360;
   const opens = opts.opens ?? (opts.quick ? 3 : 5);
@@ -209,7 +209,7 @@ export async function runWatchLatencyBench(opts: { seconds?: number; height?: nu
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-'));
   const app = await ShowcaseApp.start({
     env: {},
-    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' }, ...(opts.holdBackParts ? { hls: { partHoldBackParts: opts.holdBackParts } } : {}) },
+    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' }, hls: { ...(opts.holdBackParts ? { partHoldBackParts: opts.holdBackParts } : {}), ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}) } },
     logDestination: process.stderr,
   });
   let browser: Browser | undefined;
@@ -266,7 +266,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
-  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens'), holdBackParts: num('hold-back-parts') });
+  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens'), holdBackParts: num('hold-back-parts'), segmentSeconds: num('segment-seconds') });
   const row = (figure: string, f: (p: PlayerLatency) => string, target: [string, string]) =>
     ({ figure, 'stock hls.js': f(r.stock), 'watch page': f(r.page), target: `${target[0]} / ${target[1]}` });
   console.log(`part target ${r.partTargetMs} ms, PART-HOLD-BACK ${r.partHoldBackS} s, ladder ${r.renditions.join(',')}`);
