@@ -4,10 +4,11 @@
  * Publishers cost nothing (`ffmpeg -re -stream_loop -1 -i src.flv -c copy`, the 720p30 ~3 Mbit/s
  * noisy file of bench/rtmp-ingest, 2 s GOP so passthrough applies). For N = 1, 2, ... each mode runs
  * N streams and reads, per stream, how fast its media advances against the wall clock over the
- * window: the server from the top rendition's playlist (EXT-X-PROGRAM-DATE-TIME, which is media time,
+ * window: the server from its slowest rendition's playlist (EXT-X-PROGRAM-DATE-TIME, which is media time,
  * plus the durations listed after it), ffmpeg alone from its -progress out_time. A mode holds N when
  * its slowest stream runs at >= 0.98x and the server dropped nothing for a slow reader.
- * Run: npm run build && node dist/bench/density.js [--max-streams 8] [--seconds 30] [--modes passthrough,ladder,ffmpeg]
+ * Run: npm run build && node dist/bench/density.js [--max-streams 8] [--seconds 30] [--modes passthrough,ladder,ffmpeg] [--streams 3,5]
+ * (--streams: only those counts, each run whether or not a smaller one held: a short run on a busy machine)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -75,7 +76,7 @@ function mediaEndMs(playlist: string): number | undefined {
   return pdt === undefined ? undefined : pdt + sum + trailingParts;
 }
 
-/** N publishers into one server; each stream's media advance over the window from its top playlist. */
+/** N publishers into one server; each stream's media advance over the window from its slowest rendition's playlist. */
 async function measureServer(source: string, streams: number, seconds: number, passthrough: boolean): Promise<DensityStep> {
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-density-'));
   const app = await ShowcaseApp.start({
@@ -94,12 +95,18 @@ async function measureServer(source: string, streams: number, seconds: number, p
       ids.push(s.id);
       pubs.push(publisher(source, `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`));
     }
+    // The slowest rendition's media end: with passthrough the copied top rung keeps real time (ffmpeg's
+    // muxer lets it run ahead of slow encodes by up to its interleave delay) while the encoded rungs
+    // may not, so the top playlist alone would read a saturated box as keeping up.
     const top = async (id: string): Promise<number | undefined> => {
       const m = await fetch(`${api}/hls/${id}/master.m3u8`).catch(() => undefined);
       if (m?.status !== 200) return undefined;
-      const first = (await m.text()).split('\n').find((l) => l && !l.startsWith('#'));
-      const pl = first ? await fetch(`${api}/hls/${id}/${first}`).catch(() => undefined) : undefined;
-      return pl?.status === 200 ? mediaEndMs(await pl.text()) : undefined;
+      const uris = (await m.text()).split('\n').filter((l) => l && !l.startsWith('#'));
+      const ends = await Promise.all(uris.map(async (uri) => {
+        const pl = await fetch(`${api}/hls/${id}/${uri}`).catch(() => undefined);
+        return pl?.status === 200 ? mediaEndMs(await pl.text()) : undefined;
+      }));
+      return ends.length && ends.every((e) => e !== undefined) ? Math.min(...(ends as number[])) : undefined;
     };
     // Warm-up: every stream has media, then a few seconds more.
     for (let i = 0; i < 300; i++) {
@@ -174,7 +181,7 @@ function summarize(streams: number, speeds: number[], readerDrops: number): Dens
 }
 
 /** Steps N up per mode until a step fails (or maxStreams); returns every step and the highest N held. */
-export async function runDensityBench(opts: { maxStreams?: number; seconds?: number; modes?: DensityMode[]; quick?: boolean } = {}): Promise<DensityResult> {
+export async function runDensityBench(opts: { maxStreams?: number; seconds?: number; modes?: DensityMode[]; quick?: boolean; streams?: number[] } = {}): Promise<DensityResult> {
   const maxStreams = opts.maxStreams ?? (opts.quick ? 2 : 10);
   const seconds = opts.seconds ?? (opts.quick ? 8 : 30);
   const modes = opts.modes ?? ['passthrough', 'ladder', 'ffmpeg'];
@@ -183,12 +190,13 @@ export async function runDensityBench(opts: { maxStreams?: number; seconds?: num
   for (const mode of modes) {
     const steps: DensityStep[] = [];
     let held = 0;
-    for (let n = 1; n <= maxStreams; n++) {
+    const counts = opts.streams ?? Array.from({ length: maxStreams }, (_, i) => i + 1);
+    for (const n of counts) {
       const step = mode === 'ffmpeg' ? await measureFfmpeg(source, n, seconds) : await measureServer(source, n, seconds, mode === 'passthrough');
       steps.push(step);
       process.stderr.write(`density ${mode} x${n}: min ${step.minSpeed}x, mean ${step.meanSpeed}x, drops ${step.readerDrops}\n`);
-      if (!step.held) break;
-      held = n;
+      if (step.held) held = Math.max(held, n);
+      else if (!opts.streams) break;
     }
     result.held[mode] = held;
     result.steps[mode] = steps;
@@ -202,11 +210,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
-  const r = await runDensityBench({ maxStreams: num('max-streams'), seconds: num('seconds'), modes: arg('modes')?.split(',') as DensityMode[] | undefined });
+  const r = await runDensityBench({ maxStreams: num('max-streams'), seconds: num('seconds'), modes: arg('modes')?.split(',') as DensityMode[] | undefined, streams: arg('streams')?.split(',').map(Number) });
   const modes = Object.keys(r.steps) as DensityMode[];
   const most = Math.max(...modes.map((m) => r.steps[m]!.length));
   // Side by side: one row per stream count, the slowest stream's speed in each mode.
-  console.table(Array.from({ length: most }, (_, i) => Object.fromEntries([['streams', i + 1], ...modes.map((m) => {
+  console.table(Array.from({ length: most }, (_, i) => Object.fromEntries([['streams', r.steps[modes.find((m) => r.steps[m]![i])!]![i]!.streams], ...modes.map((m) => {
     const s = r.steps[m]![i];
     return [m, s ? `${s.minSpeed}x${s.readerDrops ? ` (${s.readerDrops} drops)` : ''}${s.held ? '' : ' FAIL'}` : '-'];
   })])));

@@ -8,7 +8,7 @@
  *  - time to first frame from page open (navigation start to the first video frame callback),
  *    over several fresh browser contexts while the stream is live;
  *  - stalls, and the distinct warnings hls.js logged (which playlist rule it trips on, if any).
- * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5]
+ * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5] [--hold-back-parts 3] [--segment-seconds 2]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +32,17 @@ export interface PlayerLatency {
   firstFrameMaxMs: number;
   pageOpens: number;
   stalls: number;
+  /** hls.js BUFFER_STALLED_ERRORs from the first request on (each adds 1 s to its target), where the player reports them. */
+  stallErrors: number | null;
+  /** hls.js's target latency when the first frame showed, where the player reports it. */
+  targetAtFirstFrameS: number | null;
+  /** hls.js's latency at the first frame and its start-up events (ms since page start), where the player reports them. */
+  latencyAtFirstFrameS: number | null;
+  startup: string[];
+  /** Time spent waiting (video 'waiting' to 'playing') after the first frame, where the player reports it. */
+  waitedMs: number | null;
+  /** The requests before the first frame: "name sent/first byte/last byte" in ms since page start. */
+  requests: string[];
   samples: number;
   seconds: number;
   playedRendition: string;
@@ -61,6 +72,13 @@ interface Hook {
   stalls: number;
   fatal: string | null;
   errors: string[];
+  /** Only the stock player has these two. */
+  stallErrors?: number;
+  targetAtFirstFrame?: number | null;
+  latencyAtFirstFrame?: number | null;
+  startup?: string[];
+  waitedMs?: number;
+  requests?: string[];
 }
 
 /** The browser flags this workplace's Debian Chromium needs headless (no sandbox, no GPU, no network chatter). */
@@ -165,6 +183,12 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     firstFrameMaxMs: Math.round(Math.max(...firstFrames)),
     pageOpens: firstFrames.length,
     stalls: hook.stalls - stallsBefore,
+    stallErrors: hook.stallErrors ?? null,
+    targetAtFirstFrameS: hook.targetAtFirstFrame == null ? null : round(hook.targetAtFirstFrame),
+    latencyAtFirstFrameS: hook.latencyAtFirstFrame == null ? null : round(hook.latencyAtFirstFrame),
+    startup: hook.startup ?? [],
+    waitedMs: hook.waitedMs === undefined ? null : Math.round(hook.waitedMs),
+    requests: hook.requests ?? [],
     samples: latency.length,
     seconds,
     playedRendition: hook.level >= 0 ? (hook.levels[hook.level]?.name ?? String(hook.level)) : '-',
@@ -173,7 +197,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
 }
 
 /** Runs the benchmark and returns its figures. */
-export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean } = {}): Promise<WatchLatencyResult> {
+export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean; holdBackParts?: number; segmentSeconds?: number } = {}): Promise<WatchLatencyResult> {
   const seconds = opts.seconds ?? (opts.quick ? 10 : 60);
   const height = opts.height ?? 360;
   const opens = opts.opens ?? (opts.quick ? 3 : 5);
@@ -185,7 +209,7 @@ export async function runWatchLatencyBench(opts: { seconds?: number; height?: nu
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-'));
   const app = await ShowcaseApp.start({
     env: {},
-    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' } },
+    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' }, hls: { ...(opts.holdBackParts ? { partHoldBackParts: opts.holdBackParts } : {}), ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}) } },
     logDestination: process.stderr,
   });
   let browser: Browser | undefined;
@@ -242,7 +266,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
-  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens') });
+  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens'), holdBackParts: num('hold-back-parts'), segmentSeconds: num('segment-seconds') });
   const row = (figure: string, f: (p: PlayerLatency) => string, target: [string, string]) =>
     ({ figure, 'stock hls.js': f(r.stock), 'watch page': f(r.page), target: `${target[0]} / ${target[1]}` });
   console.log(`part target ${r.partTargetMs} ms, PART-HOLD-BACK ${r.partHoldBackS} s, ladder ${r.renditions.join(',')}`);
@@ -252,9 +276,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     row('behind ingest p50 / p95 (s)', (p) => `${p.behindIngestP50S} / ${p.behindIngestP95S}`, ['', '']),
     row('first frame p50 / max (ms)', (p) => `${p.firstFrameP50Ms} / ${p.firstFrameMaxMs} (${p.pageOpens} opens)`, ['<= 1000', '<= 1000']),
     row('stalls while sampling', (p) => String(p.stalls), ['0', '0']),
+    row('hls.js stall errors since load', (p) => String(p.stallErrors ?? '-'), ['0', '0']),
+    row('hls.js target at first frame (s)', (p) => String(p.targetAtFirstFrameS ?? '-'), ['', '']),
+    row('hls.js latency at first frame (s)', (p) => String(p.latencyAtFirstFrameS ?? '-'), ['', '']),
+    row('waited after first frame (ms)', (p) => String(p.waitedMs ?? '-'), ['', '']),
     row('samples / played', (p) => `${p.samples} over ${p.seconds} s / ${p.playedRendition}`, ['', '']),
   ]);
   for (const [name, p] of [['stock hls.js', r.stock], ['watch page', r.page]] as const) {
+    if (p.startup.length) console.log(`${name} start-up (ms since page start): ${p.startup.join(' ')}`);
+    if (p.requests.length) console.log(`${name} requests before the first frame (sent/first byte/last byte, ms): ${p.requests.join(', ')}`);
     if (p.hlsWarnings.length) console.log(`${name} hls.js warnings:\n  ${p.hlsWarnings.join('\n  ')}`);
   }
   process.exit(0);

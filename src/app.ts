@@ -116,7 +116,7 @@ export class ShowcaseApp {
     this.store = store;
     this.registry = new StreamRegistry({ store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs });
     this.origin = new HlsOrigin({
-      timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds },
+      timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds, partHoldBackParts: config.hls.partHoldBackParts },
       windowSegments: config.hls.windowSegments,
       retainExtraSegments: config.hls.retainExtraSegments,
       maxBlockingRequests: config.hls.maxBlockingRequests,

@@ -210,6 +210,11 @@ export const ConfigSchema = Type.Object({
     segmentSeconds: Type.Number({ minimum: 1, maximum: 10, default: 2 }),
     /** Part target duration in seconds (LL-HLS PART-TARGET). */
     partSeconds: Type.Number({ minimum: 0.1, maximum: 1, default: 0.334 }),
+    /**
+     * PART-HOLD-BACK in part targets: where low-latency players (hls.js lowLatencyMode) start behind
+     * the live edge. rfc8216bis requires at least 2; fewer parts of margin stall more on a slow network.
+     */
+    partHoldBackParts: Type.Integer({ minimum: 2, maximum: 6, default: 3 }),
     /** Segments listed in a live media playlist. */
     windowSegments: Type.Integer({ minimum: 3, maximum: 100, default: 12 }),
     /** Segments kept in memory behind the playlist window (still downloadable a while). */

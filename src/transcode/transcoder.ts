@@ -203,7 +203,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       this.#hls = this.#o.origin.getOrCreate(stream.id, this.#plan.map((r) => ({
         name: r.name,
         fallbackBandwidth: (r.videoBitrateKbps + this.#o.transcode.audioBitrateKbps) * 1000,
-      })), { segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#grid.partSeconds });
+      })), { segmentSeconds: this.#o.hls.segmentSeconds, partSeconds: this.#grid.partSeconds, partHoldBackParts: this.#o.hls.partHoldBackParts });
       this.#log.info({ mode: this.mode, renditions: this.#plan.map((r) => `${r.name}${r.copy ? ' (copy)' : ''}`), partFrames: this.#grid.partFrames, frameRate: this.#grid.frameRate }, 'ladder planned');
       // A stream continued after a restart: run ids (init<run>.mp4) continue above the previous process's.
       this.#runSeq = Math.max(this.#runSeq, this.#hls.continuedFrom?.lastRunId ?? 0);

@@ -6,6 +6,8 @@ import { dateRangesFrom, renderDateRange, type DateRange } from './date-range.js
 export interface PlaylistTiming {
   segmentSeconds: number;
   partSeconds: number;
+  /** PART-HOLD-BACK in part targets (hls.partHoldBackParts); 3 when absent. The spec allows 2 at least. */
+  partHoldBackParts?: number;
 }
 
 /** EXT-X-TARGETDURATION: the segment target rounded up (segments are cut before they round above it). */
@@ -21,10 +23,14 @@ export function announcedPartTarget(partSeconds: number): number {
   return Math.ceil(partSeconds * 1000 - 1e-6) / 1000;
 }
 
-/** The values of EXT-X-SERVER-CONTROL, per the spec's minimums (3 parts, 3 targets, 6 targets). */
+/**
+ * The values of EXT-X-SERVER-CONTROL: PART-HOLD-BACK is partHoldBackParts part targets (rfc8216bis: at
+ * least 2; 3 when unset), HOLD-BACK 3 targets and CAN-SKIP-UNTIL 6 targets, the spec's minimums.
+ */
 export function serverControl(t: PlaylistTiming): { partHoldBack: number; holdBack: number; canSkipUntil: number } {
   const td = targetDuration(t);
-  return { partHoldBack: round3(announcedPartTarget(t.partSeconds) * 3), holdBack: td * 3, canSkipUntil: td * 6 };
+  const parts = Math.max(2, t.partHoldBackParts ?? 3);
+  return { partHoldBack: round3(announcedPartTarget(t.partSeconds) * parts), holdBack: td * 3, canSkipUntil: td * 6 };
 }
 
 function round3(n: number): number {
