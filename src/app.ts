@@ -58,6 +58,7 @@ import { creatorsRoutes } from './http/creators-routes.js';
 import { practicePlugin } from './journey/practice/practice-plugin.js';
 import { liveRoutes } from './journey/discovery/live-routes.js';
 import { followersRoutes } from './journey/followers/followers-routes.js';
+import { pushRoutes } from './journey/notify/push-routes.js';
 import { clusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { clusterPlugin } from './cluster/cluster-plugin.js';
 
@@ -303,6 +304,7 @@ export class ShowcaseApp {
     // The creator's journey (issue 15).
     await http.register(liveRoutes);
     await http.register(followersRoutes);
+    await http.register(pushRoutes);
   }
 
   /**

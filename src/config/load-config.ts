@@ -8,7 +8,7 @@ import { ShowcaseError } from '../core/errors.js';
 export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? (Config[K] extends unknown[] ? Config[K] : Partial<Config[K]>) : Config[K] };
 
 /** Environment variables the server reads, mapped to config paths. */
-const ENV_MAP: Array<[string, string[], 'int' | 'string']> = [
+const ENV_MAP: Array<[string, string[], 'int' | 'string' | 'json']> = [
   ['SHOWCASE_HTTP_PORT', ['http', 'port'], 'int'],
   ['SHOWCASE_HTTP_HOST', ['http', 'host'], 'string'],
   ['SHOWCASE_RTMP_PORT', ['rtmp', 'port'], 'int'],
@@ -23,6 +23,8 @@ const ENV_MAP: Array<[string, string[], 'int' | 'string']> = [
   ['SHOWCASE_NODE_ID', ['node', 'id'], 'string'],
   ['SHOWCASE_NODE_URL', ['node', 'url'], 'string'],
   ['SHOWCASE_REDIS_URL', ['cluster', 'redisUrl'], 'string'],
+  // A list cannot be spelled as one plain string, so the endpoints come as JSON; the schema validates the rest.
+  ['SHOWCASE_WEBHOOK_ENDPOINTS', ['webhooks', 'endpoints'], 'json'],
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -71,6 +73,12 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (kind === 'int') {
       if (!/^\d+$/.test(raw)) throw new ShowcaseError('SHOWCASE_ERR_CONFIG_INVALID', `${name} must be an integer, got "${raw}"`);
       value = Number(raw);
+    } else if (kind === 'json') {
+      try {
+        value = JSON.parse(raw);
+      } catch (err) {
+        throw new ShowcaseError('SHOWCASE_ERR_CONFIG_INVALID', `${name} must be JSON: ${(err as Error).message}`);
+      }
     }
     let cursor = out;
     for (const key of path.slice(0, -1)) cursor = (cursor[key] ??= {}) as Record<string, unknown>;
