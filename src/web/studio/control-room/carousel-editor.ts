@@ -21,8 +21,16 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return Object.assign(document.createElement(tag), props);
 }
 
+/** What the other control-room panels read from the editor. */
+export interface CarouselEditor {
+  /** The carousel's products in order, as last read. */
+  products(): ReadonlyArray<{ id: string; title: string }>;
+  /** Reads the products and the current highlight again. */
+  reload(): void;
+}
+
 /** Builds the editor for `state.streamId` into `host`. */
-export function mountCarouselEditor(host: HTMLElement, token: string, state: ControlRoomState): void {
+export function mountCarouselEditor(host: HTMLElement, token: string, state: ControlRoomState): CarouselEditor {
   const base = `/v1/streams/${encodeURIComponent(state.streamId)}`;
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
   const current = el('p', { className: 'current-highlight', id: 'current-highlight', textContent: 'No product highlighted' });
@@ -45,6 +53,12 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     const p = products.find((x) => x.id === state.highlight?.productId);
     current.textContent = state.highlight ? `Highlighted: ${p?.title ?? state.highlight.productId}` : 'No product highlighted';
     endButton.disabled = !state.highlight;
+    for (const li of list.children) {
+      const on = (li as HTMLElement).dataset.productId === state.highlight?.productId;
+      li.classList.toggle('highlighted', on);
+      const b = li.querySelector('button.highlight');
+      if (b) b.textContent = on ? 'Highlighted' : 'Highlight';
+    }
   }
   function render(): void {
     state.productIds = products.map((p) => p.id);
@@ -94,4 +108,5 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     api(token, 'DELETE', `${base}/highlights/current`).then(() => { ok(); state.highlight = null; showHighlight(); }, fail);
   });
   void load();
+  return { products: () => products, reload: () => void load() };
 }
