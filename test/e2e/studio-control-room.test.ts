@@ -1,11 +1,13 @@
 // The studio's control room (issues 13 and 14) in Debian's Chromium at phone size (390x844), while
 // a real ffmpeg publishes over RTMP (OBS's place: the page opens no camera): the creator taps
-// highlight A, then B, then End and the API holds both highlights, ended; creates a promo and puts
-// it on screen (and takes it off); sees a shopper's chat message from a real room socket rendered
-// as text (never HTML), speaks as the host, deletes the message (the shopper's socket gets
-// chat.deleted), times the shopper out (their next chat is SHOWCASE_ERR_ROOM_BANNED); sets slow
-// mode and closes the room (another shopper's chat is refused with each code); sees the reaction
-// tally; and sees a click count rise after a GET /go and a purchase after a conversion.
+// highlight A, then B, then End and the API holds both highlights, ended (and one made through the
+// API shows by the events feed); creates a promo and puts it on screen and takes it off (and one
+// put on through the API shows); sees a shopper's chat message from a real room socket rendered as
+// text (never HTML), speaks as the host, deletes the message (the shopper's socket gets
+// chat.deleted), times the shopper out (their next chat is SHOWCASE_ERR_ROOM_BANNED), lifts it,
+// times them out of all the creator's streams; sets slow mode and closes the room (another
+// shopper's chat is refused with each code); sees the reaction tally; and sees a click count rise
+// after a GET /go and a purchase after a conversion.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,6 +85,12 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.ok(hs.every((h) => h.endDate !== null), 'both ended');
   t.ok(Date.parse(hs[0]!.endDate!) <= Date.parse(hs[1]!.startDate), 'A ended when B started');
   t.ok(Date.parse(hs[1]!.endDate!) >= Date.parse(hs[1]!.startDate), 'B ended after its start');
+  // A highlight made elsewhere (another device, the API) shows through the events feed.
+  t.equal((await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: C }, token)).status, 201);
+  await until(page, (h) => h.highlight?.productId === C, 'C, highlighted through the API, shown');
+  t.match(await page.textContent('#current-highlight'), /Teapot/);
+  t.equal((await srv.api('DELETE', `/v1/streams/${id}/highlights/current`, undefined, token)).status, 200);
+  await until(page, (h) => h.highlight === null, 'its end shown');
 
   // 2. A promo: created from the page, on screen, off screen.
   await page.fill('#add-promo input[name=code]', 'LIVE20');
@@ -99,8 +107,9 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   await page.click('#promo-off');
   await until(page, (h) => h.promos.onScreen === null, 'the promo off screen');
   t.equal((await srv.api('GET', `/v1/streams/${id}/promos`, undefined, null)).json.onScreen, null, 'the API says none is on screen');
-  await page.click('#promo-items li[data-code="LIVE20"] button.promo-show');
-  await until(page, (h) => h.promos.onScreen === 'LIVE20', 'the promo on screen again');
+  // Put on screen through the API (another device): the studio follows the events feed.
+  t.equal((await srv.api('PUT', `/v1/streams/${id}/promos/on-screen`, { code: 'LIVE20' }, token)).status, 200);
+  await until(page, (h) => h.promos.onScreen === 'LIVE20', 'the promo on screen again, shown');
 
   // 3. The room: a shopper's message through a real socket, shown as text.
   const shopper = async (name: string): Promise<{ id: string; token: string; ws: RoomClient }> => {
@@ -159,6 +168,20 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.ok(minutes > 9.5 && minutes <= 10.1, `a 10-minute time-out by default (${minutes.toFixed(2)} min)`);
   const refused = await say(ana.ws, 'hello?');
   t.equal(refused.code, 'SHOWCASE_ERR_ROOM_BANNED', 'Ana\'s next chat: SHOWCASE_ERR_ROOM_BANNED');
+  t.match(await page.textContent(`#room-bans li[data-shopper-id="${ana.id}"]`), /^Ana timed out until/, 'the studio lists her time-out by name');
+  await page.click(`#room-bans li[data-shopper-id="${ana.id}"] button.ban-lift`);
+  await until(page, (h) => !h.room.timedOut.includes(ana.id), 'the time-out lifted');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/room/bans`, undefined, token)).json.items.length, 0, 'no ban left');
+  const back = await say(ana.ws, 'thanks for letting me back');
+  t.equal(back.type, 'chat', 'after Lift, Ana chats again');
+  // A time-out on all the creator's streams.
+  await until(page, (h) => h.room.shown.includes(back.id), 'her message in the studio');
+  await page.check('#timeout-everywhere');
+  await page.click(`#studio-chat-log li[data-id="${back.id}"] button.chat-timeout`);
+  await until(page, (h) => h.room.timedOut.includes(ana.id), 'timed out again');
+  const wide = (await srv.api('GET', `/v1/streams/${id}/room/bans`, undefined, token)).json.items as Array<{ shopperId: string; scope: string; scopeId: string }>;
+  t.match(wide, [{ shopperId: ana.id, scope: 'creator', scopeId: made.json.id }], 'on all the creator\'s streams');
+  t.equal((await say(ana.ws, 'hello again?')).code, 'SHOWCASE_ERR_ROOM_BANNED', 'refused again');
 
   // Slow mode and a closed room, felt by another shopper.
   const ben = await shopper('Ben');
@@ -192,9 +215,11 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   await until(page, (h) => h.counts.byProduct[A]?.clicks === 1, 'the click counted in the studio', 15_000);
   t.comment(`GET /go to the count on the studio: ${Date.now() - clickedAt} ms (analytics polled every 3 s)`);
   t.equal(await page.textContent(`#counts-table tr[data-product-id="${A}"] .clicks`), '1', 'A\'s row shows 1 click');
+  const soldAt = Date.now();
   const sale = await srv.api('POST', '/v1/conversions', { orderId: 'o-1', streamId: id, productId: B, amount: '19.99', currency: 'USD' });
   t.equal(sale.status, 201, 'a sale reported');
   await until(page, (h) => h.counts.byProduct[B]?.purchases === 1 && h.counts.purchases === 1, 'the purchase counted in the studio', 15_000);
+  t.comment(`POST /v1/conversions to the count on the studio: ${Date.now() - soldAt} ms (read at once on the feed's sold event)`);
   t.equal(await page.textContent(`#counts-table tr[data-product-id="${B}"] .purchases`), '1', 'B\'s row shows 1 sold');
   t.match(await page.textContent('#counts-summary'), /1 click · 1 sold · 19\.99 USD/);
   t.same((await hook(page)).room.errors, [], 'the host\'s socket got no error');

@@ -7,7 +7,7 @@
 import { api, explainApiError } from '../creator-api.js';
 
 interface Product { id: string; title: string; url: string; position: number }
-interface Highlight { id: string; productId: string; endDate: string | null }
+export interface Highlight { id: string; productId: string; endDate: string | null }
 
 /** What the test hook reports about the control room. */
 export interface ControlRoomState {
@@ -27,6 +27,8 @@ export interface CarouselEditor {
   products(): ReadonlyArray<{ id: string; title: string }>;
   /** Reads the products and the current highlight again. */
   reload(): void;
+  /** Follows a highlight that started or ended elsewhere (the events feed: another device, the API). */
+  applyHighlight(h: Highlight): void;
 }
 
 /** Builds the editor for `state.streamId` into `host`. */
@@ -108,5 +110,15 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     api(token, 'DELETE', `${base}/highlights/current`).then(() => { ok(); state.highlight = null; showHighlight(); }, fail);
   });
   void load();
-  return { products: () => products, reload: () => void load() };
+  return {
+    products: () => products,
+    reload: () => void load(),
+    applyHighlight(h: Highlight): void {
+      // The feed's events come in order: a start makes it current, its end clears it.
+      if (h.endDate === null) state.highlight = { id: h.id, productId: h.productId };
+      else if (state.highlight?.id === h.id) state.highlight = null;
+      else return;
+      showHighlight();
+    },
+  };
 }

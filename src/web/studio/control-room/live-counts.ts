@@ -35,8 +35,6 @@ export interface LiveCountsState {
 export interface LiveCountsOptions {
   /** The carousel's products in order (the carousel editor's list): one row each, zeros included. */
   products: () => ReadonlyArray<{ id: string; title: string }>;
-  /** Hears each read's stream state (the other panels follow live / ended). */
-  onState?: (state: string) => void;
 }
 
 const revenueText = (r: Record<string, string>): string => Object.entries(r).map(([cur, amount]) => `${amount} ${cur}`).join(' + ');
@@ -83,7 +81,6 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
       state.error = null;
       message.textContent = '';
       render(a);
-      o.onState?.(a.state);
     } catch (err) {
       state.error = explainApiError(err);
       message.textContent = state.error;
@@ -104,7 +101,7 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
 
   void read().then(schedule);
   return {
-    /** Reads now (after an action that changes the counts), without a second timer. */
+    /** Reads now (a sale came in, the state changed), besides the timer's reads. */
     refresh(): void {
       void read();
     },

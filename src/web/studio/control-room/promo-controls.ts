@@ -16,8 +16,16 @@ export interface PromoState {
   error: string | null;
 }
 
-/** Builds the promo panel for `streamId` into `host`; reload() reads the list again (e.g. when the stream goes live or ends). */
-export function mountPromoControls(host: HTMLElement, token: string, streamId: string, state: PromoState): { reload(): void } {
+/** What the control room calls on the promo panel. */
+export interface PromoControls {
+  /** Reads the list again (the stream went live or ended: live-only codes come and go). */
+  reload(): void;
+  /** Follows a promo put on or taken off screen elsewhere (the events feed: another device, the API). */
+  applyOnScreen(code: string | null): void;
+}
+
+/** Builds the promo panel for `streamId` into `host`. */
+export function mountPromoControls(host: HTMLElement, token: string, streamId: string, state: PromoState): PromoControls {
   const base = `/v1/streams/${encodeURIComponent(streamId)}/promos`;
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
   const current = el('p', { className: 'promo-on-screen', id: 'promo-on-screen', textContent: 'No promo on screen' });
@@ -76,5 +84,14 @@ export function mountPromoControls(host: HTMLElement, token: string, streamId: s
   });
   render();
   void load();
-  return { reload: () => void load() };
+  return {
+    reload: () => void load(),
+    applyOnScreen(code: string | null): void {
+      if (code === state.onScreen) return;
+      state.onScreen = code;
+      // A code created on another device is not in the list yet.
+      if (code !== null && !promos.some((p) => p.code === code)) void load();
+      else render();
+    },
+  };
 }

@@ -3,7 +3,8 @@
  * The room in the control room (issue 14): the stream's chat over the room socket, authenticated
  * with the creator token in the auth frame (so the creator speaks as the host; reused from the
  * watch page: ChatSocket, and the chat panel's message list and item), Delete and Time out on each
- * message (DELETE .../room/messages/:mid, POST .../room/bans), slow mode and open/closed
+ * message (DELETE .../room/messages/:mid, POST .../room/bans, this stream or all the creator's),
+ * the shoppers timed out with Lift (GET / DELETE .../room/bans), slow mode and open/closed
  * (PATCH .../room, shown from the room's `room` frames), the viewer count, and the reaction tally:
  * the room's per-tick `reactions` frames summed per kind since the page opened. Every text is
  * rendered with textContent, never as HTML.
@@ -31,7 +32,7 @@ export interface StudioRoomState {
   /** Reactions per kind since the page opened. */
   reactions: Record<string, number>;
   viewers: number | null;
-  /** Shoppers timed out from this page (ids). */
+  /** Shoppers timed out of this room now (ids, from GET .../room/bans). */
   timedOut: string[];
   /** The last error codes the room answered (at most 20). */
   errors: string[];
@@ -61,7 +62,11 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
   const slowLabel = el('label', { htmlFor: 'slow-mode', textContent: 'Slow mode ' });
   const timeout = select('timeout-minutes', TIMEOUT_CHOICES, minutesText, 10);
   const timeoutLabel = el('label', { htmlFor: 'timeout-minutes', textContent: 'Time-out ' });
-  settings.append(slowLabel, slow, openState, openToggle, timeoutLabel, timeout);
+  const everywhere = el('input', { type: 'checkbox', id: 'timeout-everywhere', name: 'timeout-everywhere' });
+  const everywhereLabel = el('label', { htmlFor: 'timeout-everywhere', textContent: ' on all my streams' });
+  everywhereLabel.prepend(everywhere);
+  settings.append(slowLabel, slow, openState, openToggle, timeoutLabel, timeout, everywhereLabel);
+  const bansList = el('ul', { className: 'room-bans', id: 'room-bans' });
   const log = el('ol', { className: 'chat-log studio-chat-log', id: 'studio-chat-log' });
   log.setAttribute('aria-live', 'polite');
   const compose = el('form', { className: 'chat-compose', id: 'host-compose', autocomplete: 'off' } as Partial<HTMLFormElement>);
@@ -69,9 +74,11 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
   compose.append(input, el('button', { type: 'submit', className: 'chat-send', textContent: 'Send' }));
   const heading = el('h2', { textContent: 'Chat ' });
   heading.append(viewers);
-  host.append(heading, tally, settings, message, log, compose);
+  host.append(heading, tally, settings, message, log, compose, bansList);
 
   const messages = new Map<string, ChatMessage>();
+  /** Shoppers' names seen in messages, for the time-out list (bounded like the messages). */
+  const names = new Map<string, string>();
   const fail = (err: unknown): void => { state.error = explainApiError(err); message.textContent = state.error; };
   const ok = (): void => { state.error = null; message.textContent = ''; };
 
@@ -105,18 +112,45 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
     if (m.author.role === 'shopper') {
       actions.append(button('Time out', 'chat-timeout', () => {
         const minutes = Number(timeout.value);
-        api(token, 'POST', `${base}/bans`, { shopperId: m.author.id, minutes }).then(() => {
+        const scope = everywhere.checked ? 'creator' : 'stream';
+        api(token, 'POST', `${base}/bans`, { shopperId: m.author.id, minutes, scope }).then(() => {
           ok();
-          if (!state.timedOut.includes(m.author.id)) state.timedOut = [...state.timedOut, m.author.id].slice(-50);
-          message.textContent = `${m.author.displayName} is timed out for ${minutesText(minutes)}.`;
+          message.textContent = `${m.author.displayName} is timed out for ${minutesText(minutes)}${scope === 'creator' ? ' on all your streams' : ''}.`;
+          return loadBans();
         }, fail);
       }));
     }
     li.append(actions);
     return li;
   }
+  interface Ban { shopperId: string; scope: 'stream' | 'creator'; until: string | null }
+  async function loadBans(): Promise<void> {
+    try {
+      const bans = (await api<{ items: Ban[] }>(token, 'GET', `${base}/bans`)).items;
+      state.timedOut = [...new Set(bans.map((b) => b.shopperId))];
+      bansList.replaceChildren(...bans.map((b) => {
+        const li = el('li');
+        li.dataset.shopperId = b.shopperId;
+        const until = b.until ? `until ${new Date(b.until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : 'until lifted';
+        li.append(`${names.get(b.shopperId) ?? b.shopperId} timed out ${until}${b.scope === 'creator' ? ' (all your streams)' : ''} `, button('Lift', 'ban-lift', () => {
+          // Without a scope both are lifted: this shopper may talk here again.
+          api(token, 'DELETE', `${base}/bans/${encodeURIComponent(b.shopperId)}`).then(() => { ok(); return loadBans(); }, fail);
+        }));
+        return li;
+      }));
+    } catch (err) {
+      fail(err);
+    }
+  }
+
   function render(): void {
     const items = [...messages.values()].slice(-MAX_SHOWN);
+    for (const m of items) {
+      if (m.author.role !== 'shopper') continue;
+      names.delete(m.author.id);
+      names.set(m.author.id, m.author.displayName);
+      if (names.size > MAX_SHOWN) names.delete(names.keys().next().value!);
+    }
     const ids = items.map((m) => m.id);
     if (ids.join() === state.shown.join()) return;
     state.shown = ids;
@@ -162,5 +196,6 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
   });
   slow.addEventListener('change', () => patch({ slowModeSeconds: Number(slow.value) }));
   showTally();
+  void loadBans();
   socket.start();
 }
