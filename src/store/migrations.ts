@@ -346,6 +346,26 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    description: 'commerce: promo code reveals and per-stream settings (issue 13)',
+    sql: `
+      CREATE TABLE promo_reveals (
+        id          INTEGER PRIMARY KEY,
+        stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code        TEXT NOT NULL,
+        session_id  TEXT,
+        at          INTEGER NOT NULL
+      ) STRICT;
+      -- A viewer session's reveal of a code counts once (NULL sessions are distinct: each counts).
+      CREATE UNIQUE INDEX promo_reveals_once ON promo_reveals (stream_id, code, session_id);
+
+      CREATE TABLE stream_commerce (
+        stream_id         TEXT PRIMARY KEY NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        show_sold_counts  INTEGER NOT NULL CHECK (show_sold_counts IN (0, 1))
+      ) STRICT;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

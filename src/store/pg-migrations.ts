@@ -248,6 +248,25 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 8,
+    description: 'commerce: promo code reveals and per-stream settings (issue 13)',
+    sql: `
+      CREATE TABLE promo_reveals (
+        id          bigserial PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code        text COLLATE "C" NOT NULL,
+        session_id  text COLLATE "C",
+        at          bigint NOT NULL
+      );
+      CREATE UNIQUE INDEX promo_reveals_once ON promo_reveals (stream_id, code, session_id);
+
+      CREATE TABLE stream_commerce (
+        stream_id         text COLLATE "C" PRIMARY KEY REFERENCES streams(id) ON DELETE CASCADE,
+        show_sold_counts  boolean NOT NULL
+      );
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */
