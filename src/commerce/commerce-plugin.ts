@@ -9,6 +9,7 @@ import type { WatchEventFeed } from '../http/watch-event-feed.js';
 import type { HlsOrigin } from '../playback/hls/hls-origin.js';
 import type { RecordingService } from '../recorder/recording-service.js';
 import type { Store } from '../store/types.js';
+import type { ConversionRecord } from '../store/commerce-types.js';
 import type { CommerceConfig } from './commerce-config.js';
 import { HighlightTimeline, toRange } from './highlight-timeline.js';
 import { highlightRoutes, persistHighlightEnd } from './highlight-routes.js';
@@ -33,6 +34,8 @@ export interface CommercePluginOptions {
   /** The watch pages' event feed (carousel changes, highlights). */
   feed?: WatchEventFeed;
   logger: Logger;
+  /** Hears each new conversion (notifications' conversion.created webhook). */
+  onConversion?: (c: ConversionRecord) => Promise<void> | void;
 }
 
 /**
@@ -111,7 +114,7 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
     limiter: new TokenBuckets(o.config.highlightsPerSecond),
   });
   await app.register(goRoutes, { store: o.store, auth: o.auth, trackingParam: o.config.trackingParam, writes, logger: log });
-  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed, onScreen: (id) => screen.get(id) });
+  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed, onScreen: (id) => screen.get(id), onConversion: o.onConversion });
   await app.register(promoScreenRoutes, { store: o.store, auth: o.auth, registry: o.registry, screen, feed: o.feed });
   await app.register(promoRevealRoutes, { store: o.store, registry: o.registry, limiter: new TokenBuckets(o.config.promoRevealsPerSecond) });
   await app.register(streamCommerceRoutes, { store: o.store, auth: o.auth, feed: o.feed });

@@ -22,6 +22,8 @@ export interface ConversionRoutesOptions {
   feed?: WatchEventFeed;
   /** The promo each live stream has on screen (GET .../promos tells which). */
   onScreen?: (streamId: string) => PromoRecord | undefined;
+  /** Hears each new conversion (not a repeat of an orderId). */
+  onConversion?: (c: ConversionRecord) => Promise<void> | void;
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
@@ -123,6 +125,7 @@ export async function conversionRoutes(app: FastifyInstance, o: ConversionRoutes
       orderId: b.orderId, streamId: stream.id, creatorId: stream.ownerId, productId: b.productId ?? null, promoCode: b.promoCode ?? null,
       amountUnits: toUnits(b.amount), currency: b.currency, occurredAt, receivedAt: now,
     });
+    if (r.created) await o.onConversion?.(r.rec);
     // A creator who turned the counts off (GET/PATCH .../commerce) sends pages none.
     if (r.created && r.rec.productId && o.feed && (await o.store.getStreamCommerce(stream.id)).showSoldCounts) {
       o.feed.publish(stream.id, { type: 'sold', counts: await soldCounts(o.store, stream.id) });

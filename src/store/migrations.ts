@@ -366,6 +366,42 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 11,
+    description: 'notifications: push subscriptions and the outbox (issue 15)',
+    sql: `
+      CREATE TABLE push_subscriptions (
+        id          TEXT PRIMARY KEY NOT NULL,
+        shopper_id  TEXT NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        endpoint    TEXT NOT NULL UNIQUE,
+        p256dh      TEXT NOT NULL,
+        auth        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      -- The go-live fan-out joins followers to this in (shopper_id, id) order.
+      CREATE INDEX push_subscriptions_by_shopper ON push_subscriptions (shopper_id, id);
+
+      -- Webhook deliveries, push fan-out jobs and push retries; a row is leased to one node at a time.
+      CREATE TABLE outbox (
+        id               TEXT PRIMARY KEY NOT NULL,
+        kind             TEXT NOT NULL CHECK (kind IN ('webhook', 'push-fanout', 'push')),
+        target           TEXT NOT NULL,
+        event_type       TEXT NOT NULL,
+        payload          TEXT NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         INTEGER NOT NULL,
+        next_attempt_at  INTEGER NOT NULL,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER,
+        cursor           TEXT,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+      CREATE INDEX outbox_by_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -267,6 +267,40 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 9,
+    description: 'notifications: push subscriptions and the outbox (issue 15)',
+    sql: `
+      CREATE TABLE push_subscriptions (
+        id          text PRIMARY KEY,
+        shopper_id  text NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        endpoint    text NOT NULL UNIQUE,
+        p256dh      text NOT NULL,
+        auth        text NOT NULL,
+        created_at  bigint NOT NULL
+      );
+      CREATE INDEX push_subscriptions_by_shopper ON push_subscriptions ((shopper_id COLLATE "C"), (id COLLATE "C"));
+
+      CREATE TABLE outbox (
+        id               text PRIMARY KEY,
+        kind             text NOT NULL CHECK (kind IN ('webhook', 'push-fanout', 'push')),
+        target           text NOT NULL,
+        event_type       text NOT NULL,
+        payload          text NOT NULL,
+        state            text NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         integer NOT NULL,
+        next_attempt_at  bigint NOT NULL,
+        lease_owner      text,
+        lease_expires_at bigint,
+        cursor           text,
+        last_error       text,
+        created_at       bigint NOT NULL,
+        updated_at       bigint NOT NULL
+      );
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+      CREATE INDEX outbox_by_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -6,6 +6,7 @@
  * while media flows (state changes, recording progress, analytics) are queued, not awaited.
  */
 import type { CommerceStore } from './commerce-types.js';
+import type { NotifyStore } from './notify-types.js';
 
 /**
  * 'interrupted': the server stopped (SIGTERM, a deploy) while the stream was live; the next process
@@ -190,7 +191,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore, NotifyStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */
