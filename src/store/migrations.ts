@@ -346,6 +346,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    description: 'discovery: products by ref, for product placements (issue 15)',
+    sql: `
+      -- GET /v1/products/:ref/streams: the streams whose carousel holds a product with that ref.
+      CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

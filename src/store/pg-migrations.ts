@@ -248,6 +248,14 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 8,
+    description: 'discovery: products by ref, for product placements (issue 15)',
+    sql: `
+      -- GET /v1/products/:ref/streams: the streams whose carousel holds a product with that ref.
+      CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */
