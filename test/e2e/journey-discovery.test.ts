@@ -38,7 +38,14 @@ async function history(c: Creator, from: number, minutes: number, sales: number)
   }
   return id;
 }
-const goLive = (id: string, startedAt = Date.now()) => srv.app.store.updateStream(id, { state: 'live', startedAt });
+/**
+ * Makes a stream live in the store as if another node served it (a lease far ahead), so listings
+ * show it live and this node's sweep of abandoned streams leaves it alone; no media flows.
+ */
+async function goLive(id: string, startedAt = Date.now()): Promise<void> {
+  const r = await srv.app.store.claimLive(id, { nodeId: 'seed-node', now: Date.now(), expiresAt: Date.now() + 3_600_000, startedAt });
+  must(r.ok, `seeded live ${id}`);
+}
 /** Helpers run inside subtests: they throw rather than assert on the parent test. */
 function must(ok: boolean, what: string): void {
   if (!ok) throw new Error(`setup failed: ${what}`);
@@ -90,7 +97,7 @@ t.test('GET /v1/live: A-List featured and first, then Insider, then Rising Star 
 });
 
 t.test('no A-List live: the featured slot is empty', async (t) => {
-  await srv.app.store.updateStream(live.al!, { state: 'ended', endedAt: Date.now() });
+  await srv.app.store.releaseLive(live.al!, 'seed-node', { state: 'idle' });
   const r = await srv.api('GET', '/v1/live', undefined, null);
   t.equal(r.json.featured, null);
   t.equal(r.json.live[0].id, live.in, 'Insider first now');

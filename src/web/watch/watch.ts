@@ -13,13 +13,17 @@ import { ViewerHeartbeat } from './heartbeat.js';
 import { HIGHLIGHT_CLASS, HighlightPopup, ShopCarousel, activeHighlight, type HighlightRange, type ShopProduct } from './shop.js';
 import { PromoBanner, type ShopPromo } from './promo-banner.js';
 import { startChatPanel, type ChatHook } from './chat-panel.js';
+import { countdownText } from './countdown.js';
+import { mountFollowButton, type FollowState } from './follow-button.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
   id: string;
   title: string;
-  creator: { displayName: string; handle: string } | null;
+  creator: { id: string; displayName: string; handle: string } | null;
   state: StreamState;
+  /** When the stream is announced to start (ISO), null when unscheduled. */
+  scheduledAt: string | null;
   startedAt: string | null;
   endedAt: string | null;
   hls: string;
@@ -55,12 +59,15 @@ interface ShowcaseHook {
   highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number } | null;
   /** Units sold per product during this stream, as the last 'sold' event said. */
   sold: Record<string, number>;
+  /** The countdown on the waiting card ("Starts in 04:59"), null when not scheduled or not waiting. */
+  countdown: string | null;
 }
 
 declare global {
   interface Window {
     __showcase: ShowcaseHook;
     __showcaseChat: ChatHook;
+    __showcaseFollow: FollowState | null;
   }
 }
 
@@ -109,6 +116,7 @@ const hook: ShowcaseHook = {
   products: [],
   highlight: null,
   sold: {},
+  countdown: null,
 };
 window.__showcase = hook;
 
@@ -154,7 +162,7 @@ function setView(view: View): void {
   badge.className = `badge badge-${cls}`;
   switch (view) {
     case 'waiting':
-      showCard('Starting soon', "This live hasn't started yet. Stay on this page: it will start playing by itself.");
+      showCard('Starting soon', waitingText());
       break;
     case 'connecting':
       showCard('Connecting…', 'The live is starting.', undefined, true);
@@ -173,6 +181,20 @@ function setView(view: View): void {
   }
   updateUnmute();
 }
+
+/** The waiting card's text: the countdown to a scheduled start, and that the page starts by itself. */
+function waitingText(): string {
+  const at = config.scheduledAt ? Date.parse(config.scheduledAt) : NaN;
+  hook.countdown = Number.isFinite(at) ? countdownText(at, Date.now()) : null;
+  const lead = hook.countdown ? `${hook.countdown}. ` : "This live hasn't started yet. ";
+  return `${lead}Stay on this page: it will start playing by itself.`;
+}
+
+// The countdown ticks while the page waits; the 'state' event at go-live starts the player.
+setInterval(() => {
+  if (hook.view === 'waiting') cardText.textContent = waitingText();
+  else hook.countdown = null;
+}, 1000);
 
 function updateUnmute(): void {
   hook.muted = video.muted;
@@ -423,3 +445,6 @@ new StateFeed({
 
 // The room's chat (issue 14): live over the room socket, in a replay following the playhead.
 window.__showcaseChat = startChatPanel(byId('chat'), { streamId: config.id, mode: () => (playerKind === 'replay' ? 'replay' : 'live'), playheadMs: () => player?.playingDateMs() ?? null });
+
+// Follow the creator (issue 15): the same shopper on this device as the chat's.
+window.__showcaseFollow = config.creator ? mountFollowButton(byId('follow'), config.creator.id) : null;
