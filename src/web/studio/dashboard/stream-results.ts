@@ -26,6 +26,9 @@ interface Analytics {
   products: Array<{ productId: string; title: string; clicks: number; purchases: number }>;
 }
 
+/** "1 click", "2 clicks". */
+const n = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
 function line(text: string, cls = 'result'): HTMLElement {
   const p = document.createElement('p');
   p.className = cls;
@@ -52,7 +55,7 @@ export async function renderStreamResults(host: HTMLElement, token: string, stre
   };
   const parts: HTMLElement[] = [
     line(`Viewers: ${r.peak} at the peak, ${r.average} on average; ${r.replayMinutes} replay minutes watched`),
-    line(`Chat: ${r.messages} messages, ${r.reactions} reactions; ${r.followersGained} new followers`),
+    line(`Chat: ${n(r.messages, 'message')}, ${n(r.reactions, 'reaction')}; ${n(r.followersGained, 'new follower')}`),
   ];
   if (r.products.length) {
     const ul = document.createElement('ul');
@@ -60,7 +63,7 @@ export async function renderStreamResults(host: HTMLElement, token: string, stre
     for (const p of r.products) {
       const li = document.createElement('li');
       li.dataset.productId = p.productId;
-      li.textContent = `${p.title}: ${p.clicks} clicks, ${p.purchases} purchases`;
+      li.textContent = `${p.title}: ${n(p.clicks, 'click')}, ${n(p.purchases, 'purchase')}`;
       ul.append(li);
     }
     parts.push(ul);
