@@ -56,7 +56,7 @@ import { roomPlugin } from './room/room-plugin.js';
 import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 import { practicePlugin } from './journey/practice/practice-plugin.js';
-import { liveRoutes } from './journey/discovery/live-routes.js';
+import { discoveryPlugin } from './journey/discovery/discovery-plugin.js';
 import { followersRoutes } from './journey/followers/followers-routes.js';
 import { pushRoutes } from './journey/notify/push-routes.js';
 import { NotifyService } from './journey/notify/notify-service.js';
@@ -309,7 +309,7 @@ export class ShowcaseApp {
     if (this.pipes) await http.register(clusterPipeRoutes, { pipes: this.pipes });
     if (this.signaling) await http.register(studioRoutes);
     if (this.recordings) await http.register(recordingRoutes);
-    await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
+    await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio', 'home', 'storefront'] });
     // Events other parts push to open watch pages (the carousel, highlights, sold counts).
     const watchFeed = new WatchEventFeed();
     await http.register(watchRoutes, { feed: watchFeed });
@@ -317,7 +317,7 @@ export class ShowcaseApp {
     await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout });
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).
-    await http.register(liveRoutes);
+    await http.register(discoveryPlugin);
     await http.register(followersRoutes);
     await http.register(pushRoutes);
   }

@@ -294,8 +294,10 @@ async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void>
     const config = {
       id: rec.id,
       title: rec.title,
-      creator: creator ? { displayName: creator.displayName, handle: creator.handle } : null,
+      creator: creator ? { id: creator.id, displayName: creator.displayName, handle: creator.handle } : null,
       ...publicState(rec, opts.registry.get(id))!,
+      // The countdown (issue 15); the page starts by itself on the 'state' event at go-live.
+      scheduledAt: iso(rec.scheduledAt),
       // A practice stream's preview link: its signature goes on to the playlists and the events.
       hls: `${hlsBase}/hls/${rec.id}/master.m3u8${appendQuery('', preview)}`,
       events: `/v1/streams/${rec.id}/events${appendQuery('', preview)}`,

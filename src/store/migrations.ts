@@ -402,6 +402,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX outbox_by_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    description: 'discovery: products by ref, for product placements (issue 15)',
+    sql: `
+      -- GET /v1/products/:ref/streams: the streams whose carousel holds a product with that ref.
+      CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

@@ -14,13 +14,17 @@ import { HIGHLIGHT_CLASS, HighlightPopup, ShopCarousel, activeHighlight, type Hi
 import { PromoBanner, PromoList, type ShopPromo } from './promo-banner.js';
 import { cueHighlights, metadataCues } from './highlight-cues.js';
 import { startChatPanel, type ChatHook } from './chat-panel.js';
+import { countdownText } from './countdown.js';
+import { mountFollowButton, type FollowState } from './follow-button.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
   id: string;
   title: string;
-  creator: { displayName: string; handle: string } | null;
+  creator: { id: string; displayName: string; handle: string } | null;
   state: StreamState;
+  /** When the stream is announced to start (ISO), null when unscheduled. */
+  scheduledAt: string | null;
   startedAt: string | null;
   endedAt: string | null;
   hls: string;
@@ -67,6 +71,8 @@ interface ShowcaseHook {
   promoOnScreen: string | null;
   /** Reveal beacons sent (a code copied), with the status the server answered (0: no answer). */
   reveals: Array<{ code: string; status: number }>;
+  /** The countdown on the waiting card ("Starts in 04:59"), null when not scheduled or not waiting. */
+  countdown: string | null;
 }
 
 type HighlightSource = 'dateranges' | 'cues';
@@ -75,6 +81,7 @@ declare global {
   interface Window {
     __showcase: ShowcaseHook;
     __showcaseChat: ChatHook;
+    __showcaseFollow: FollowState | null;
   }
 }
 
@@ -128,6 +135,7 @@ const hook: ShowcaseHook = {
   promos: [],
   promoOnScreen: null,
   reveals: [],
+  countdown: null,
 };
 window.__showcase = hook;
 
@@ -173,7 +181,7 @@ function setView(view: View): void {
   badge.className = `badge badge-${cls}`;
   switch (view) {
     case 'waiting':
-      showCard('Starting soon', "This live hasn't started yet. Stay on this page: it will start playing by itself.");
+      showCard('Starting soon', waitingText());
       break;
     case 'connecting':
       showCard('Connecting…', 'The live is starting.', undefined, true);
@@ -192,6 +200,20 @@ function setView(view: View): void {
   }
   updateUnmute();
 }
+
+/** The waiting card's text: the countdown to a scheduled start, and that the page starts by itself. */
+function waitingText(): string {
+  const at = config.scheduledAt ? Date.parse(config.scheduledAt) : NaN;
+  hook.countdown = Number.isFinite(at) ? countdownText(at, Date.now()) : null;
+  const lead = hook.countdown ? `${hook.countdown}. ` : "This live hasn't started yet. ";
+  return `${lead}Stay on this page: it will start playing by itself.`;
+}
+
+// The countdown ticks while the page waits; the 'state' event at go-live starts the player.
+setInterval(() => {
+  if (hook.view === 'waiting') cardText.textContent = waitingText();
+  else hook.countdown = null;
+}, 1000);
 
 function updateUnmute(): void {
   hook.muted = video.muted;
@@ -495,3 +517,6 @@ new StateFeed({
 
 // The room's chat (issue 14): live over the room socket, in a replay following the playhead.
 window.__showcaseChat = startChatPanel(byId('chat'), { streamId: config.id, mode: () => (playerKind === 'replay' ? 'replay' : 'live'), playheadMs: () => player?.playingDateMs() ?? null });
+
+// Follow the creator (issue 15): the same shopper on this device as the chat's.
+window.__showcaseFollow = config.creator ? mountFollowButton(byId('follow'), config.creator.id) : null;
