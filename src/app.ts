@@ -61,6 +61,8 @@ import { followersRoutes } from './journey/followers/followers-routes.js';
 import { pushRoutes } from './journey/notify/push-routes.js';
 import { clusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { clusterPlugin } from './cluster/cluster-plugin.js';
+import { clusterPipeRoutes } from './cluster/pipe-routes.js';
+import type { ClusterPipes } from './cluster/cluster-pipes.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -102,6 +104,8 @@ export class ShowcaseApp {
   whip?: WhipIngest;
   whep?: WhepPlayback;
   rtmpFeeds?: RtmpPlaybackFeeds;
+  /** Clustered with WebRTC and a cluster.secret: the node-to-node WebRTC pipe (both sides). */
+  pipes?: ClusterPipes;
   httpPort = 0;
   rtmpPort = 0;
   readonly #publishPolicy: RtmpPublishPolicy;
@@ -248,13 +252,14 @@ export class ShowcaseApp {
     this.upgrades.attach(this.http.server);
     const webrtc = await startWebRtc({
       config: c, registry: this.registry, store: this.store, sessions: this.sessions, limiter: this.auth.limiter, metrics: this.metrics.registry,
-      upgrades: this.upgrades, ingest: this.#tree.ingest, webrtc: this.#tree.webrtc, logger: this.log,
+      upgrades: this.upgrades, ingest: this.#tree.ingest, webrtc: this.#tree.webrtc, cluster: this.cluster, logger: this.log,
     });
     this.webrtcPool = webrtc?.pool;
     this.whip = webrtc?.whip;
     this.whep = webrtc?.whep;
     this.rtmpFeeds = webrtc?.feeds;
     this.signaling = webrtc?.signaling;
+    this.pipes = webrtc?.pipes;
     await this.#routes();
     // Before any publisher can arrive: end what a previous process (or an expired node) left live,
     // then recording reads each stream's renditions and finalizes what a crash left.
@@ -295,6 +300,7 @@ export class ShowcaseApp {
     await http.register(streamsRoutes);
     if (this.whip) await http.register(whipRoutes);
     if (this.whep) await http.register(whepRoutes);
+    if (this.pipes) await http.register(clusterPipeRoutes, { pipes: this.pipes });
     if (this.signaling) await http.register(studioRoutes);
     if (this.recordings) await http.register(recordingRoutes);
     await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });

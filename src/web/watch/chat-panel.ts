@@ -50,6 +50,27 @@ function stored(): Shopper | undefined {
   }
 }
 
+/** One message as a list item (author and text as text, never HTML); the studio adds its buttons to it. */
+export function chatItem(m: ChatMessage): HTMLLIElement {
+  const li = el('li', `chat-msg chat-${m.author.role}`);
+  li.dataset.id = m.id;
+  li.append(el('span', 'chat-author', m.author.displayName), el('span', 'chat-text', m.text));
+  return li;
+}
+
+/**
+ * Applies a history, chat or chat.deleted frame to the messages kept by id (a reconnect's history
+ * shows nothing twice; at most `max` kept, the oldest dropped); whether the frame was one of those.
+ */
+export function applyMessageFrame(messages: Map<string, ChatMessage>, f: RoomFrame, max: number): boolean {
+  if (f.type === 'history') for (const m of f.items as ChatMessage[]) messages.set(m.id, m);
+  else if (f.type === 'chat') messages.set(f.id as string, f as unknown as ChatMessage);
+  else if (f.type === 'chat.deleted') messages.delete(f.id as string);
+  else return false;
+  while (messages.size > max) messages.delete(messages.keys().next().value!);
+  return true;
+}
+
 /** Builds the chat into root and runs it. */
 export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook {
   const hook: ChatHook = { mode: o.mode(), joined: false, authed: false, viewers: null, shown: [], playheadMs: null, errors: [], reactions: 0 };
@@ -77,12 +98,7 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
     const ids = items.map((m) => m.id);
     if (ids.join() === hook.shown.join()) return;
     hook.shown = ids;
-    log.replaceChildren(...items.map((m) => {
-      const li = el('li', `chat-msg chat-${m.author.role}`);
-      li.dataset.id = m.id;
-      li.append(el('span', 'chat-author', m.author.displayName), el('span', 'chat-text', m.text));
-      return li;
-    }));
+    log.replaceChildren(...items.map(chatItem));
     log.scrollTop = log.scrollHeight;
   };
   const renderLive = (): void => render([...messages.values()].slice(-MAX_SHOWN));
@@ -100,18 +116,11 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/streams/${encodeURIComponent(o.streamId)}/room`,
     token: () => me?.token,
     onFrame: (f: RoomFrame) => {
+      if (applyMessageFrame(messages, f, MAX_SHOWN * 2)) {
+        if (hook.mode === 'live') renderLive();
+        return;
+      }
       switch (f.type) {
-        case 'history':
-          // A reconnect sends history again: keyed by id, nothing shows twice.
-          for (const m of f.items as ChatMessage[]) messages.set(m.id, m);
-          break;
-        case 'chat':
-          messages.set(f.id as string, f as unknown as ChatMessage);
-          while (messages.size > MAX_SHOWN * 2) messages.delete(messages.keys().next().value!);
-          break;
-        case 'chat.deleted':
-          messages.delete(f.id as string);
-          break;
         case 'auth.ok':
           hook.authed = true;
           return;
@@ -135,7 +144,6 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
         default:
           return;
       }
-      if (hook.mode === 'live') renderLive();
     },
   });
 

@@ -7,7 +7,7 @@
 import { api, explainApiError } from '../creator-api.js';
 
 interface Product { id: string; title: string; url: string; position: number }
-interface Highlight { id: string; productId: string; endDate: string | null }
+export interface Highlight { id: string; productId: string; endDate: string | null }
 
 /** What the test hook reports about the control room. */
 export interface ControlRoomState {
@@ -21,8 +21,18 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return Object.assign(document.createElement(tag), props);
 }
 
+/** What the other control-room panels read from the editor. */
+export interface CarouselEditor {
+  /** The carousel's products in order, as last read. */
+  products(): ReadonlyArray<{ id: string; title: string }>;
+  /** Reads the products and the current highlight again. */
+  reload(): void;
+  /** Follows a highlight that started or ended elsewhere (the events feed: another device, the API). */
+  applyHighlight(h: Highlight): void;
+}
+
 /** Builds the editor for `state.streamId` into `host`. */
-export function mountCarouselEditor(host: HTMLElement, token: string, state: ControlRoomState): void {
+export function mountCarouselEditor(host: HTMLElement, token: string, state: ControlRoomState): CarouselEditor {
   const base = `/v1/streams/${encodeURIComponent(state.streamId)}`;
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
   const current = el('p', { className: 'current-highlight', id: 'current-highlight', textContent: 'No product highlighted' });
@@ -45,6 +55,12 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     const p = products.find((x) => x.id === state.highlight?.productId);
     current.textContent = state.highlight ? `Highlighted: ${p?.title ?? state.highlight.productId}` : 'No product highlighted';
     endButton.disabled = !state.highlight;
+    for (const li of list.children) {
+      const on = (li as HTMLElement).dataset.productId === state.highlight?.productId;
+      li.classList.toggle('highlighted', on);
+      const b = li.querySelector('button.highlight');
+      if (b) b.textContent = on ? 'Highlighted' : 'Highlight';
+    }
   }
   function render(): void {
     state.productIds = products.map((p) => p.id);
@@ -94,4 +110,15 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     api(token, 'DELETE', `${base}/highlights/current`).then(() => { ok(); state.highlight = null; showHighlight(); }, fail);
   });
   void load();
+  return {
+    products: () => products,
+    reload: () => void load(),
+    applyHighlight(h: Highlight): void {
+      // The feed's events come in order: a start makes it current, its end clears it.
+      if (h.endDate === null) state.highlight = { id: h.id, productId: h.productId };
+      else if (state.highlight?.id === h.id) state.highlight = null;
+      else return;
+      showHighlight();
+    },
+  };
 }

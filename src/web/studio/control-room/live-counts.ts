@@ -1,0 +1,109 @@
+/// <reference lib="dom" />
+/**
+ * The control room's live counts: clicks (GET /go) and purchases (conversions) per product and in
+ * total, read from GET /v1/streams/:id/analytics every few seconds. Polled rather than taken from
+ * the events feed: the feed is public and carries no clicks (a pushed event per click to every
+ * watcher would cost fan-out for a figure only the creator sees), while analytics is the
+ * owner-only truth with both, stored, so a reload or a second device shows the same numbers.
+ */
+import { ApiError, api, explainApiError } from '../creator-api.js';
+import { el } from './dom.js';
+
+/** How often the counts are read (ms); a hidden tab skips its reads. */
+export const ANALYTICS_POLL_MS = 3000;
+
+interface Tally { clicks: number; purchases: number; revenue: Record<string, string> }
+interface Analytics {
+  state: string;
+  currentViewers: number;
+  commerce?: Tally & { byProduct: Array<Tally & { productId: string }> };
+  room?: { messages: number; reactions: number };
+}
+
+/** What the test hook reports about the counts. */
+export interface LiveCountsState {
+  /** The stream's state as analytics last said. */
+  state: string | null;
+  clicks: number;
+  purchases: number;
+  byProduct: Record<string, { clicks: number; purchases: number }>;
+  /** Reads answered so far. */
+  reads: number;
+  error: string | null;
+}
+
+export interface LiveCountsOptions {
+  /** The carousel's products in order (the carousel editor's list): one row each, zeros included. */
+  products: () => ReadonlyArray<{ id: string; title: string }>;
+}
+
+const revenueText = (r: Record<string, string>): string => Object.entries(r).map(([cur, amount]) => `${amount} ${cur}`).join(' + ');
+
+/** Builds the counts panel for `streamId` into `host` and keeps `state` current (one read at a time) until a 401/403/404. */
+export function mountLiveCounts(host: HTMLElement, token: string, streamId: string, state: LiveCountsState, o: LiveCountsOptions): { refresh(): void } {
+  const path = `/v1/streams/${encodeURIComponent(streamId)}/analytics`;
+  const summary = el('p', { className: 'counts-summary', id: 'counts-summary', textContent: 'Reading the counts…' });
+  const table = el('table', { className: 'counts-table', id: 'counts-table' });
+  const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
+  host.append(el('h2', { textContent: 'Live counts' }), summary, table, message);
+
+  let stopped = false;
+  let reading = false;
+
+  function render(a: Analytics): void {
+    const c = a.commerce ?? { clicks: 0, purchases: 0, revenue: {}, byProduct: [] };
+    state.state = a.state;
+    state.clicks = c.clicks;
+    state.purchases = c.purchases;
+    state.byProduct = Object.fromEntries(c.byProduct.map((p) => [p.productId, { clicks: p.clicks, purchases: p.purchases }]));
+    const revenue = revenueText(c.revenue);
+    summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} watching` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
+    const head = el('tr');
+    head.append(el('th', { textContent: 'Product' }), el('th', { textContent: 'Clicks' }), el('th', { textContent: 'Sold' }));
+    // The carousel's products first, in its order; then any counted product since deleted.
+    const rows = o.products().map((p) => ({ id: p.id, title: p.title }));
+    for (const p of c.byProduct) if (!rows.some((r) => r.id === p.productId)) rows.push({ id: p.productId, title: `${p.productId} (deleted)` });
+    table.replaceChildren(head, ...rows.map((r) => {
+      const n = state.byProduct[r.id] ?? { clicks: 0, purchases: 0 };
+      const tr = el('tr');
+      tr.dataset.productId = r.id;
+      tr.append(el('td', { textContent: r.title }), el('td', { className: 'clicks', textContent: String(n.clicks) }), el('td', { className: 'purchases', textContent: String(n.purchases) }));
+      return tr;
+    }));
+  }
+
+  async function read(): Promise<void> {
+    if (reading || stopped) return;
+    reading = true;
+    try {
+      const a = await api<Analytics>(token, 'GET', path);
+      state.reads++;
+      state.error = null;
+      message.textContent = '';
+      render(a);
+    } catch (err) {
+      state.error = explainApiError(err);
+      message.textContent = state.error;
+      // A refused token or a deleted stream will not come right by asking again.
+      if (err instanceof ApiError && [401, 403, 404].includes(err.status)) stopped = true;
+    } finally {
+      reading = false;
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    window.setTimeout(() => {
+      const next = document.visibilityState === 'hidden' ? Promise.resolve() : read();
+      void next.then(schedule);
+    }, ANALYTICS_POLL_MS);
+  }
+
+  void read().then(schedule);
+  return {
+    /** Reads now (a sale came in, the state changed), besides the timer's reads. */
+    refresh(): void {
+      void read();
+    },
+  };
+}
