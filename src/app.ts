@@ -13,7 +13,7 @@ import { resolveNodeId } from './core/node-id.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 import { HlsOrigin } from './playback/hls/hls-origin.js';
-import { restoreContinuations } from './playback/hls/hls-continuation.js';
+import { continuationPreparer } from './playback/hls/hls-continuation.js';
 import type { Transcoder } from './transcode/transcoder.js';
 import type { RtmpPlaybackFeeds } from './transcode/rtmp-playback-feeds.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
@@ -122,7 +122,10 @@ export class ShowcaseApp {
     const dataDir = resolve(config.dataDir);
     this.adminToken = config.adminToken || ShowcaseApp.#ensureAdminToken(dataDir, log);
     this.store = store;
-    this.registry = new StreamRegistry({ store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs });
+    this.registry = new StreamRegistry({
+      store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs,
+      prepareContinue: continuationPreparer(() => this.origin, () => this.recordings),
+    });
     this.origin = new HlsOrigin({
       timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds, partHoldBackParts: config.hls.partHoldBackParts },
       windowSegments: config.hls.windowSegments,
@@ -272,7 +275,7 @@ export class ShowcaseApp {
     await this.recordings?.start();
     // Streams the previous process interrupted (a deploy): their outputs continue where it left
     // them, and each waits streams.reconnectGraceMs from now for its publisher, then ends.
-    restoreContinuations(this.origin, await this.registry.restoreInterrupted());
+    await this.registry.restoreInterrupted();
     this.registry.startReconnectWindows();
     this.rtmpPort = (await this.rtmp.listen()).port;
     await this.http.listen({ host: c.http.host, port: c.http.port });
