@@ -5,6 +5,7 @@
  * (DELETE .../highlights/current), with the current highlight shown and 409/429 answers in words.
  */
 import { api, explainApiError } from '../creator-api.js';
+import { folded } from './dom.js';
 
 interface Product { id: string; title: string; url: string; position: number }
 export interface Highlight { id: string; productId: string; endDate: string | null }
@@ -45,7 +46,8 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     price: el('input', { name: 'price', placeholder: 'Price, e.g. 19.99 (optional)', inputMode: 'decimal' }),
     ref: el('input', { name: 'ref', placeholder: 'Shop ref / SKU (optional)' }) };
   add.append(...Object.values(fields), el('button', { type: 'submit', textContent: 'Add product' }));
-  host.append(el('h2', { textContent: 'Products' }), message, current, endButton, list, add);
+  const addFolded = folded('Add a product', add, true);
+  host.append(el('h2', { textContent: 'Products' }), message, current, endButton, list, addFolded);
 
   let products: Product[] = [];
   const fail = (err: unknown): void => { state.error = explainApiError(err); message.textContent = state.error; };
@@ -86,9 +88,13 @@ export function mountCarouselEditor(host: HTMLElement, token: string, state: Con
     [ids[i], ids[i + by]] = [ids[i + by]!, ids[i]!];
     api(token, 'PUT', `${base}/products/order`, { ids }).then(() => { ok(); return load(); }, fail);
   }
+  let loaded = false;
   async function load(): Promise<void> {
     try {
       products = (await api<{ items: Product[] }>(token, 'GET', `${base}/products`)).items;
+      // Folded once there are products to highlight (the first read only: then the creator decides).
+      if (!loaded && products.length > 0) addFolded.open = false;
+      loaded = true;
       const hs = (await api<{ items: Highlight[] }>(token, 'GET', `${base}/highlights`)).items;
       const open = hs.find((h) => h.endDate === null);
       state.highlight = open ? { id: open.id, productId: open.productId } : null;
