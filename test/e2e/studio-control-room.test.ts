@@ -66,6 +66,8 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.same(ready.productIds, [A, B, C], 'the carousel in order');
   t.notOk(await page.locator('#preview').isVisible(), 'no camera preview: OBS is the camera');
   t.equal(await page.evaluate(() => (document.querySelector('#preview') as HTMLVideoElement).srcObject), null, 'the camera was never opened');
+  t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
+  t.ok(await page.locator('#add-promo').isVisible(), 'the new-promo form is open: there is no promo yet');
 
   // 1. Highlight A, then B, then end.
   const tapHighlight = (pid: string): Promise<void> => page.click(`#carousel-items li[data-product-id="${pid}"] button.highlight`);
