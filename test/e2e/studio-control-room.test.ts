@@ -69,6 +69,19 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
   t.ok(await page.locator('#add-promo').isVisible(), 'the new-promo form is open: there is no promo yet');
 
+  // Edit a product in place: only what changed is sent; the row and the API follow.
+  await page.click(`#carousel-items li[data-product-id="${C}"] button.edit`);
+  t.equal(await page.inputValue('#add-product input[name=title]'), 'Teapot', 'the form holds the product');
+  await page.fill('#add-product input[name=title]', 'Teapot, blue');
+  await page.fill('#add-product input[name=price]', '24.50');
+  await page.fill('#add-product input[name=currency]', 'EUR');
+  await page.click('#add-product button[type=submit]');
+  await waitFor(async () => (await page.textContent(`#carousel-items li[data-product-id="${C}"] .product-title`)) === 'Teapot, blue', 'the row renamed');
+  const edited = (await srv.api('GET', `/v1/streams/${id}/products`, undefined, token)).json.items.find((p: { id: string }) => p.id === C);
+  t.match(edited, { title: 'Teapot, blue', price: { amount: '24.50', currency: 'EUR' }, url: `${srv.base}/healthz?p=Teapot` }, 'the API holds the edit, the URL untouched');
+  t.equal((await hook(page)).productIds.length, 3, 'edited, not added');
+  t.equal(await page.textContent('#add-product button[type=submit]'), 'Add product', 'the form is back to adding');
+
   // 1. Highlight A, then B, then end.
   const tapHighlight = (pid: string): Promise<void> => page.click(`#carousel-items li[data-product-id="${pid}"] button.highlight`);
   await tapHighlight(A);
@@ -90,7 +103,7 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   // A highlight made elsewhere (another device, the API) shows through the events feed.
   t.equal((await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: C }, token)).status, 201);
   await until(page, (h) => h.highlight?.productId === C, 'C, highlighted through the API, shown');
-  t.match(await page.textContent('#current-highlight'), /Teapot/);
+  t.match(await page.textContent('#current-highlight'), /Teapot, blue/);
   t.equal((await srv.api('DELETE', `/v1/streams/${id}/highlights/current`, undefined, token)).status, 200);
   await until(page, (h) => h.highlight === null, 'its end shown');
 
