@@ -6,8 +6,9 @@
 // text (never HTML), speaks as the host, deletes the message (the shopper's socket gets
 // chat.deleted), times the shopper out (their next chat is SHOWCASE_ERR_ROOM_BANNED), lifts it,
 // times them out of all the creator's streams; sets slow mode and closes the room (another
-// shopper's chat is refused with each code); sees the reaction tally; and sees a click count rise
-// after a GET /go and a purchase after a conversion.
+// shopper's chat is refused with each code); saves blocked words (refused too); sees the reaction
+// tally; edits a product in place; and sees a click count rise after a GET /go and a purchase
+// after a conversion.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -213,6 +214,14 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.equal((await say(ben.ws, 'third!')).code, 'SHOWCASE_ERR_ROOM_CLOSED', 'a closed room refuses him');
   await page.click('#room-open-toggle');
   await until(page, (h) => h.room.settings?.open === true, 'open again');
+  // The creator's blocked words, saved from the room panel, hold in this room at once.
+  await page.click('#panel-room details.folded:has(#blocked-words) > summary');
+  await page.fill('#blocked-words textarea', 'Knock-off\n  cheap  scam ');
+  await page.click('#blocked-words button[type=submit]');
+  const words = await until(page, (h) => h.blockedWords.words.length === 2, 'the blocked words saved');
+  t.same(words.blockedWords.words, ['knock-off', 'cheap scam'], 'the server\'s folded list shown');
+  t.same((await srv.api('GET', `/v1/creators/${made.json.id}/room/blocked-words`, undefined, token)).json.words, ['knock-off', 'cheap scam'], 'the API holds them');
+  t.equal((await say(ben.ws, 'is this a KNOCK-OFF?')).code, 'SHOWCASE_ERR_ROOM_BLOCKED_WORD', 'a blocked word is refused');
 
   // The reaction tally: Ben's 3 hearts and 2 fires.
   for (const kind of ['heart', 'heart', 'fire', 'heart', 'fire']) ben.ws.send({ type: 'reaction', kind });
