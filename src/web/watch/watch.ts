@@ -488,16 +488,16 @@ setInterval(() => {
   const source: HighlightSource = player && (player.mode === 'native' || query.get('highlights') === 'cues') ? 'cues' : 'dateranges';
   hook.highlightSource = source;
   let range: HighlightRange | undefined;
+  let programMs: number | null;
   if (source === 'cues') {
     range = activeHighlight(cueHighlights(metadataCues(video)), video.currentTime * 1000);
+    programMs = player?.playingDateMs() ?? null;
   } else {
-    const programMs = player?.hls?.playingDate?.getTime();
-    range = programMs === undefined ? undefined : activeHighlight(highlightRanges(), programMs);
+    programMs = player?.hls?.playingDate?.getTime() ?? null;
+    range = programMs === null ? undefined : activeHighlight(highlightRanges(), programMs);
   }
   if (!popup.show(range)) return;
-  hook.highlight = range && popup.shown
-    ? { id: range.id, productId: range.productId, startMs: range.startMs, shownAtProgramMs: player?.playingDateMs() ?? null, source }
-    : null;
+  hook.highlight = range && popup.shown ? { id: range.id, productId: range.productId, startMs: range.startMs, shownAtProgramMs: programMs, source } : null;
 }, 40);
 
 // The state the server rendered the page with, then the live feed (its first event repeats it).
