@@ -29,6 +29,7 @@ interface RoomHook {
   counts: { state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>; reads: number; error: string | null };
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
+  blockedWords: { words: string[]; error: string | null };
 }
 const hook = (page: Page): Promise<RoomHook> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __studio: { controlRoom: RoomHook } }).__studio.controlRoom)) as RoomHook);
 /** Polls the page's hook until pred holds (the page's CSP forbids the eval waitForFunction needs). */
