@@ -45,6 +45,9 @@ export class OutboxWorker {
   readonly #now: () => number;
   readonly #abort = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Webhook rows in flight per endpoint: one endpoint that never answers may hold half the slots, not all. */
+  readonly #perEndpoint = new Map<string, number>();
+  readonly #endpointCap: number;
   #timer?: NodeJS.Timeout;
   #claiming = false;
   #again = false;
@@ -54,6 +57,7 @@ export class OutboxWorker {
   constructor(o: OutboxWorkerOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#endpointCap = Math.max(1, Math.ceil(o.concurrency / 2));
   }
 
   /** Rows being handled now. */
@@ -101,7 +105,14 @@ export class OutboxWorker {
         const now = this.#now();
         const rows = await this.#o.store.claimOutbox({ owner: this.#o.owner, now, leaseUntil: now + this.#o.leaseMs, limit: free });
         claimed = rows.length;
-        for (const row of rows) this.#handle(row);
+        for (const row of rows) {
+          if (row.kind === 'webhook' && (this.#perEndpoint.get(row.target) ?? 0) >= this.#endpointCap) {
+            // Its endpoint already holds its share of the slots: hand the row back for a poll's time, attempts unchanged.
+            await this.#o.store.settleOutbox(row.id, row.leaseOwner, { state: 'pending', attempts: row.attempts, nextAttemptAt: now + this.#o.pollMs, lastError: row.lastError }, now);
+            continue;
+          }
+          this.#handle(row);
+        }
       }
       await this.#prune();
     } catch (err) {
@@ -123,10 +134,17 @@ export class OutboxWorker {
   }
 
   #handle(row: ClaimedOutboxRecord): void {
+    const key = row.kind === 'webhook' ? row.target : undefined;
+    if (key) this.#perEndpoint.set(key, (this.#perEndpoint.get(key) ?? 0) + 1);
     const p = this.#attempt(row)
       .catch((err: unknown) => this.#o.logger.error({ err, row: row.id, kind: row.kind }, 'outbox row handling failed; its lease expires and it is tried again'))
       .finally(() => {
         this.#inFlight.delete(p);
+        if (key) {
+          const n = (this.#perEndpoint.get(key) ?? 1) - 1;
+          if (n <= 0) this.#perEndpoint.delete(key);
+          else this.#perEndpoint.set(key, n);
+        }
         this.wake();
       });
     this.#inFlight.add(p);

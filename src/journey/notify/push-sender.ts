@@ -1,6 +1,7 @@
 import webpush from 'web-push';
 import type { PushSubscriptionRecord } from '../../store/notify-types.js';
 import type { VapidKeys } from './vapid-keys.js';
+import { post } from './http-post.js';
 
 /** What one push request came to. */
 export type PushResult =
@@ -31,7 +32,7 @@ const MAX_AUDIENCES = 256;
  * with a VAPID (RFC 8292) Authorization header. The header is signed once per push service origin
  * and reused for an hour instead of signing an ES256 JWT per message (web-push's sendNotification
  * does that): a 100,000-follower fan-out then costs one encryption per message and nothing more.
- * Requests go through fetch (undici's pooled keep-alive connections), with a timeout each.
+ * Requests go through keep-alive agents (http-post.ts), with a timeout each.
  */
 export class PushSender {
   readonly #o: PushSenderOptions;
@@ -56,23 +57,16 @@ export class PushSender {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(details.headers)) if (k.toLowerCase() !== 'content-length') headers[k] = String(v);
     headers.Authorization = this.#authorization(sub.endpoint);
-    const timeout = AbortSignal.timeout(this.#o.timeoutMs);
-    let res: Response;
+    let status: number;
     try {
-      res = await fetch(sub.endpoint, {
-        method: 'POST', headers, body: details.body ? new Uint8Array(details.body) : undefined, redirect: 'manual',
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      // The body is small (or empty); reading it lets the connection go back to the pool.
-      await res.arrayBuffer().catch(() => undefined);
+      status = await post(sub.endpoint, { headers, body: details.body ?? '', timeoutMs: this.#o.timeoutMs, signal });
     } catch (err) {
-      const e = err as Error;
-      return { kind: 'retry', error: e.name === 'TimeoutError' ? `no answer within ${this.#o.timeoutMs} ms` : `request failed: ${causeOf(e)}` };
+      return { kind: 'retry', error: (err as Error).message };
     }
-    if (res.status >= 200 && res.status < 300) return { kind: 'sent', status: res.status };
-    if (res.status === 404 || res.status === 410) return { kind: 'gone', status: res.status };
-    if (res.status === 429 || res.status >= 500) return { kind: 'retry', error: `HTTP ${res.status}` };
-    return { kind: 'failed', error: `HTTP ${res.status}` };
+    if (status >= 200 && status < 300) return { kind: 'sent', status };
+    if (status === 404 || status === 410) return { kind: 'gone', status };
+    if (status === 429 || status >= 500) return { kind: 'retry', error: `HTTP ${status}` };
+    return { kind: 'failed', error: `HTTP ${status}` };
   }
 
   /** `vapid t=<JWT>, k=<public key>` for the endpoint's origin (the JWT's aud), made at most once an hour. */
@@ -87,10 +81,4 @@ export class PushSender {
     this.#vapid.set(audience, { header: h.Authorization, madeAt: now });
     return h.Authorization;
   }
-}
-
-/** The underlying reason of a fetch failure (ECONNREFUSED...), which undici hides in `cause`. */
-export function causeOf(e: Error): string {
-  const c = (e as { cause?: { code?: string; message?: string } }).cause;
-  return c?.code ?? c?.message ?? e.message;
 }

@@ -1,5 +1,5 @@
 import { decodeSecret, signedHeaders } from './webhook-signature.js';
-import { causeOf } from './push-sender.js';
+import { post } from './http-post.js';
 
 /** What one webhook attempt came to. */
 export type WebhookResult =
@@ -42,16 +42,14 @@ export class WebhookSender {
     const key = this.#keys.get(row.target);
     if (!key) return { kind: 'dead', error: 'endpoint no longer configured' };
     const headers = { 'content-type': 'application/json', 'user-agent': 'Showcase-Webhooks/1', ...signedHeaders(key, row.id, row.payload, this.#now()) };
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    let status: number;
     try {
-      const res = await fetch(row.target, { method: 'POST', headers, body: row.payload, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status };
-      if (res.status === 410) return { kind: 'dead', error: 'HTTP 410: the endpoint asked to stop' };
-      return { kind: 'retry', error: `HTTP ${res.status}` };
+      status = await post(row.target, { headers, body: row.payload, timeoutMs: this.#timeoutMs, signal });
     } catch (err) {
-      const e = err as Error;
-      return { kind: 'retry', error: e.name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : `request failed: ${causeOf(e)}` };
+      return { kind: 'retry', error: (err as Error).message };
     }
+    if (status >= 200 && status < 300) return { kind: 'delivered', status };
+    if (status === 410) return { kind: 'dead', error: 'HTTP 410: the endpoint asked to stop' };
+    return { kind: 'retry', error: `HTTP ${status}` };
   }
 }
