@@ -6,6 +6,7 @@
  * while media flows (state changes, recording progress, analytics) are queued, not awaited.
  */
 import type { CommerceStore, ProductRecord } from './commerce-types.js';
+import type { NotifyStore } from './notify-types.js';
 
 /**
  * 'interrupted': the server stopped (SIGTERM, a deploy) while the stream was live; the next process
@@ -164,16 +165,36 @@ export interface LeaseStore {
   renewLeases(nodeId: string, ids: readonly string[], expiresAt: number): Promise<string[]>;
   /**
    * Leaves live for `patch.state` (ended, or idle) and drops the lease, only if nodeId holds it (or
-   * nobody does): a node that lost its lease cannot end the stream another node now serves.
-   * Returns the record after, undefined when it was not this node's to release.
+   * nobody does): a node that lost its lease cannot end the stream another node now serves. For
+   * 'interrupted' the lease is kept naming nodeId, expired at `patch.interruptedAt` (see
+   * interruptExpiredLive). Returns the record after, undefined when it was not this node's to release.
    */
-  releaseLive(id: string, nodeId: string, patch: { state: Exclude<StreamState, 'live'>; endedAt?: number | null; endReason?: string | null }): Promise<StreamRecord | undefined>;
+  releaseLive(id: string, nodeId: string, patch: { state: Exclude<StreamState, 'live'>; endedAt?: number | null; endReason?: string | null; interruptedAt?: number }): Promise<StreamRecord | undefined>;
   /**
    * Ends streams left live by a node that no longer serves them: those with no lease, this node's
    * own (ownNodeId, at start-up: this process serves nothing yet), or an expired lease. Another
    * node's unexpired lease is never touched. Returns the ids ended.
    */
   endAbandonedLive(o: { ownNodeId?: string; now: number; endReason: string }): Promise<string[]>;
+  /**
+   * A dead node's streams: live ones whose lease expired (another node's, never ownNodeId's) become
+   * 'interrupted', their lease kept naming the node that held them with expiresAt = now (the moment
+   * of the interruption), so whichever node the publisher reconnects to continues them (claimLive).
+   * Returns the ids interrupted.
+   */
+  interruptExpiredLive(o: { ownNodeId?: string; now: number }): Promise<string[]>;
+  /**
+   * Interrupted streams whose lease (interrupted at, or adopted at) is at or before `before`: no
+   * publisher came back within the grace; they end (endedAt now, endReason) and lose the lease.
+   * An interrupted stream without a lease is left to the next start-up. Returns the ids ended.
+   */
+  endExpiredInterrupted(o: { before: number; now: number; endReason: string }): Promise<string[]>;
+  /**
+   * At start-up: of these interrupted streams, those whose lease names nodeId or that have none are
+   * stamped as nodeId's from `now` (their reconnect window starts there); another node's are left.
+   * Returns the ids adopted.
+   */
+  adoptInterrupted(nodeId: string, ids: readonly string[], now: number): Promise<string[]>;
 }
 
 /** Recording state, one row per stream. */
@@ -190,7 +211,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore, NotifyStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */

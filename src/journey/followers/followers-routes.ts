@@ -32,7 +32,9 @@ async function followers(app: FastifyInstance): Promise<void> {
   app.put<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/followers/me', { schema: { params: IdParams } }, async (req) => {
     const me = await shopper(req);
     await followable(req.params.id);
-    const added = await store.follow(req.params.id, me.id, Date.now());
+    const at = Date.now();
+    const added = await store.follow(req.params.id, me.id, at);
+    if (added && app.hasDecorator('notify')) await app.notify.followerAdded(req.params.id, me.id, at);
     return { following: true, added, followerCount: await store.followerCount(req.params.id) };
   });
 
