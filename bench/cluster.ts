@@ -10,7 +10,9 @@
  *    stream (its RTMP feed), then on C, which takes it over the SRTP pipe from B; each node's one
  *    mediasoup worker's CPU over a window with the source only and with the viewers gives its CPU
  *    per consumer and the consumers one worker carries at 85 % of a core (projected, as
- *    webrtc-capacity's projectedConsumers; short: no ramp to saturation).
+ *    webrtc-capacity's projectedConsumers; short: no ramp to saturation);
+ *  - failover (bench/cluster-failover.ts, node processes behind HAProxy): kill -9 of the node
+ *    holding a stream to media flowing again after the publisher's reconnect.
  * Run: npm run build && node dist/bench/cluster.js
  */
 import { ShowcaseApp } from '../src/app.js';
@@ -25,6 +27,7 @@ import { freePort } from '../test/helpers/free-port.js';
 import type { types } from 'mediasoup';
 import { processCpuSeconds } from '../src/core/proc-stat.js';
 import { DrainSink } from './webrtc-capacity.js';
+import { runFailoverBench, type FailoverBenchResult } from './cluster-failover.js';
 
 export interface ClusterBenchResult {
   placementBalance: number;
@@ -110,8 +113,13 @@ async function api(base: string, method: string, path: string, body?: unknown, t
   return res.json();
 }
 
-/** Runs the cluster figures once; resolves with them. */
-export async function runClusterBench(opts: { reloads?: number; chats?: number; whepViewers?: number; quick?: boolean } = {}): Promise<ClusterBenchResult> {
+/** Runs the cluster figures once (the in-process ones, then the failover runs with node processes); resolves with them. */
+export async function runClusterBench(opts: { reloads?: number; chats?: number; whepViewers?: number; quick?: boolean; failover?: boolean } = {}): Promise<ClusterBenchResult & Partial<FailoverBenchResult>> {
+  const inProcess = await runInProcessCluster(opts);
+  return opts.failover === false ? inProcess : { ...inProcess, ...(await runFailoverBench({ quick: opts.quick })) };
+}
+
+async function runInProcessCluster(opts: { reloads?: number; chats?: number; whepViewers?: number; quick?: boolean }): Promise<ClusterBenchResult> {
   const pg = await startPgCluster();
   const redis = await startRedis();
   const apps: ShowcaseApp[] = [];

@@ -69,10 +69,14 @@ export class ClusterNode {
     return this.placement.place();
   }
 
-  /** The base URL of the other node holding a live stream, when one does and is in the set. */
+  /**
+   * The base URL of the other node holding a live stream, when one does and is in the set (while
+   * Redis is unreachable: as last seen, the unexpired lease being the proof of life).
+   */
   async holderUrl(streamId: string): Promise<string | undefined> {
     const nodeId = await this.holders.holder(streamId);
-    return nodeId ? this.membership.node(nodeId)?.url : undefined;
+    if (!nodeId) return undefined;
+    return (this.membership.node(nodeId) ?? (this.membership.healthy ? undefined : this.membership.lastKnown(nodeId)))?.url;
   }
 
   /** Leaves the set (no more placements here) and closes the proxy's idle connections; idempotent. */

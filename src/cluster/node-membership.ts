@@ -173,6 +173,15 @@ export class NodeMembership {
     return out;
   }
 
+  /**
+   * A peer as last read from Redis, however long ago (undefined if never seen or gone from the set):
+   * while Redis is out of reach a node cannot tell a dead peer from an unreachable bus, so callers
+   * that have other proof of life (an unexpired lease in the store) may still use its address.
+   */
+  lastKnown(id: string): NodeInfo | undefined {
+    return this.#peers.get(id)?.info;
+  }
+
   /** One node by id, when it is in the set (this node included). */
   node(id: string, now = Date.now()): NodeInfo | undefined {
     return this.nodes(now).find((n) => n.id === id);

@@ -258,7 +258,8 @@ export function mergeExtra(current: Record<string, unknown>, patch: Record<strin
 /**
  * The stream after a patch (shared so both stores apply the same rules): id, createdAt and the
  * lease are not patchable even when a caller sneaks them in past the type; extra merges by key;
- * leaving 'live' drops the lease (nobody serves an ended or idle stream).
+ * leaving 'live' drops the lease (nobody serves an ended or idle stream), except that an
+ * interrupted stream keeps the expired lease naming its last node.
  */
 export function patchedStream(current: StreamRecord, patch: Partial<StreamRecord>): StreamRecord {
   const { extra, id: _id, createdAt: _createdAt, lease: _lease, ...fields } = patch;
@@ -267,7 +268,9 @@ export function patchedStream(current: StreamRecord, patch: Partial<StreamRecord
     if (!isPlainObject(extra)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'stream extra must be a JSON object');
     next.extra = mergeExtra(current.extra, extra);
   }
-  if (next.state !== 'live') next.lease = null;
+  // An interrupted stream's expired lease names the node that served it (who may restore it): kept
+  // while it stays interrupted; claimLive, releaseLive and the sweeps own it.
+  if (next.state !== 'live' && !(next.state === 'interrupted' && current.state === 'interrupted')) next.lease = null;
   return next;
 }
 

@@ -6,8 +6,9 @@
 // text (never HTML), speaks as the host, deletes the message (the shopper's socket gets
 // chat.deleted), times the shopper out (their next chat is SHOWCASE_ERR_ROOM_BANNED), lifts it,
 // times them out of all the creator's streams; sets slow mode and closes the room (another
-// shopper's chat is refused with each code); sees the reaction tally; and sees a click count rise
-// after a GET /go and a purchase after a conversion.
+// shopper's chat is refused with each code); saves blocked words (refused too); sees the reaction
+// tally; edits a product in place; and sees a click count rise after a GET /go and a purchase
+// after a conversion.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,6 +67,21 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.same(ready.productIds, [A, B, C], 'the carousel in order');
   t.notOk(await page.locator('#preview').isVisible(), 'no camera preview: OBS is the camera');
   t.equal(await page.evaluate(() => (document.querySelector('#preview') as HTMLVideoElement).srcObject), null, 'the camera was never opened');
+  t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
+  t.ok(await page.locator('#add-promo').isVisible(), 'the new-promo form is open: there is no promo yet');
+
+  // Edit a product in place: only what changed is sent; the row and the API follow.
+  await page.click(`#carousel-items li[data-product-id="${C}"] button.edit`);
+  t.equal(await page.inputValue('#add-product input[name=title]'), 'Teapot', 'the form holds the product');
+  await page.fill('#add-product input[name=title]', 'Teapot, blue');
+  await page.fill('#add-product input[name=price]', '24.50');
+  await page.fill('#add-product input[name=currency]', 'EUR');
+  await page.click('#add-product button[type=submit]');
+  await waitFor(async () => (await page.textContent(`#carousel-items li[data-product-id="${C}"] .product-title`)) === 'Teapot, blue', 'the row renamed');
+  const edited = (await srv.api('GET', `/v1/streams/${id}/products`, undefined, token)).json.items.find((p: { id: string }) => p.id === C);
+  t.match(edited, { title: 'Teapot, blue', price: { amount: '24.50', currency: 'EUR' }, url: `${srv.base}/healthz?p=Teapot` }, 'the API holds the edit, the URL untouched');
+  t.equal((await hook(page)).productIds.length, 3, 'edited, not added');
+  t.equal(await page.textContent('#add-product button[type=submit]'), 'Add product', 'the form is back to adding');
 
   // 1. Highlight A, then B, then end.
   const tapHighlight = (pid: string): Promise<void> => page.click(`#carousel-items li[data-product-id="${pid}"] button.highlight`);
@@ -88,7 +104,7 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   // A highlight made elsewhere (another device, the API) shows through the events feed.
   t.equal((await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: C }, token)).status, 201);
   await until(page, (h) => h.highlight?.productId === C, 'C, highlighted through the API, shown');
-  t.match(await page.textContent('#current-highlight'), /Teapot/);
+  t.match(await page.textContent('#current-highlight'), /Teapot, blue/);
   t.equal((await srv.api('DELETE', `/v1/streams/${id}/highlights/current`, undefined, token)).status, 200);
   await until(page, (h) => h.highlight === null, 'its end shown');
 
@@ -198,6 +214,14 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.equal((await say(ben.ws, 'third!')).code, 'SHOWCASE_ERR_ROOM_CLOSED', 'a closed room refuses him');
   await page.click('#room-open-toggle');
   await until(page, (h) => h.room.settings?.open === true, 'open again');
+  // The creator's blocked words, saved from the room panel, hold in this room at once.
+  await page.click('#panel-room details.folded:has(#blocked-words) > summary');
+  await page.fill('#blocked-words textarea', 'Knock-off\n  cheap  scam ');
+  await page.click('#blocked-words button[type=submit]');
+  const words = await until(page, (h) => h.blockedWords.words.length === 2, 'the blocked words saved');
+  t.same(words.blockedWords.words, ['knock-off', 'cheap scam'], 'the server\'s folded list shown');
+  t.same((await srv.api('GET', `/v1/creators/${made.json.id}/room/blocked-words`, undefined, token)).json.words, ['knock-off', 'cheap scam'], 'the API holds them');
+  t.equal((await say(ben.ws, 'is this a KNOCK-OFF?')).code, 'SHOWCASE_ERR_ROOM_BLOCKED_WORD', 'a blocked word is refused');
 
   // The reaction tally: Ben's 3 hearts and 2 fires.
   for (const kind of ['heart', 'heart', 'fire', 'heart', 'fire']) ben.ws.send({ type: 'reaction', kind });

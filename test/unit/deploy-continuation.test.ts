@@ -90,7 +90,9 @@ t.test('registry: interruptAll persists interrupted; a new registry restores it 
   await a.flush();
   t.equal((await store.getStream('s1'))!.state, 'interrupted', 'persisted');
   t.equal((await store.getStream('s1'))!.endedAt, null);
-  t.equal((await store.getStream('s1'))!.lease, null, 'an interrupted stream holds no lease');
+  const lease = (await store.getStream('s1'))!.lease;
+  t.match(lease, { nodeId: 'local' }, 'an interrupted stream keeps a lease naming the node that served it (its restart restores it)');
+  t.ok(lease!.expiresAt <= Date.now(), 'an expired one: nobody serves it now');
 
   const b = new StreamRegistry({ store, logger: log, reconnectGraceMs: 60_000 });
   t.same(await b.recoverInterrupted(), [], 'an interrupted stream is not a crashed one');

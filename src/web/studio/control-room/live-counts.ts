@@ -57,7 +57,7 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     state.purchases = c.purchases;
     state.byProduct = Object.fromEntries(c.byProduct.map((p) => [p.productId, { clicks: p.clicks, purchases: p.purchases }]));
     const revenue = revenueText(c.revenue);
-    summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} watching` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
+    summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} viewer${a.currentViewers === 1 ? '' : 's'}` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
     const head = el('tr');
     head.append(el('th', { textContent: 'Product' }), el('th', { textContent: 'Clicks' }), el('th', { textContent: 'Sold' }));
     // The carousel's products first, in its order; then any counted product since deleted.
