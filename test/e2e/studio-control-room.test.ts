@@ -7,8 +7,8 @@
 // chat.deleted), times the shopper out (their next chat is SHOWCASE_ERR_ROOM_BANNED), lifts it,
 // times them out of all the creator's streams; sets slow mode and closes the room (another
 // shopper's chat is refused with each code); saves blocked words (refused too); sees the reaction
-// tally; edits a product in place; and sees a click count rise after a GET /go and a purchase
-// after a conversion.
+// tally; edits a product in place; sees a click count rise after a GET /go, a purchase after a
+// conversion, a promo's reveal and redemption; and turns the shoppers' "N sold" off and on.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,10 @@ interface RoomHook {
   productIds: string[];
   highlight: { id: string; productId: string } | null;
   error: string | null;
-  counts: { state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>; reads: number; error: string | null };
+  counts: {
+    state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>;
+    promos: Record<string, { reveals: number; redemptions: number }>; showSoldCounts: boolean | null; reads: number; error: string | null;
+  };
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
   blockedWords: { words: string[]; error: string | null };
@@ -247,5 +250,21 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.comment(`POST /v1/conversions to the count on the studio: ${Date.now() - soldAt} ms (read at once on the feed's sold event)`);
   t.equal(await page.textContent(`#counts-table tr[data-product-id="${B}"] .purchases`), '1', 'B\'s row shows 1 sold');
   t.match(await page.textContent('#counts-summary'), /1 click · 1 sold · 19\.99 USD/);
+  // A promo's reveals (the watch page's copy beacon) and redemptions (a sale with the code).
+  t.equal((await fetch(`${srv.base}/v1/streams/${id}/promos/LIVE20/reveals?sid=viewer-1`, { method: 'POST' })).status, 201, 'a reveal counted');
+  t.equal((await srv.api('POST', '/v1/conversions', { orderId: 'o-2', streamId: id, promoCode: 'LIVE20', amount: '5.00', currency: 'USD' })).status, 201);
+  const promoCounts = await until(page, (h) => h.counts.promos.LIVE20?.reveals === 1 && h.counts.promos.LIVE20?.redemptions === 1, 'the promo\'s reveal and redemption counted', 15_000);
+  t.same(promoCounts.counts.promos, { LIVE20: { reveals: 1, redemptions: 1 } });
+  t.match(await page.textContent('#counts-promos'), /LIVE20: 1 copied · 1 redeemed/);
+
+  // The per-stream switch for the "N sold" shoppers see.
+  t.equal(promoCounts.counts.showSoldCounts, true, 'sold counts shown by default');
+  t.ok(await page.isChecked('#show-sold-counts'));
+  await page.uncheck('#show-sold-counts');
+  await until(page, (h) => h.counts.showSoldCounts === false, 'sold counts hidden');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/commerce`, undefined, token)).json.showSoldCounts, false, 'the API holds showSoldCounts: false');
+  await page.check('#show-sold-counts');
+  await until(page, (h) => h.counts.showSoldCounts === true, 'sold counts shown again');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/commerce`, undefined, token)).json.showSoldCounts, true);
   t.same((await hook(page)).room.errors, [], 'the host\'s socket got no error');
 });
