@@ -69,7 +69,7 @@ export class AnalyticsPersistence {
    */
   dropped(totals: StreamWatchTotals): void {
     const id = totals.streamId;
-    const cur = fromTicker(totals, totals.timeline, totals.uniqueSketch, this.#now());
+    const cur = fromTicker(totals, totals.timeline, totals.uniqueSketch, this.#now(), totals.replaySketch);
     this.#queue.run(id, async () => {
       const base = await this.#base(id, totals.trackedAtMs);
       // Forget the period only if no newer one started meanwhile.
@@ -90,7 +90,7 @@ export class AnalyticsPersistence {
     // The ticker's figures as they are now, after the (possible) wait for the base.
     const later = this.#ticker.snapshot(streamId);
     const now = later && later.trackedAtMs === snap.trackedAtMs ? later : snap;
-    const cur = fromTicker(now, this.#ticker.timeline(streamId) ?? [], this.#ticker.uniqueSketch(streamId), this.#now());
+    const cur = fromTicker(now, this.#ticker.timeline(streamId) ?? [], this.#ticker.uniqueSketch(streamId), this.#now(), this.#ticker.replaySketch(streamId));
     return mergeAnalytics(base, cur);
   }
 
