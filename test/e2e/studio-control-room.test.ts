@@ -8,7 +8,8 @@
 // times them out of all the creator's streams; sets slow mode and closes the room (another
 // shopper's chat is refused with each code); saves blocked words (refused too); sees the reaction
 // tally; edits a product in place; sees a click count rise after a GET /go, a purchase after a
-// conversion, a promo's reveal and redemption; and turns the shoppers' "N sold" off and on.
+// conversion, a promo's reveal and redemption; turns the shoppers' "N sold" off and on; and sees
+// the OBS details (server, key prefix, what the server receives) and makes a new stream key.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ interface RoomHook {
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
   blockedWords: { words: string[]; error: string | null };
+  obs: { rtmpUrl: string | null; keyPrefix: string | null; newKey: string | null; receiving: { protocol: string; bitsPerSecond: number; framesPerSecond: number; keyframeIntervalSeconds: number; transcoder: string } | null; error: string | null };
 }
 const hook = (page: Page): Promise<RoomHook> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __studio: { controlRoom: RoomHook } }).__studio.controlRoom)) as RoomHook);
 /** Polls the page's hook until pred holds (the page's CSP forbids the eval waitForFunction needs). */
@@ -73,6 +75,14 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.equal(await page.evaluate(() => (document.querySelector('#preview') as HTMLVideoElement).srcObject), null, 'the camera was never opened');
   t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
   t.ok(await page.locator('#add-promo').isVisible(), 'the new-promo form is open: there is no promo yet');
+
+  // The OBS panel: the server to paste, the key's prefix, what the server receives from ffmpeg.
+  const obs = await until(page, (h) => (h.obs.receiving?.framesPerSecond ?? 0) > 0, 'what the server receives', 15_000);
+  t.equal(obs.obs.rtmpUrl, srv.rtmp, 'the RTMP server URL to paste');
+  t.equal(obs.obs.keyPrefix, streamKey.slice(0, 7), 'the key\'s prefix');
+  t.equal(obs.obs.receiving!.protocol, 'rtmp');
+  t.match(await page.textContent('#obs-receiving'), /^Receiving RTMP · [0-9.]+ Mbit\/s · \d+ fps · keyframe every [0-9.]+ s · transcoder /);
+  t.notMatch(await page.textContent('#panel-obs'), streamKey, 'the full key is never shown');
 
   // Edit a product in place: only what changed is sent; the row and the API follow.
   await page.click(`#carousel-items li[data-product-id="${C}"] button.edit`);
@@ -267,4 +277,15 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   await until(page, (h) => h.counts.showSoldCounts === true, 'sold counts shown again');
   t.equal((await srv.api('GET', `/v1/streams/${id}/commerce`, undefined, token)).json.showSoldCounts, true);
   t.same((await hook(page)).room.errors, [], 'the host\'s socket got no error');
+
+  // A new stream key: two taps; shown once; the API holds its prefix.
+  await page.click('#obs-rotate');
+  t.match(await page.textContent('#obs-rotate'), /Tap again/, 'the first tap asks for a second');
+  t.equal((await hook(page)).obs.newKey, null, 'nothing rotated on one tap');
+  await page.click('#obs-rotate');
+  const rotated = await until(page, (h) => h.obs.newKey !== null, 'a new key');
+  t.match(rotated.obs.newKey, /^sk_/);
+  t.not(rotated.obs.newKey, streamKey);
+  t.equal(await page.textContent('#obs-key'), rotated.obs.newKey, 'the new key shown');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/ingest`, undefined, token)).json.streamKeyPrefix, rotated.obs.newKey!.slice(0, 7), 'the API holds the new key');
 });

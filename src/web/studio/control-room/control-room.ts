@@ -2,8 +2,9 @@
 /**
  * The control room for one stream (/studio?stream=<id>, signed in with the creator token; no
  * camera needed, so it works the same while OBS is the camera): the carousel editor with its
- * one-tap highlight, the promo codes, the live counts of clicks and purchases, and the room's chat
- * with moderation, the reaction tally and the blocked words. Each panel is its own section, one column on a phone.
+ * one-tap highlight, the promo codes, the live counts of clicks and purchases, the OBS details
+ * (server, key, what the server receives), and the room's chat with moderation, the reaction tally
+ * and the blocked words. Each panel is its own section, one column on a phone.
  * The stream's public events feed (GET /v1/streams/:id/events, the watch page's StateFeed) keeps
  * them current when another device or the API changes something: the state (live, ended), the
  * products, the highlight, the promo on screen, and a sale (the counts are read at once).
@@ -13,6 +14,7 @@ import { mountBlockedWords, type BlockedWordsState } from './blocked-words.js';
 import { mountCarouselEditor, type ControlRoomState, type Highlight } from './carousel-editor.js';
 import { el } from './dom.js';
 import { mountLiveCounts, type LiveCountsState } from './live-counts.js';
+import { mountObsPanel, type ObsState } from './obs-panel.js';
 import { mountPromoControls, type PromoState } from './promo-controls.js';
 import { mountRoomPanel, type StudioRoomState } from './room-panel.js';
 
@@ -22,6 +24,7 @@ export interface ControlRoomHook extends ControlRoomState {
   promos: PromoState;
   room: StudioRoomState;
   blockedWords: BlockedWordsState;
+  obs: ObsState;
 }
 
 /** A new hook for the stream's control room, nothing read yet. */
@@ -32,6 +35,7 @@ export function newControlRoomHook(streamId: string): ControlRoomHook {
     promos: { codes: [], onScreen: null, error: null },
     room: { authed: false, shown: [], settings: null, reactions: {}, viewers: null, timedOut: [], errors: [], error: null },
     blockedWords: { words: [], error: null },
+    obs: { rtmpUrl: null, keyPrefix: null, newKey: null, receiving: null, error: null },
   };
 }
 
@@ -57,6 +61,7 @@ export function mountControlRoom(host: HTMLElement, token: string, hook: Control
         promos.reload();
         carousel.reload();
         counts.refresh();
+        obs.refresh();
       }
       lastState = state;
     },
@@ -67,6 +72,7 @@ export function mountControlRoom(host: HTMLElement, token: string, hook: Control
       sold: () => counts.refresh(),
     },
   }).start();
+  const obs = mountObsPanel(panel('panel-obs', 'Camera (OBS)'), token, hook.streamId, hook.obs);
   const roomPanel = panel('panel-room', 'Chat');
   mountRoomPanel(roomPanel, token, hook.streamId, hook.room);
   mountBlockedWords(roomPanel, token, hook.streamId, hook.blockedWords);

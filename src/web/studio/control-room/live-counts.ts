@@ -8,8 +8,9 @@
  * Also the promo codes' reveals and redemptions, and the stream's switch for the "N sold" shoppers
  * see on the carousel (GET / PATCH /v1/streams/:id/commerce).
  */
-import { ApiError, api, explainApiError } from '../creator-api.js';
+import { api, explainApiError } from '../creator-api.js';
 import { el } from './dom.js';
+import { startPoller } from './poller.js';
 
 /** How often the counts are read (ms); a hidden tab skips its reads. */
 export const ANALYTICS_POLL_MS = 3000;
@@ -76,9 +77,6 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     message.textContent = state.error;
   });
 
-  let stopped = false;
-  let reading = false;
-
   function render(a: Analytics): void {
     const c = a.commerce ?? { clicks: 0, purchases: 0, revenue: {}, byProduct: [] };
     state.state = a.state;
@@ -104,38 +102,20 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     }));
   }
 
-  async function read(): Promise<void> {
-    if (reading || stopped) return;
-    reading = true;
-    try {
-      const a = await api<Analytics>(token, 'GET', path);
-      state.reads++;
-      state.error = null;
-      message.textContent = '';
-      render(a);
-    } catch (err) {
-      state.error = explainApiError(err);
-      message.textContent = state.error;
-      // A refused token or a deleted stream will not come right by asking again.
-      if (err instanceof ApiError && [401, 403, 404].includes(err.status)) stopped = true;
-    } finally {
-      reading = false;
-    }
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    window.setTimeout(() => {
-      const next = document.visibilityState === 'hidden' ? Promise.resolve() : read();
-      void next.then(schedule);
-    }, ANALYTICS_POLL_MS);
-  }
-
-  void read().then(schedule);
+  const poller = startPoller(async () => {
+    const a = await api<Analytics>(token, 'GET', path);
+    state.reads++;
+    state.error = null;
+    message.textContent = '';
+    render(a);
+  }, ANALYTICS_POLL_MS, (err) => {
+    state.error = explainApiError(err);
+    message.textContent = state.error;
+  });
   return {
     /** Reads now (a sale came in, the state changed), besides the timer's reads. */
     refresh(): void {
-      void read();
+      poller.now();
     },
   };
 }
