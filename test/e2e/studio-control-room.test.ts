@@ -34,6 +34,7 @@ interface RoomHook {
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
   blockedWords: { words: string[]; error: string | null };
+  stream: { title: string | null; state: string } | null;
   obs: { rtmpUrl: string | null; keyPrefix: string | null; newKey: string | null; receiving: { protocol: string; bitsPerSecond: number; framesPerSecond: number; keyframeIntervalSeconds: number; transcoder: string } | null; error: string | null };
 }
 const hook = (page: Page): Promise<RoomHook> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __studio: { controlRoom: RoomHook } }).__studio.controlRoom)) as RoomHook);
@@ -71,6 +72,9 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.match(res?.headers()['content-security-policy'], `ws://127.0.0.1:${new URL(srv.base).port}/v1/streams/`, 'the CSP names the room sockets\' path');
   const ready = await until(page, (h) => h.productIds.length === 3 && h.room.authed && h.counts.state === 'live' && h.room.settings !== null, 'the control room loaded, live, the room authenticated as the host');
   t.same(ready.productIds, [A, B, C], 'the carousel in order');
+  t.same(ready.stream, { title: 'Mugs live', state: 'live' }, 'the header: title and state');
+  t.equal(await page.textContent('#stream-state'), 'live');
+  t.equal(await page.getAttribute('#watch-link', 'href'), `/watch/${id}`);
   t.notOk(await page.locator('#preview').isVisible(), 'no camera preview: OBS is the camera');
   t.equal(await page.evaluate(() => (document.querySelector('#preview') as HTMLVideoElement).srcObject), null, 'the camera was never opened');
   t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
@@ -288,4 +292,12 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.not(rotated.obs.newKey, streamKey);
   t.equal(await page.textContent('#obs-key'), rotated.obs.newKey, 'the new key shown');
   t.equal((await srv.api('GET', `/v1/streams/${id}/ingest`, undefined, token)).json.streamKeyPrefix, rotated.obs.newKey!.slice(0, 7), 'the API holds the new key');
+
+  // Another creator's stream: no panels, a clear message (its public view has no ingest).
+  const other = await srv.api('POST', '/v1/creators', { handle: 'other', displayName: 'Other' });
+  const theirs = (await srv.api('POST', '/v1/streams', { title: 'Not yours' }, other.json.token)).json.id as string;
+  await page.goto(`${srv.base}/studio?stream=${theirs}`);
+  const refusedRoom = await waitFor(async () => { const h = await hook(page); return h?.error ? h : undefined; }, 'another creator\'s stream refused', 10_000);
+  t.match(refusedRoom.error, /not one of yours/, 'said in words');
+  t.equal(await page.locator('#control-room .panel').count(), 0, 'no panels');
 });
