@@ -64,7 +64,7 @@ export function mountObsPanel(host: HTMLElement, token: string, streamId: string
       state.newKey = r.streamKey;
       state.keyPrefix = r.ingest.streamKeyPrefix;
       key.textContent = r.streamKey;
-      keyCopy.disabled = false;
+      keyCopy.hidden = false;
       message.textContent = 'New key: paste it into OBS now, it is not shown again.';
     }, fail);
   });
@@ -73,7 +73,7 @@ export function mountObsPanel(host: HTMLElement, token: string, streamId: string
   serverRow.append('Server ', server, ' ', copy(() => state.rtmpUrl));
   const keyRow = el('p', { className: 'obs-row' });
   const keyCopy = copy(() => state.newKey);
-  keyCopy.disabled = true;
+  keyCopy.hidden = true;
   keyRow.append('Stream key ', key, ' ', keyCopy);
   host.append(el('h2', { textContent: 'Camera (OBS)' }), serverRow, keyRow, rotate, receiving, hint, message);
 
