@@ -29,7 +29,7 @@ interface RoomHook {
   error: string | null;
   counts: {
     state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>;
-    promos: Record<string, { reveals: number; redemptions: number }>; showSoldCounts: boolean | null; reads: number; error: string | null;
+    promos: Record<string, { reveals: number; redemptions: number }>; room: { messages: number; reactions: number }; showSoldCounts: boolean | null; reads: number; error: string | null;
   };
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
@@ -47,7 +47,7 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   // The studio page is served only with WebRTC on (it needs the signaling socket); a fast room tick.
   const srv = await startServer({
     webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 49000, rtcMaxPort: 49499, bridgeMinPort: 36000, bridgeMaxPort: 36499 },
-    room: { tickMs: 100 },
+    room: { tickMs: 100, countsFlushMs: 500 },
   });
   t.teardown(() => srv.close());
   logsOnFailure(t, srv);
@@ -247,6 +247,11 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.same(tallied.room.reactions, { heart: 3, fire: 2 }, 'the tally counts each reaction once');
   t.match(await page.textContent('#reaction-tally [data-kind=heart]'), /3/);
   t.ok((tallied.room.viewers ?? 0) >= 3, `the viewer count (${tallied.room.viewers})`);
+  // The stream's totals from analytics (stored per minute, flushed every 0.5 s here): the 5
+  // reactions, and the 5 messages posted (Ana's 3, the host's, Ben's first; refused ones do not count).
+  const totals = await until(page, (h) => h.counts.room.reactions === 5 && h.counts.room.messages === 5, 'the room totals in the counts', 15_000);
+  t.same(totals.counts.room, { messages: 5, reactions: 5 });
+  t.match(await page.textContent('#counts-room'), /This stream: 5 chat messages · 5 reactions/);
 
   // 4. Live counts: a click through /go, then a purchase.
   const before = await hook(page);

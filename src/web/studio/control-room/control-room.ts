@@ -34,7 +34,7 @@ export interface ControlRoomHook extends ControlRoomState {
 export function newControlRoomHook(streamId: string): ControlRoomHook {
   return {
     streamId, productIds: [], highlight: null, error: null,
-    counts: { state: null, clicks: 0, purchases: 0, byProduct: {}, promos: {}, showSoldCounts: null, reads: 0, error: null },
+    counts: { state: null, clicks: 0, purchases: 0, byProduct: {}, promos: {}, room: { messages: 0, reactions: 0 }, showSoldCounts: null, reads: 0, error: null },
     promos: { codes: [], onScreen: null, error: null },
     room: { authed: false, shown: [], settings: null, reactions: {}, viewers: null, timedOut: [], errors: [], error: null },
     blockedWords: { words: [], error: null },

@@ -32,6 +32,8 @@ export interface LiveCountsState {
   byProduct: Record<string, { clicks: number; purchases: number }>;
   /** Per promo code: reveals (copies on the watch page) and redemptions (conversions with the code). */
   promos: Record<string, { reveals: number; redemptions: number }>;
+  /** The room's chat messages and reactions this stream (stored per minute: up to room.countsFlushMs behind). */
+  room: { messages: number; reactions: number };
   /** Whether shoppers see "N sold" on the carousel (null until read). */
   showSoldCounts: boolean | null;
   /** Reads answered so far. */
@@ -52,11 +54,12 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
   const summary = el('p', { className: 'counts-summary', id: 'counts-summary', textContent: 'Reading the counts…' });
   const table = el('table', { className: 'counts-table', id: 'counts-table' });
   const promoLine = el('p', { className: 'counts-promos', id: 'counts-promos' });
+  const roomLine = el('p', { className: 'counts-room', id: 'counts-room' });
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
   const soldSwitch = el('input', { type: 'checkbox', id: 'show-sold-counts', name: 'show-sold-counts', disabled: true });
   const soldLabel = el('label', { htmlFor: 'show-sold-counts', className: 'show-sold', textContent: ' Shoppers see how many sold' });
   soldLabel.prepend(soldSwitch);
-  host.append(el('h2', { textContent: 'Live counts' }), summary, table, promoLine, soldLabel, message);
+  host.append(el('h2', { textContent: 'Live counts' }), summary, table, promoLine, roomLine, soldLabel, message);
   const settingsPath = `/v1/streams/${encodeURIComponent(streamId)}/commerce`;
   const showSold = (on: boolean): void => {
     state.showSoldCounts = on;
@@ -87,7 +90,9 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     state.promos = Object.fromEntries(codes.map((code) => [code, { reveals: c.promoReveals?.[code] ?? 0, redemptions: c.promoRedemptions?.[code] ?? 0 }]));
     promoLine.textContent = codes.map((code) => `${code}: ${state.promos[code]!.reveals} copied · ${state.promos[code]!.redemptions} redeemed`).join('  ·  ');
     const revenue = revenueText(c.revenue);
+    state.room = { messages: a.room?.messages ?? 0, reactions: a.room?.reactions ?? 0 };
     summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} viewer${a.currentViewers === 1 ? '' : 's'}` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
+    roomLine.textContent = `This stream: ${state.room.messages} chat message${state.room.messages === 1 ? '' : 's'} · ${state.room.reactions} reaction${state.room.reactions === 1 ? '' : 's'}`;
     const head = el('tr');
     head.append(el('th', { textContent: 'Product' }), el('th', { textContent: 'Clicks' }), el('th', { textContent: 'Sold' }));
     // The carousel's products first, in its order; then any counted product since deleted.
