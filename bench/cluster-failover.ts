@@ -6,8 +6,8 @@
  * publisher (ffmpeg) goes through HAProxy; after the kill, the reconnect is retried every
  * `retryMs` (OBS's "retry delay") until a node accepts it. Reported per run, and the median:
  *  - haproxyDownMs: kill → HAProxy's health checks mark the node DOWN;
- *  - acceptedMs: kill → a reconnect accepted (bounded below by the dead node's lease expiring:
- *    node.leaseMs, here leaseMs);
+ *  - acceptedMs: kill → a reconnect accepted (bounded below by the dead node leaving the set:
+ *    its heartbeat key expires after cluster.nodeTtlMs, 1.5 s here; the lease, leaseMs, is longer);
  *  - mediaMs: kill → the first part of the continued run listed in the live playlist through HAProxy.
  * Run: npm run build && node dist/bench/cluster-failover.js (also part of node dist/bench/cluster.js)
  */
@@ -61,7 +61,7 @@ function median(xs: number[]): number {
 /** Runs `runs` failovers (a fresh stream each; the killed node is started again after each). */
 export async function runFailoverBench(opts: { runs?: number; leaseMs?: number; retryMs?: number; quick?: boolean } = {}): Promise<FailoverBenchResult> {
   const runs = opts.runs ?? (opts.quick ? 1 : 3);
-  const leaseMs = opts.leaseMs ?? 3000;
+  const leaseMs = opts.leaseMs ?? 10_000;
   const retryMs = opts.retryMs ?? 1000;
   const pgServer = await startPgCluster();
   const redis = await startRedis();

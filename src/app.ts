@@ -125,6 +125,7 @@ export class ShowcaseApp {
     this.registry = new StreamRegistry({
       store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs,
       prepareContinue: continuationPreparer(() => this.origin, () => this.recordings),
+      isNodeGone: async (id) => (await this.cluster?.membership.isGone(id)) === true,
     });
     this.origin = new HlsOrigin({
       timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds, partHoldBackParts: config.hls.partHoldBackParts },

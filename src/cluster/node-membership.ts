@@ -62,6 +62,8 @@ export class NodeMembership {
   #placeSeq = 0;
   /** Heartbeats that failed (a Redis outage), for tests and logs. */
   failures = 0;
+  /** Heartbeats written since start. */
+  #beats = 0;
 
   constructor(o: NodeMembershipOptions) {
     this.#o = o;
@@ -131,6 +133,7 @@ export class NodeMembership {
       this.#placed = new Map(targets.map((id, i) => [id, Number(counts[i * 2 + 1]?.[1] ?? 0)]));
       if (!this.#healthy) this.#o.logger.warn({ failures: this.failures }, 'cluster Redis reachable again: heartbeats resumed');
       this.#healthy = true;
+      this.#beats++;
     } catch (err) {
       this.failures++;
       if (this.#healthy) {
@@ -159,6 +162,20 @@ export class NodeMembership {
   /** Placements any node handed out to this node id lately, as of the last heartbeat. */
   placedRecently(id: string): number {
     return this.#placed.get(id) ?? 0;
+  }
+
+  /**
+   * Whether a node has left the cluster, asked of Redis now: its heartbeat key expired (it has not
+   * heartbeated for nodeTtlMs). False whenever that cannot be known: Redis unreachable, or this
+   * node has not written a heartbeat yet. One round trip; for decisions taken before media flows.
+   */
+  async isGone(id: string): Promise<boolean> {
+    if (this.#closed || !this.#healthy || this.#beats === 0 || id === this.#o.self().id) return false;
+    try {
+      return (await this.#redis.exists(`${this.#o.keyPrefix}:node:${id}`)) === 0;
+    } catch {
+      return false;
+    }
   }
 
   /** Whether the last heartbeat reached Redis. */

@@ -43,6 +43,12 @@ export interface StreamRegistryOptions {
   leaseMs?: number;
   /** Called before this node continues an interrupted stream (restored at start-up or taken over). */
   prepareContinue?: ContinuePrepare;
+  /**
+   * Whether a node has left the cluster (clustered only: Redis says its heartbeat expired). A
+   * publisher arriving for a stream whose lease such a node still holds takes it over at once
+   * instead of waiting for the lease to expire.
+   */
+  isNodeGone?: (nodeId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -64,6 +70,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   readonly #graceMs: number;
   readonly #now: () => number;
   readonly #prepareContinue?: ContinuePrepare;
+  readonly #isNodeGone?: (nodeId: string) => Promise<boolean>;
   /** Each stream's queued store writes, in order. */
   readonly #writes = new KeyedQueue();
   #renewTimer?: NodeJS.Timeout;
@@ -78,6 +85,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#now = opts.now ?? Date.now;
     this.#prepareContinue = opts.prepareContinue;
+    this.#isNodeGone = opts.isNodeGone;
     this.onListenerError = (event, error) => this.#log.error({ err: error, event }, 'stream registry listener failed');
   }
 
@@ -239,8 +247,19 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     // Refused here first when this node already has a live publisher: no store round trip.
     const local = this.#streams.get(id)?.publisher;
     if (local?.isAlive()) return this.#refuseBusy(keyLog, id);
-    const now = this.#now();
-    const claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    let now = this.#now();
+    let claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    const holder = !claim.ok && claim.why === 'held' ? claim.rec?.lease?.nodeId : undefined;
+    if (holder && holder !== this.nodeId && (await this.#isNodeGone?.(holder))) {
+      // The node holding it left the cluster (a kill -9): its publisher is back here, so the
+      // stream is interrupted now (naming that node, as its lease's expiry would) and claimed.
+      // Should that node still be alive, it learns at its next renewal that it lost the stream.
+      now = this.#now();
+      if (await this.#store.interruptLiveOf(id, holder, now)) {
+        this.#log.warn({ ...keyLog, streamId: id, holder, nodeId: this.nodeId }, 'the node holding the stream left the cluster: interrupted before its lease expired, continuing here');
+      }
+      claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    }
     if (!claim.ok) {
       if (claim.why === 'held') {
         this.#log.warn({ ...keyLog, streamId: id, holder: claim.rec?.lease?.nodeId, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: the stream is live on another node');
@@ -291,7 +310,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     if (!found.ok) return found;
     const rec = found.rec;
     if (this.#streams.get(rec.id)?.publisher?.isAlive()) return this.#refuseBusy(keyLog, rec.id);
-    if (rec.state === 'live' && rec.lease && rec.lease.nodeId !== this.nodeId && rec.lease.expiresAt > this.#now()) return this.#refuseBusy(keyLog, rec.id);
+    if (rec.state === 'live' && rec.lease && rec.lease.nodeId !== this.nodeId && rec.lease.expiresAt > this.#now() && !(await this.#isNodeGone?.(rec.lease.nodeId))) return this.#refuseBusy(keyLog, rec.id);
     return { ok: true, streamId: rec.id };
   }
 

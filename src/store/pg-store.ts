@@ -237,6 +237,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         [o.ownNodeId ?? null, o.now]);
       return res.rows.map((r) => r.id);
     }),
+    interruptLiveOf: (id, nodeId, now) => run(async () => {
+      const res = await pool.query(`UPDATE streams SET state = 'interrupted', lease_expires_at = $3 WHERE id = $1 AND state = 'live' AND lease_node_id = $2`, [id, nodeId, now]);
+      return (res.rowCount ?? 0) > 0;
+    }),
     endExpiredInterrupted: (o) => run(async () => {
       const res = await pool.query<{ id: string }>(
         `UPDATE streams SET state = 'ended', ended_at = $2, end_reason = $3, lease_node_id = NULL, lease_expires_at = NULL

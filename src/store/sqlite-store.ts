@@ -120,6 +120,9 @@ function prepare(db: Database) {
        WHERE state = 'live' AND lease_node_id IS NOT NULL AND (@own IS NULL OR lease_node_id <> @own) AND lease_expires_at <= @now
        RETURNING id`,
     ),
+    interruptLiveOf: db.prepare<[Record<string, unknown>]>(
+      `UPDATE streams SET state = 'interrupted', lease_expires_at = @now WHERE id = @id AND state = 'live' AND lease_node_id = @node`,
+    ),
     endExpiredInterrupted: db.prepare<[Record<string, unknown>], { id: string }>(
       `UPDATE streams SET state = 'ended', ended_at = @now, end_reason = @reason, lease_node_id = NULL, lease_expires_at = NULL
        WHERE state = 'interrupted' AND lease_node_id IS NOT NULL AND lease_expires_at <= @before
@@ -275,6 +278,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     }),
     endAbandonedLive: (o) => run(() => q.endAbandoned.all({ own: o.ownNodeId ?? null, now: o.now, reason: o.endReason }).map((r) => r.id)),
     interruptExpiredLive: (o) => run(() => q.interruptExpired.all({ own: o.ownNodeId ?? null, now: o.now }).map((r) => r.id)),
+    interruptLiveOf: (id, nodeId, now) => run(() => q.interruptLiveOf.run({ id, node: nodeId, now }).changes > 0),
     endExpiredInterrupted: (o) => run(() => q.endExpiredInterrupted.all({ before: o.before, now: o.now, reason: o.endReason }).map((r) => r.id)),
     adoptInterrupted: (nodeId, ids, now) => run(() => {
       if (ids.length === 0) return [];

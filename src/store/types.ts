@@ -184,6 +184,12 @@ export interface LeaseStore {
    */
   interruptExpiredLive(o: { ownNodeId?: string; now: number }): Promise<string[]>;
   /**
+   * The same for one stream whose node is known to be gone (it left the cluster set) before its
+   * lease expired: live under nodeId's lease, expired or not, it becomes 'interrupted' naming
+   * nodeId, expired at now. False when the stream is not live under nodeId's lease (any more).
+   */
+  interruptLiveOf(id: string, nodeId: string, now: number): Promise<boolean>;
+  /**
    * Interrupted streams whose lease (interrupted at, or adopted at) is at or before `before`: no
    * publisher came back within the grace; they end (endedAt now, endReason) and lose the lease.
    * An interrupted stream without a lease is left to the next start-up. Returns the ids ended.

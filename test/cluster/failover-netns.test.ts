@@ -28,7 +28,9 @@ import { ADMIN, TEST_LADDER, getText, waitFor } from '../helpers/server.js';
 import { readJournal, type JournalSegment } from '../../src/recorder/journal.js';
 
 const skip = !existsSync('dist/src/main.js') ? 'run npm run build first (the nodes are dist/src/main.js)' : netnsSkip();
-const LEASE_MS = 5000;
+// Long enough that a PostgreSQL restart never lets a lease lapse, and that the takeover below is
+// seen to come from the holder leaving the cluster (its heartbeat, 1.5 s), not from its lease.
+const LEASE_MS = 10_000;
 const GRACE_MS = 30_000;
 
 async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
@@ -187,7 +189,7 @@ t.test('failover behind HAProxy: Redis and PostgreSQL restarts with live media, 
   await waitFor(async () => (await lb.serverStates()).rtmp[holder.id]?.startsWith('DOWN'), 'HAProxy marks the killed node DOWN', 10_000, 100);
 
   // OBS's reconnect: the same key through HAProxy, retried every second until a node accepts it
-  // (refused as already publishing until the dead node's lease expires).
+  // (refused as already publishing until the dead node leaves the cluster: its heartbeat expires).
   let pub2: ReturnType<typeof publishRtmp> | undefined;
   let attempts = 0;
   for (; attempts < 40; attempts++) {
@@ -200,6 +202,8 @@ t.test('failover behind HAProxy: Redis and PostgreSQL restarts with live media, 
   t.ok(pub2, `a reconnect was accepted (attempt ${attempts + 1})`);
   const moved = await waitFor(async () => { const l = await lease(); return l.state === 'live' && l.node && l.node !== holder.id ? l : undefined; }, 'live again on another node', 15_000, 100);
   t.comment(`the reconnect landed on ${moved.node}`);
+  await waitFor(() => byId(moved.node!).log().includes('the node holding the stream left the cluster'), 'the new node logged the takeover', 5000, 100);
+  t.pass('taken over once the killed node left the cluster, before its lease expired');
   const after = await waitFor(async () => {
     const r = await getText(lb.httpUrl + media);
     return r.status === 200 && /#EXT-X-PART:/.test(r.text) && Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(r.text)?.[1]) > lastMsnBefore ? r.text : undefined;

@@ -148,6 +148,7 @@ t.test('the highlight pops up with the frame, B replaces A, Buy goes through /go
   await page.locator('#promo').waitFor({ state: 'hidden', timeout: 1000 });
   t.equal(await page.locator('#promo-list .promo-item').count(), 1);
   t.same((await srv.api('GET', `/v1/streams/${id}/promos`, undefined, null)).json.items.map((p: any) => p.code), ['SAVE5'], 'the API agrees');
+  t.equal((await srv.api('POST', `/v1/streams/${id}/promos/LIVE20/reveals`, undefined, null)).status, 404, 'a liveOnly code counts no reveal once the stream ended');
 
   // Buy from the carousel: /go counts it and redirects to the shop URL with the tag.
   await Promise.all([page.waitForURL(/\/healthz\?/), page.locator(`#carousel .product[data-product-id="${A}"] a.buy`).click()]);

@@ -50,35 +50,42 @@ t.teardown(async () => {
 t.test('a dead endpoint backs off and never slows a live stream', async (t) => {
   logsOnFailure(t, srv);
   const stream = await srv.createStream('Busy show');
-  // 150 events x 3 endpoints: 300 rows failing, each retried with backoff.
-  for (let i = 0; i < 150; i += 10) {
-    await Promise.all(Array.from({ length: 10 }, (_, k) => srv.api('POST', '/v1/conversions', { orderId: `busy-${i + k}`, streamId: stream.id, amount: '2.50', currency: 'USD' })));
-  }
-  await failing.until((d) => d.length >= 20, 'the failing endpoint being tried');
-
   const latencies: number[] = [];
   srv.app.origin.on('stream', (s) => {
     if (s.streamId === stream.id) followPartLatency(s, (_id, seconds) => latencies.push(seconds));
   });
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  const pub = publishRtmp(`${srv.rtmp}/${stream.streamKey}`, 45);
+  const pub = publishRtmp(`${srv.rtmp}/${stream.streamKey}`, 60);
   t.teardown(() => void pub.kill('SIGKILL'));
-  // Measured once the stream runs (its first parts carry the ladder's start-up), for 30 parts (10 s).
+  const window = async (what: string): Promise<{ p50: number; p95: number; loopP99: number }> => {
+    latencies.length = 0;
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    await waitFor(() => (latencies.length >= 30 ? true : undefined), `30 parts (${what})`, 40_000);
+    loop.disable();
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return { p50: sorted[15]!, p95: sorted[28]!, loopP99: loop.percentile(99) / 1e6 };
+  };
+  // Its first parts carry the ladder's start-up; then a quiet window, then one with 300 rows failing.
   await waitFor(() => (latencies.length >= 6 ? true : undefined), 'the live stream\'s first parts', 40_000);
-  latencies.length = 0;
-  loop.enable();
-  await waitFor(() => (latencies.length >= 30 ? true : undefined), '30 parts of the live stream', 40_000);
-  loop.disable();
+  const quiet = await window('quiet');
+  // 150 events x 3 endpoints while live: 300 rows failing, each retried with backoff.
+  const posting = (async () => {
+    for (let i = 0; i < 150; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, k) => srv.api('POST', '/v1/conversions', { orderId: `busy-${i + k}`, streamId: stream.id, amount: '2.50', currency: 'USD' })));
+    }
+  })();
+  await failing.until((d) => d.length >= 20, 'the failing endpoint being tried');
+  const busy = await window('deliveries failing');
+  await posting;
   await healthy.until((d) => d.some((x) => x.json.type === 'stream.live' && x.json.data.streamId === stream.id), 'stream.live at the healthy endpoint', 30_000);
   pub.kill('SIGKILL');
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const p95 = sorted[Math.floor(sorted.length * 0.95)]!;
-  t.comment(`part latency p50 ${(sorted[Math.floor(sorted.length / 2)]! * 1000).toFixed(0)} ms, p95 ${(p95 * 1000).toFixed(0)} ms over ${sorted.length} parts; event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms; ${held.size} connections held by the black hole; load ${loadavg()[0]!.toFixed(1)}`);
-  t.ok(p95 < 1.5, `part latency p95 ${p95.toFixed(3)} s under 1.5 s while deliveries fail`);
-  // The loop's delay includes what the rest of the box takes from this process:
-  // the bound catches a synchronous step in the delivery path, not scheduling noise.
-  t.ok(loop.percentile(99) / 1e6 < 250, `event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms under 250 ms`);
+  const ms = (s: number) => (s * 1000).toFixed(0);
+  t.comment(`part latency quiet p50/p95 ${ms(quiet.p50)}/${ms(quiet.p95)} ms, with deliveries failing ${ms(busy.p50)}/${ms(busy.p95)} ms; event loop delay p99 ${quiet.loopP99.toFixed(1)} vs ${busy.loopP99.toFixed(1)} ms; ${held.size} connections held by the black hole; load ${loadavg()[0]!.toFixed(1)}`);
+  t.ok(busy.p95 <= quiet.p95 + 0.5, 'part latency p95 within 500 ms of the quiet window while deliveries fail');
+  // The loop's delay includes what the rest of the box takes from this process: the bound
+  // catches a synchronous step in the delivery path, not scheduling noise.
+  t.ok(busy.loopP99 < quiet.loopP99 + 150, 'the event loop is not held up by the deliveries');
 
   // Backoff: one message's attempts at the failing endpoint, each gap at least half the doubled delay (equal jitter's floor).
   const first = failing.deliveries[0]!.id;

@@ -126,6 +126,28 @@ function cases(t: Test, name: string, open: Fresh): void {
     t.equal((await sa.getStream('s2'))?.lease?.nodeId, 'node-c');
   });
 
+  t.test(`${name}: a publisher arriving for a stream whose node left the cluster takes it over before the lease expires`, async (t) => {
+    const { a, sa, sb, clock } = await twoNodes(t, open);
+    t.ok((await a.authorizePublish('key-1', publisher('p1'))).ok);
+    let gone = false;
+    const asked: string[] = [];
+    const c = new StreamRegistry({ store: sb, logger: log, reconnectGraceMs: 60_000, nodeId: 'node-c', leaseMs: LEASE_MS, now: clock, isNodeGone: async (id) => { asked.push(id); return gone; } });
+    const refused = await c.authorizePublish('key-1', publisher('p2'));
+    t.match(refused, { ok: false, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'A is in the cluster: refused');
+    t.same(asked, ['node-a'], 'the holder was asked about');
+    t.match(await c.checkPublish('key-1', { remoteAddress: '127.0.0.1', protocol: 'webrtc' }), { ok: false });
+    // A's heartbeat expired (kill -9): its lease has not.
+    gone = true;
+    t.match(await c.checkPublish('key-1', { remoteAddress: '127.0.0.1', protocol: 'webrtc' }), { ok: true, streamId: 's1' });
+    const got = await c.authorizePublish('key-1', publisher('p3'));
+    t.ok(got.ok, 'taken over at once');
+    t.match(await sa.getStream('s1'), { state: 'live', lease: { nodeId: 'node-c' } });
+    // Were A still alive, its next renewal would find the stream lost and end its copy.
+    await a.renewLeases();
+    t.equal(a.get('s1')?.state, 'ended', 'A ends its copy');
+    t.match(await sa.getStream('s1'), { state: 'live', lease: { nodeId: 'node-c' } }, 'without ending C\'s');
+  });
+
   t.test(`${name}: a restarted node restores its own interrupted streams only, from its own start`, async (t) => {
     const { a, b, sa, clock, advance } = await twoNodes(t, open);
     await sa.createStream(stream('s2', { streamKeyHash: hashSecret('key-2') }));

@@ -302,6 +302,11 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
     const c = await other.claimLive('deploy', { nodeId: 'C', now: 5000, expiresAt: 8000, startedAt: 5000 });
     t.match(c.ok && c.rec, { state: 'live', startedAt: 1000, lease: { nodeId: 'C', expiresAt: 8000 } }, 'C continues D\'s interrupted stream');
     t.same(await store.endExpiredInterrupted({ before: 100_000, now: 9500, endReason: 'x' }), ['legacy'], 'a continued stream is not swept (the adopted one is)');
+    // A node gone from the cluster before its lease expired: its stream is interrupted on demand.
+    t.equal(await other.interruptLiveOf('alive', 'B', 9600), false, 'not B\'s lease: untouched');
+    t.equal(await other.interruptLiveOf('alive', 'C', 9600), true, 'C\'s unexpired lease');
+    t.match(await store.getStream('alive'), { state: 'interrupted', lease: { nodeId: 'C', expiresAt: 9600 } });
+    t.equal(await other.interruptLiveOf('alive', 'C', 9700), false, 'no longer live');
   });
 
   tap.test(`${target.name}: data persists across close and reopen; calls after close reject`, async (t) => {

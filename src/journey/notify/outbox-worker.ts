@@ -57,7 +57,8 @@ export class OutboxWorker {
   constructor(o: OutboxWorkerOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
-    this.#endpointCap = Math.max(1, Math.ceil(o.concurrency / 2));
+    // With one endpoint there is nobody to share with.
+    this.#endpointCap = o.webhooks.endpointCount > 1 ? Math.max(1, Math.ceil(o.concurrency / 2)) : o.concurrency;
   }
 
   /** Rows being handled now. */
@@ -99,6 +100,7 @@ export class OutboxWorker {
     this.#claiming = true;
     let claimed = 0;
     let free = 0;
+    let deferred = 0;
     try {
       free = this.#o.concurrency - this.#inFlight.size;
       if (free > 0) {
@@ -109,6 +111,7 @@ export class OutboxWorker {
           if (row.kind === 'webhook' && (this.#perEndpoint.get(row.target) ?? 0) >= this.#endpointCap) {
             // Its endpoint already holds its share of the slots: hand the row back for a poll's time, attempts unchanged.
             await this.#o.store.settleOutbox(row.id, row.leaseOwner, { state: 'pending', attempts: row.attempts, nextAttemptAt: now + this.#o.pollMs, lastError: row.lastError }, now);
+            deferred++;
             continue;
           }
           this.#handle(row);
@@ -121,8 +124,9 @@ export class OutboxWorker {
       this.#claiming = false;
     }
     if (this.#abort.signal.aborted) return;
-    // More may be due right away: all free slots filled, or someone woke us meanwhile.
-    if ((free > 0 && claimed === free) || this.#again) {
+    // More may be due right away: all free slots filled, or someone woke us meanwhile. Not when
+    // rows were handed back: the next slot to free up (or the poll) claims again, no busy loop.
+    if (deferred === 0 && ((free > 0 && claimed === free) || this.#again)) {
       this.#again = false;
       if (this.#inFlight.size < this.#o.concurrency) {
         setImmediate(() => this.wake());

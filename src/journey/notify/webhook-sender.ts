@@ -32,6 +32,11 @@ export class WebhookSender {
     this.#now = o.now ?? Date.now;
   }
 
+  /** How many endpoints are configured. */
+  get endpointCount(): number {
+    return this.#keys.size;
+  }
+
   /** Whether an endpoint URL is configured (rows for removed endpoints are given up). */
   has(url: string): boolean {
     return this.#keys.has(url);
