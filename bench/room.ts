@@ -22,6 +22,7 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ShowcaseApp } from '../src/app.js';
@@ -62,6 +63,8 @@ export interface RoomBenchResult {
   cpuMicrosPerSocketWrite: number;
   serverCpuIdle: number;
   serverCpuLoad: number;
+  /** The server's event loop utilization during the load (1: never waiting for I/O). */
+  serverLoopUtilization: number;
   serverCpuPer1000Sockets: number;
   rssBytesPerSocket: number;
   heapBytesPerSocket: number;
@@ -217,11 +220,13 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     cpu0 = process.cpuUsage();
     ff0 = processCpuSeconds(tc.pid!);
     w0 = Date.now();
+    const elu0 = performance.eventLoopUtilization();
     const room = app.http.room;
     const fanStart = { flushes: room.fanoutFlushes, writes: room.fanoutWrites, cpuMs: room.fanoutCpuMs };
     const originLoad = await measureOriginLatency(top, publishStart, seconds * 1000, gone);
     wall = (Date.now() - w0) / 1000;
     cpu = process.cpuUsage(cpu0);
+    const serverLoopUtilization = performance.eventLoopUtilization(elu0).utilization;
     const serverCpuLoad = (cpu.user + cpu.system) / 1e6 / wall;
     const ffmpegCpuLoad = (processCpuSeconds(tc.pid!) - ff0) / wall;
     const fan = { flushes: room.fanoutFlushes - fanStart.flushes, writes: room.fanoutWrites - fanStart.writes, cpuMs: room.fanoutCpuMs - fanStart.cpuMs };
@@ -275,6 +280,7 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
       cpuMicrosPerSocketWrite: Number(((fan.cpuMs * 1000) / Math.max(1, fan.writes)).toFixed(2)),
       serverCpuIdle: Number(serverCpuIdle.toFixed(3)),
       serverCpuLoad: Number(serverCpuLoad.toFixed(3)),
+      serverLoopUtilization: Number(serverLoopUtilization.toFixed(3)),
       serverCpuPer1000Sockets: Number(((serverCpuLoad - serverCpuIdle) / (open / 1000)).toFixed(4)),
       rssBytesPerSocket: Math.round((mem1.rss - mem0.rss) / open),
       heapBytesPerSocket: Math.round((mem1.heapUsed + mem1.external - mem0.heapUsed - mem0.external) / open),
@@ -320,7 +326,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     'send to first receiver p50 / p99 (ms)': `${r.firstReceiverP50Ms} / ${r.firstReceiverP99Ms}`,
     'frames received per second (all clients)': r.framesReceivedPerSecond,
     'room flushes / socket writes per second, CPU per write': `${r.flushesPerSecond} / ${r.socketWritesPerSecond}, ${r.cpuMicrosPerSocketWrite} µs`,
-    'server CPU idle room / load (cores)': `${r.serverCpuIdle} / ${r.serverCpuLoad}`,
+    'server CPU idle room / load (cores), loop utilization': `${r.serverCpuIdle} / ${r.serverCpuLoad}, ${r.serverLoopUtilization}`,
     'server CPU per 1,000 sockets (cores)': r.serverCpuPer1000Sockets,
     'memory per socket: RSS / heap+external (bytes)': `${r.rssBytesPerSocket} / ${r.heapBytesPerSocket} (target < 20 KB: ${met(r.rssBytesPerSocket < 20_480)})`,
     'origin latency idle room p50 / p95 (ms)': `${r.originIdle.sampledP50Ms} / ${r.originIdle.sampledP95Ms}`,
