@@ -31,13 +31,13 @@ export interface OriginLatencyResult {
   sourceHeight: number;
 }
 
-function pct(values: number[], p: number): number {
+export function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 }
 
 /** Pre-encodes the source once so the publisher costs almost nothing (-c copy). */
-function sourceFile(height: number, seconds: number): string {
+export function sourceFile(height: number, seconds: number): string {
   const file = join(tmpdir(), `showcase-bench-src-noise-gop2s-${height}p-${seconds}s.flv`);
   if (!existsSync(file)) {
     const width = Math.round((height * 16) / 9 / 2) * 2;
@@ -48,6 +48,39 @@ function sourceFile(height: number, seconds: number): string {
       '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '3000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file]);
   }
   return file;
+}
+
+/** What the latency figures are computed from: each part's arrival (wall ms) and media end (s since the publish start). */
+export interface PartArrival {
+  availableAt: number;
+  mediaEnd: number;
+}
+
+/** A rendition timeline's part events, as they come, from the newest part there is now; stop() stops listening. */
+export function collectParts(top: { segments: ReadonlyArray<{ parts: ReadonlyArray<PartArrival> }>; on(e: 'part', f: (p: PartArrival) => void): unknown; off(e: 'part', f: (p: PartArrival) => void): unknown }): { parts: PartArrival[]; stop(): void } {
+  const parts: PartArrival[] = [];
+  const onPart = (part: PartArrival) => parts.push({ availableAt: part.availableAt, mediaEnd: part.mediaEnd });
+  const lastSeg = top.segments[top.segments.length - 1];
+  const lastPart = lastSeg?.parts[lastSeg.parts.length - 1];
+  if (lastPart) parts.push({ availableAt: lastPart.availableAt, mediaEnd: lastPart.mediaEnd });
+  top.on('part', onPart);
+  return { parts, stop: () => void top.off('part', onPart) };
+}
+
+/**
+ * Origin latency from part arrivals: at each part's arrival, and sampled every 5 ms of [w0, stop)
+ * (at instant tau the newest part available is the last one with availableAt <= tau), both as
+ * wall time since the publish start minus the media time of the newest part.
+ */
+export function latencySamples(parts: readonly PartArrival[], publishStart: number, w0: number, stop: number): { sampled: number[]; arrival: number[] } {
+  const sampled: number[] = [];
+  const arrival = parts.slice(1).map((p) => p.availableAt - publishStart - p.mediaEnd * 1000);
+  for (let tau = w0, i = 0; tau < stop; tau += 5) {
+    while (i + 1 < parts.length && parts[i + 1]!.availableAt <= tau) i++;
+    const p = parts[i];
+    if (p && p.availableAt <= tau) sampled.push(tau - publishStart - p.mediaEnd * 1000);
+  }
+  return { sampled, arrival };
 }
 
 /** Runs the benchmark and returns its figures. */
@@ -82,24 +115,13 @@ export async function runOriginLatencyBench(opts: { seconds?: number; height?: n
     // Every part of the top rendition as it appears (an event: no polling, so the measurement
     // costs the Node process nothing). The sampled latency is then computed exactly, every 5 ms
     // of the window: at instant tau the newest part available is the last one with availableAt <= tau.
-    const parts: Array<{ availableAt: number; mediaEnd: number }> = [];
-    const onPart = (part: { availableAt: number; mediaEnd: number }) => parts.push({ availableAt: part.availableAt, mediaEnd: part.mediaEnd });
-    const lastSeg = top.segments[top.segments.length - 1];
-    const lastPart = lastSeg?.parts[lastSeg.parts.length - 1];
-    if (lastPart) parts.push({ availableAt: lastPart.availableAt, mediaEnd: lastPart.mediaEnd });
-    top.on('part', onPart);
+    const parts = collectParts(top);
     const end = w0 + (seconds - 8) * 1000;
     const gone = new Promise<void>((r) => tc.once('state', () => r()));
     await Promise.race([new Promise((r) => setTimeout(r, end - Date.now())), gone]);
-    top.off('part', onPart);
+    parts.stop();
     const stop = Math.min(Date.now(), end);
-    const sampled: number[] = [];
-    const arrival = parts.slice(1).map((p) => p.availableAt - publishStart - p.mediaEnd * 1000);
-    for (let tau = w0, i = 0; tau < stop; tau += 5) {
-      while (i + 1 < parts.length && parts[i + 1]!.availableAt <= tau) i++;
-      const p = parts[i];
-      if (p && p.availableAt <= tau) sampled.push(tau - publishStart - p.mediaEnd * 1000);
-    }
+    const { sampled, arrival } = latencySamples(parts.parts, publishStart, w0, stop);
     const wall = (Date.now() - w0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const nodeCpu = (cpu.user + cpu.system) / 1e6 / wall;
