@@ -145,7 +145,7 @@ async function clockOffset(page: Page): Promise<number> {
 }
 
 /** Polls the page (its CSP forbids the eval page.waitForFunction needs) until pred holds, bounded. */
-async function until<T>(page: Page, read: () => Promise<T>, pred: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+async function until<T>(read: () => Promise<T>, pred: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
@@ -186,7 +186,12 @@ export async function runHighlightToScreenBench(opts: { highlights?: number; int
       if (r.status !== 201) throw new Error(`product create answered ${r.status}: ${JSON.stringify(r.json)}`);
       products.push(r.json.id as string);
     }
-    pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', src, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`], { stdio: 'ignore' });
+    pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', src, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let pubStderr = '';
+    let pubExit: number | null | undefined;
+    pub.stderr!.on('data', (d: Buffer) => { pubStderr = (pubStderr + d.toString()).slice(-2000); });
+    pub.on('exit', (code) => { pubExit = code; });
+    const publisherGone = (): string => (pubExit === undefined ? '' : `; the publisher exited (${pubExit}): ${pubStderr.trim()}`);
 
     let renditions: string[] = [];
     for (let i = 0; i < 300 && !renditions.length; i++) {
@@ -194,7 +199,7 @@ export async function runHighlightToScreenBench(opts: { highlights?: number; int
       if (m?.status === 200) renditions = (await m.text()).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('/')[0]!);
       else await sleep(100);
     }
-    if (!renditions.length) throw new Error('stream never became playable');
+    if (!renditions.length) throw new Error(`stream never became playable${publisherGone()}`);
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
@@ -203,10 +208,10 @@ export async function runHighlightToScreenBench(opts: { highlights?: number; int
       const h = (window as unknown as { __showcase: { playing: boolean; products: string[] } }).__showcase;
       return { playing: h.playing, products: [...h.products] };
     });
-    await until(page, hook, (h) => h.playing && h.products.length === products.length, 40_000, 'the page playing with its carousel');
+    await until(hook, (h) => h.playing && h.products.length === products.length, 40_000, 'the page playing with its carousel');
     await instrument(page, `/v1/streams/${s.id}/events`);
     const record = (): Promise<BenchRecord> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __bench: BenchRecord }).__bench)) as BenchRecord);
-    await until(page, record, (r) => r.feedOpen, 10_000, 'the event feed open');
+    await until(record, (r) => r.feedOpen, 10_000, 'the event feed open');
     // hls.js settles on its target latency a few seconds after the first frame.
     await sleep(4000);
     const offset = await clockOffset(page);
@@ -222,7 +227,7 @@ export async function runHighlightToScreenBench(opts: { highlights?: number; int
       if (r.status !== 201) throw new Error(`highlight ${i + 1} answered ${r.status}: ${JSON.stringify(r.json)}`);
       const id = r.json.id as string;
       const startDate = Date.parse(r.json.startDate as string);
-      const seen = await until(page, record, (x) => x.popups.some((p) => p.productId === productId && p.at - offset > postAt) && x.events.some((e) => e.id === id && !e.ended), 15_000, `highlight ${i + 1}'s pop-up and event`)
+      const seen = await until(record, (x) => x.popups.some((p) => p.productId === productId && p.at - offset > postAt) && x.events.some((e) => e.id === id && !e.ended), 15_000, `highlight ${i + 1}'s pop-up and event`)
         .catch(() => undefined);
       const popup = seen?.popups.find((p) => p.productId === productId && p.at - offset > postAt);
       const event = seen?.events.find((e) => e.id === id && !e.ended);
@@ -244,7 +249,7 @@ export async function runHighlightToScreenBench(opts: { highlights?: number; int
       if (rest > 0 && i < n - 1) await sleep(rest);
     }
     await call('DELETE', `/v1/streams/${s.id}/highlights/current`);
-    if (!samples.length) throw new Error(`none of the ${n} highlights showed on the page within 15 s`);
+    if (!samples.length) throw new Error(`none of the ${n} highlights showed on the page within 15 s${publisherGone()}`);
     const latency = (await record()).latency.slice(latencyFrom);
     if (latency.length < 4) throw new Error(`only ${latency.length} live latency samples`);
 

@@ -60,6 +60,17 @@ await section('highlight-to-screen', async () => {
   );
 });
 
+await section('room', async () => {
+  const { runRoomBench } = await import('./room.js');
+  const r = await runRoomBench(quick ? { sockets: 2000, seconds: 10, idleSeconds: 10 } : {});
+  rows.push(
+    { bench: 'room', figure: `send to last receiver p50 / p99 (${r.sockets} sockets, ${r.messagesSent} messages)`, value: `${r.lastReceiverP50Ms} / ${r.lastReceiverP99Ms} ms`, target: 'p99 < 250 ms' },
+    { bench: 'room', figure: 'server CPU per 1,000 sockets', value: `${r.serverCpuPer1000Sockets} cores`, target: '' },
+    { bench: 'room', figure: 'memory per socket (RSS / heap+external)', value: `${r.rssBytesPerSocket} / ${r.heapBytesPerSocket} B`, target: '< 20 KB' },
+    { bench: 'room', figure: 'origin latency p50 idle room / under load', value: `${r.originIdle.sampledP50Ms} / ${r.originLoad.sampledP50Ms} ms`, target: 'within 50 ms' },
+  );
+});
+
 for (const [name, file, fn] of [
   ['rtmp-ingest', './rtmp-ingest.js', 'runRtmpIngestBench'],
   ['density', './density.js', 'runDensityBench'],

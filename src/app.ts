@@ -56,9 +56,10 @@ import { roomPlugin } from './room/room-plugin.js';
 import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 import { practicePlugin } from './journey/practice/practice-plugin.js';
-import { liveRoutes } from './journey/discovery/live-routes.js';
+import { discoveryPlugin } from './journey/discovery/discovery-plugin.js';
 import { followersRoutes } from './journey/followers/followers-routes.js';
 import { pushRoutes } from './journey/notify/push-routes.js';
+import { NotifyService } from './journey/notify/notify-service.js';
 import { clusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { clusterPlugin } from './cluster/cluster-plugin.js';
 import { clusterPipeRoutes } from './cluster/pipe-routes.js';
@@ -99,6 +100,8 @@ export class ShowcaseApp {
   readonly upgrades: UpgradeRouter;
   /** Only when clustered (cluster.redisUrl): membership in Redis, placement, the HLS proxy. */
   readonly cluster?: ClusterNode;
+  /** Notifications (issue 15): the outbox and this node's delivery worker. */
+  readonly notify: NotifyService;
   webrtcPool?: WorkerPool;
   signaling?: SignalServer;
   whip?: WhipIngest;
@@ -132,6 +135,8 @@ export class ShowcaseApp {
       endedRetainSeconds: config.hls.endedRetainSeconds,
     });
     this.auth = new Authenticator(this.adminToken, store);
+    this.notify = new NotifyService({ config, store, nodeId, logger: log });
+    this.notify.attach(this.registry);
     this.upgrades = new UpgradeRouter(log);
     this.sessions = new ViewerSessionTable({ capacity: config.metrics.sessionCapacity, timeoutMs: config.metrics.sessionTimeoutMs, maxStreams: config.metrics.maxStreams });
     this.ticker = new WatchTicker({
@@ -147,6 +152,7 @@ export class ShowcaseApp {
     if (config.recording.enabled) {
       this.recordings = new RecordingService({ dataDir, config: config.recording, ffmpegPath: config.transcode.ffmpegPath, store, origin: this.origin, logger: log.child({ component: 'recorder' }) });
       registerRecordingCollectors(this.metrics.registry, this.recordings);
+      this.recordings.onReady = (id, info) => this.notify.recordingReady(id, info);
     }
     // unix socket paths must stay under ~100 bytes: a short private directory in the temp dir.
     const socketDir = mkdtempSync(join(tmpdir(), 'showcase-'));
@@ -199,11 +205,13 @@ export class ShowcaseApp {
     background.add('ticker', this.ticker);
     background.add('metrics', this.metrics);
     background.add('origin', this.origin);
+    background.add('notify', this.notify); // the worker stops; its leased rows go back to the outbox
     app.step('http', () => this.http.close());
     // Writes queued by the streams' ends and the ticker's last flush go out before the store closes.
     const storage = app.branch('store');
     storage.step('stream-writes', () => this.registry.flush());
     storage.step('analytics-writes', () => this.analytics.flush());
+    storage.step('notify-writes', () => this.notify.flush());
     storage.add('store', store);
     storage.step('socket-dir', () => rmSync(socketDir, { recursive: true, force: true }));
     this.#tree = { ingest, webrtc };
@@ -264,7 +272,7 @@ export class ShowcaseApp {
     await this.#routes();
     // Before any publisher can arrive: end what a previous process (or an expired node) left live,
     // then recording reads each stream's renditions and finalizes what a crash left.
-    await this.registry.recoverInterrupted();
+    this.notify.streamsEnded(await this.registry.recoverInterrupted());
     await this.recordings?.start();
     // Streams the previous process interrupted (a deploy): their outputs continue where it left
     // them, and each waits streams.reconnectGraceMs from now for its publisher, then ends.
@@ -278,6 +286,7 @@ export class ShowcaseApp {
     this.ticker.start();
     this.registry.startLeaseRenewal();
     this.analytics.startPeriodic(60_000);
+    await this.notify.start();
     this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir), node: process.version }, 'showcase listening');
   }
 
@@ -287,7 +296,7 @@ export class ShowcaseApp {
     await provideAll(http, {
       config: this.config, store: this.store, registry: this.registry, auth: this.auth, origin: this.origin, sessions: this.sessions,
       ticker: this.ticker, metrics: this.metrics, appMetrics: this.appMetrics, analytics: this.analytics, streamStatus: this.status, rtmp: this.rtmp,
-      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling, cluster: this.cluster,
+      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling, cluster: this.cluster, notify: this.notify,
     });
     await http.register(errorHandling);
     await http.register(httpMetrics);
@@ -304,15 +313,15 @@ export class ShowcaseApp {
     if (this.pipes) await http.register(clusterPipeRoutes, { pipes: this.pipes });
     if (this.signaling) await http.register(studioRoutes);
     if (this.recordings) await http.register(recordingRoutes);
-    await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
+    await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio', 'home', 'storefront'] });
     // Events other parts push to open watch pages (the carousel, highlights, sold counts).
     const watchFeed = new WatchEventFeed();
     await http.register(watchRoutes, { feed: watchFeed });
-    await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log });
+    await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log, onConversion: (c) => this.notify.conversionCreated(c) });
     await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout });
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).
-    await http.register(liveRoutes);
+    await http.register(discoveryPlugin);
     await http.register(followersRoutes);
     await http.register(pushRoutes);
   }

@@ -70,6 +70,8 @@ export class RecordingService {
   #stopping = false;
   /** The stream's date ranges (commerce's highlights) for the VOD playlists, read at finalize. */
   dateRangesFor?: (streamId: string) => Promise<readonly DateRange[]>;
+  /** Hears each recording that became ready (notifications' recording.ready webhook). */
+  onReady?: (streamId: string, info: RecordingInfo) => void;
 
   constructor(o: RecordingServiceOptions) {
     this.#o = o;
@@ -327,6 +329,8 @@ export class RecordingService {
         segments: r.segments, discontinuities: r.discontinuities, readyAt: this.#now(), finalizeMs: this.#now() - (endedAt ?? t0), ...early,
       });
       this.#log.info({ streamId: id, ms: this.#now() - t0, durationSeconds: r.durationSeconds, sizeBytes: r.sizeBytes, discontinuities: r.discontinuities }, 'recording ready');
+      const ready = this.#cache.get(id);
+      if (ready) this.onReady?.(id, ready);
     } catch (err) {
       if (this.#stopping && !(err instanceof NothingRecordedError)) {
         this.#log.info({ streamId: id }, 'finalize interrupted by shutdown: it resumes at the next start');

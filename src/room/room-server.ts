@@ -17,6 +17,7 @@ export { chatEvent } from './room-frames.js';
 import { BlockedWordMatcher } from './blocked-words.js';
 import { admitChat, newChatPolicyState, type ChatPolicyState } from './room-chat-policy.js';
 import { RoomCounts } from './room-counts.js';
+import { RoomOutbox } from './room-outbox.js';
 import { roomSettingsFromExtra, type RoomSettings } from './room-settings.js';
 
 /** The room socket's path: /v1/streams/:id/room. */
@@ -33,9 +34,14 @@ export interface RoomServerOptions {
   logger: Logger;
 }
 
+/** What a room's sockets are sent in batches: its events, and the viewer count (this node's). */
+type SocketEvent = RoomEvent | { type: 'viewers'; count: number };
+
 /** One open room socket. */
 interface RoomSocket {
   ws: WebSocket;
+  /** The upgraded TCP socket under ws: batched frames are written to it directly (see #flush). */
+  socket: Duplex;
   ip: string;
   room: Room;
   openedAt: number;
@@ -50,6 +56,10 @@ interface RoomSocket {
   pending: number;
   /** A shopper's time-out in this room ends at this time (ms); 0: none, Infinity: until lifted. */
   bannedUntil: number;
+  /** The room's outbox index this socket receives from (events queued before it joined are not its own). */
+  from: number;
+  /** Events held while the socket's history is read (sent after it, without repeats); null once sent. */
+  held: SocketEvent[] | null;
 }
 
 /** The sockets of one stream on this node, and what it aggregates per tick. */
@@ -67,7 +77,15 @@ interface Room {
   ready: Promise<void>;
   /** The last mediaTime given: each message gets a later one, so order and replay pages never tie. */
   lastMediaTime: number;
+  /** Events since the last flush, framed once for every socket. */
+  outbox: RoomOutbox<SocketEvent>;
+  flushTimer?: NodeJS.Timeout;
+  /** The next flush may not start before this (ms): room.batchMs, or 3 times the last flush's duration. */
+  nextFlushAt: number;
 }
+
+/** A flush is followed by at least this many times its duration before the next: fan-out takes at most about a quarter of the event loop. */
+const FLUSH_SPACING = 3;
 
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
@@ -132,7 +150,7 @@ export class RoomServer implements UpgradeTarget {
         this.#addIp(ip, -1);
         return rejectUpgrade(socket, rec ? 503 : 404, rec ? 'Service Unavailable' : 'Not Found');
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, ip, id, rec.ownerId, roomSettingsFromExtra(rec.extra)));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, socket, ip, id, rec.ownerId, roomSettingsFromExtra(rec.extra)));
     }, (err: unknown) => {
       this.#joining--;
       this.#addIp(ip, -1);
@@ -163,6 +181,7 @@ export class RoomServer implements UpgradeTarget {
     const r: Room = {
       streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
       unsubscribe: () => {}, policy: newChatPolicyState(settings), ready: Promise.resolve(), lastMediaTime: 0,
+      outbox: new RoomOutbox(), nextFlushAt: 0,
     };
     if (ownerId) {
       r.ready = this.#o.store.getBlockedWords(ownerId).then((words) => {
@@ -175,7 +194,7 @@ export class RoomServer implements UpgradeTarget {
     return room;
   }
 
-  async #join(ws: WebSocket, ip: string, streamId: string, ownerId: string | null, settings: RoomSettings): Promise<void> {
+  async #join(ws: WebSocket, socket: Duplex, ip: string, streamId: string, ownerId: string | null, settings: RoomSettings): Promise<void> {
     if (this.#closed) {
       this.#addIp(ip, -1);
       ws.close(1001, 'server stopping');
@@ -184,8 +203,10 @@ export class RoomServer implements UpgradeTarget {
     const c = this.#o.config;
     const now = Date.now();
     const room = this.#room(streamId, ownerId, settings);
+    // Live events from now on are held while history is read, then sent after it without repeats.
     const s: RoomSocket = {
-      ws, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
+      ws, socket, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
+      from: room.outbox.length, held: [],
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
@@ -194,10 +215,6 @@ export class RoomServer implements UpgradeTarget {
     this.#heartbeat.add(ws, () => this.#leave(s));
     ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
     ws.on('close', () => this.#leave(s));
-    // Live events that arrive while history is read are held, then sent after it without repeats.
-    const held: RoomEvent[] = [];
-    const deliver = (e: RoomEvent): void => void held.push(e);
-    this.#pendingHistory.set(s, deliver);
     ws.on('message', (data, isBinary) => this.#onFrame(s, data, isBinary));
     let items: RoomMessageRecord[] = [];
     try {
@@ -205,7 +222,10 @@ export class RoomServer implements UpgradeTarget {
     } catch (err) {
       this.#log.error({ err, streamId }, 'room history read failed');
     }
-    this.#pendingHistory.delete(s);
+    // Events queued but not flushed yet are held too; the socket takes the next flushes from here.
+    const held = [...(s.held ?? []), ...room.outbox.eventsFrom(s.from)];
+    s.held = null;
+    s.from = room.outbox.length;
     const seen = new Set(items.map((m) => m.id));
     this.#send(s, JSON.stringify({ type: 'history', items: items.map(chatEvent) }));
     this.#send(s, JSON.stringify({ type: 'room', ...room.policy.settings }));
@@ -215,31 +235,67 @@ export class RoomServer implements UpgradeTarget {
     }
   }
 
-  readonly #pendingHistory = new Map<RoomSocket, (e: RoomEvent) => void>();
-
   #leave(s: RoomSocket): void {
     const room = s.room;
     if (!room.sockets.delete(s)) return;
-    this.#pendingHistory.delete(s);
+    s.held = null;
     this.#sockets--;
     this.#addIp(s.ip, -1);
     if (room.sockets.size === 0) {
       room.unsubscribe();
+      clearTimeout(room.flushTimer);
       this.#rooms.delete(room.streamId);
     }
   }
 
-  /** Sends text to one socket, or closes a socket whose send buffer is over the bound. */
+  /** Sends text to one socket (its own frames: history, auth, errors). */
   #send(s: RoomSocket, text: string): void {
-    if (s.ws.readyState !== s.ws.OPEN) return;
+    if (this.#writable(s)) s.ws.send(text);
+  }
+
+  /** Whether the socket is open and keeping up; one whose send buffer is over the bound is closed. */
+  #writable(s: RoomSocket): boolean {
+    if (s.ws.readyState !== s.ws.OPEN) return false;
     if (s.ws.bufferedAmount > this.#o.config.maxBufferedBytes) {
       this.slowClosed++;
       this.#log.info({ streamId: s.room.streamId, remoteAddress: s.ip, buffered: s.ws.bufferedAmount }, 'room socket cannot keep up: closed');
       s.ws.terminate();
       this.#leave(s);
-      return;
+      return false;
     }
-    s.ws.send(text);
+    return true;
+  }
+
+  /** Queues an event for every socket of the room; it goes out with the room's next flush. */
+  #enqueue(room: Room, e: SocketEvent): void {
+    room.outbox.push(e, JSON.stringify(e));
+    if (room.flushTimer || this.#closed) return;
+    room.flushTimer = setTimeout(() => this.#flush(room), Math.max(0, room.nextFlushAt - Date.now()));
+    room.flushTimer.unref();
+  }
+
+  /**
+   * Writes the events queued since the last flush to every socket: the same bytes, one write per
+   * socket, straight to the TCP socket under ws. That is safe because ws writes each of its own
+   * frames whole and synchronously (permessage-deflate is off), and it keeps the bytes counted in
+   * ws.bufferedAmount, so the slow-socket bound holds. Sockets still reading their history hold
+   * the events instead.
+   */
+  #flush(room: Room): void {
+    room.flushTimer = undefined;
+    const start = performance.now();
+    const batch = room.outbox.take();
+    for (const s of room.sockets) {
+      const from = s.from;
+      s.from = 0;
+      if (s.held) {
+        for (let i = from; i < batch.events.length; i++) s.held.push(batch.events[i]!);
+      } else if (from < batch.events.length && this.#writable(s)) {
+        s.socket.write(from === 0 ? batch.data : batch.data.subarray(batch.offsets[from]));
+      }
+    }
+    const took = performance.now() - start;
+    room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - took, FLUSH_SPACING * took);
   }
 
   #error(s: RoomSocket, code: ErrorCode, message: string): void {
@@ -253,12 +309,7 @@ export class RoomServer implements UpgradeTarget {
       this.#rereadBans(e.shopperId, e.scope, e.scopeId).catch((err: unknown) => this.#log.warn({ err, streamId: room.streamId }, 'room bans re-read failed'));
       return;
     }
-    const text = JSON.stringify(e);
-    for (const s of [...room.sockets]) {
-      const hold = this.#pendingHistory.get(s);
-      if (hold) hold(e);
-      else this.#send(s, text);
-    }
+    this.#enqueue(room, e);
   }
 
   #onFrame(s: RoomSocket, data: RawData, isBinary: boolean): void {
@@ -385,8 +436,7 @@ export class RoomServer implements UpgradeTarget {
       const n = room.sockets.size;
       if (n !== room.viewersSent) {
         room.viewersSent = n;
-        const text = JSON.stringify({ type: 'viewers', count: n });
-        for (const s of [...room.sockets]) if (!this.#pendingHistory.has(s)) this.#send(s, text);
+        this.#enqueue(room, { type: 'viewers', count: n });
       }
     }
   }
@@ -411,7 +461,10 @@ export class RoomServer implements UpgradeTarget {
     if (this.#countsTimer) clearInterval(this.#countsTimer);
     const all = [...this.#rooms.values()].flatMap((r) => [...r.sockets]);
     await closeSockets(all.map((s) => s.ws));
-    for (const r of this.#rooms.values()) r.unsubscribe();
+    for (const r of this.#rooms.values()) {
+      r.unsubscribe();
+      clearTimeout(r.flushTimer);
+    }
     this.#rooms.clear();
     this.#wss.close();
     await this.flushCounts();

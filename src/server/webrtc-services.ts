@@ -19,6 +19,7 @@ import { RtmpPlaybackFeeds } from '../transcode/rtmp-playback-feeds.js';
 import { SignalServer } from '../signaling/signal-server.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import { ClusterPipes } from '../cluster/cluster-pipes.js';
+import { registerPipeCollectors } from '../cluster/pipe-metrics.js';
 
 /** The WebRTC servers of one process (one worker pool shared by WHIP, WHEP and the signaling). */
 export interface WebRtcParts {
@@ -113,6 +114,7 @@ export async function startWebRtc(o: WebRtcStartOptions): Promise<WebRtcParts | 
   if (feeds) whep.on('placementreleased', (id) => feeds.viewerLeft(id));
   new WhepSessionAccounting(whep, o.sessions, (id) => o.registry.get(id)?.state === 'live');
   registerWebRtcCollectors(o.metrics, { workers: () => pool.load(), sessions: () => ({ whip: whip.size, whep: whep.size }) });
+  if (pipes) registerPipeCollectors(o.metrics, pipes);
   // WebSocket signaling (/v1/signal) for the studio page and mediasoup-client viewers.
   const signaling = new SignalServer({
     ingest: whip,

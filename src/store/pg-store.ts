@@ -13,6 +13,7 @@ import { StoreError, isStoreError } from './store-error.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { pgRoomMethods } from './pg-room.js';
 import { pgJourneyMethods } from './pg-journey.js';
+import { pgNotifyMethods } from './pg-notify.js';
 import { pgRoomModerationMethods } from './pg-room-moderation.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
@@ -311,6 +312,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
 
     ...pgRoomMethods(pool, { run, writeOne, tx }),
     ...pgJourneyMethods(pool, { run, writeOne, tx }),
+    ...pgNotifyMethods(pool, { run, writeOne, tx }),
     ...pgCommerce({ pool, run, tx, translateWriteError }),
     ...pgRoomModerationMethods(pool, { run, writeOne, tx }),
 

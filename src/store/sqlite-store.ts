@@ -13,6 +13,7 @@ import {
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { sqliteRoomMethods } from './sqlite-room.js';
 import { sqliteJourneyMethods } from './sqlite-journey.js';
+import { sqliteNotifyMethods } from './sqlite-notify.js';
 import { sqliteRoomModerationMethods } from './sqlite-room-moderation.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
@@ -308,6 +309,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     ...sqliteRoomMethods(db, { run, write }),
     ...sqliteJourneyMethods(db, { run, write }),
+    ...sqliteNotifyMethods(db, { run, write }),
     ...sqliteCommerce(db, run, write),
     ...sqliteRoomModerationMethods(db, { run, write }),
 

@@ -5,7 +5,8 @@
  * media path awaits the store: publish decisions are taken before media flows, and writes made
  * while media flows (state changes, recording progress, analytics) are queued, not awaited.
  */
-import type { CommerceStore } from './commerce-types.js';
+import type { CommerceStore, ProductRecord } from './commerce-types.js';
+import type { NotifyStore } from './notify-types.js';
 
 /**
  * 'interrupted': the server stopped (SIGTERM, a deploy) while the stream was live; the next process
@@ -216,7 +217,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore, NotifyStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */
@@ -304,10 +305,38 @@ export interface JourneyStore {
   /** Ends a follow; false when there was none. */
   unfollow(creatorId: string, shopperId: string): Promise<boolean>;
   followerCount(creatorId: string): Promise<number>;
+  /** Whether shopperId follows creatorId. */
+  isFollowing(creatorId: string, shopperId: string): Promise<boolean>;
   /** The follows of a shopper, newest first, paged (an invalid cursor is a BAD_REQUEST; limit capped). */
   listFollowing(shopperId: string, o: { limit: number; cursor?: string | null }): Promise<Page<FollowRecord>>;
   /** A creator's follower ids in ascending order after `after` (exclusive), at most `limit` (capped): fan-out reads in batches. */
   listFollowers(creatorId: string, o: { after?: string; limit: number }): Promise<string[]>;
+  /** One creator's public streams (never practice ones): live and upcoming, as listDiscoverable orders them. */
+  listCreatorDiscoverable(creatorId: string, o: { scheduledSince: number; limit: number }): Promise<{ live: StreamRecord[]; upcoming: StreamRecord[] }>;
+  /** One creator's past public streams (ended after going live), newest start first (started_at DESC, id DESC), paged. */
+  listCreatorPast(creatorId: string, o: { limit: number; cursor?: string | null }): Promise<Page<StreamRecord>>;
+  /**
+   * Public streams live now or ended at or after `endedSince` whose carousel holds a product with
+   * this `ref` at a position below `maxPosition`: live first, then newest start; one row per
+   * stream (its first such product); at most `limit` (capped).
+   */
+  listStreamsByProductRef(ref: string, o: { maxPosition: number; endedSince: number; limit: number }): Promise<ProductStream[]>;
+  /** What a creator's level is computed from since `since` (ms): live spans of public streams and their sales per minute. */
+  levelActivity(creatorId: string, since: number): Promise<LevelActivity>;
+  /** How many of a creator's current followers followed within [from, to) (ms). */
+  followersGained(creatorId: string, from: number, to: number): Promise<number>;
+}
+
+/** A stream and the product of its carousel that a product listing matched. */
+export interface ProductStream {
+  stream: StreamRecord;
+  product: ProductRecord;
+}
+
+/** A creator's activity for levels: public streams' live spans (endedAt null while live) and sales per minute. */
+export interface LevelActivity {
+  intervals: Array<{ startedAt: number; endedAt: number | null }>;
+  sales: Array<{ at: number; count: number }>;
 }
 
 // ---- Room moderation and counts (issue 14) ------------------------------------------------------

@@ -129,6 +129,9 @@ t.test('a stream published to node B plays over WHEP through node C (PipeTranspo
   t.notOk('keyBase64' in taking[0].srtp, 'the operator view never shows the SRTP key');
   t.equal(taking[0].remote?.port, holding[0].local.port, 'C sends to B\'s pipe port');
   t.equal(holding[0].remote?.port, taking[0].local.port, 'B sends to C\'s pipe port');
+  const metricsC = (await getText(`${c.base}/metrics`, { authorization: `Bearer ${ADMIN}` })).text;
+  t.match(metricsC, /showcase_cluster_pipes\{side="taking",node="node-c"\} 1\n/, 'C\'s /metrics: one pipe taken');
+  t.match(metricsC, /showcase_cluster_pipes\{side="holding",node="node-c"\} 0\n/, 'none held');
   t.pass(`pipe B -> C: ${holding[0].local.ip}:${holding[0].local.port} -> ${taking[0].local.ip}:${taking[0].local.port}, ${taking[0].srtp.cryptoSuite}, ${taking[0].bytesReceived} bytes received`);
 
   const d1 = await v1.next('done', 60_000);
@@ -172,6 +175,7 @@ t.test('a stream published to node B plays over WHEP through node C (PipeTranspo
   t.equal(pipes.sources.holderGone, gone0 + 1, 'counted as a holder gone');
   t.equal(pipes.sources.size, 0, 'the pipe closed');
   t.ok(c.logs.find((l) => l.code === 'SHOWCASE_ERR_CLUSTER_PIPE_HOLDER_GONE'), 'logged with its code');
+  t.match((await getText(`${c.base}/metrics`, { authorization: `Bearer ${ADMIN}` })).text, /showcase_cluster_pipe_holder_gone_total\{node="node-c"\} 1\n/, 'and counted on /metrics');
   t.pass(`kill -9 of the holder -> viewer on C closed in ${dead.at - killedAt} ms (keep-alive ${cluster.pipeKeepaliveMs} ms, timeout ${cluster.pipeTimeoutMs} ms, node TTL ${cluster.nodeTtlMs} ms)`);
   await v4.stop();
 });

@@ -6,8 +6,9 @@
 // text (never HTML), speaks as the host, deletes the message (the shopper's socket gets
 // chat.deleted), times the shopper out (their next chat is SHOWCASE_ERR_ROOM_BANNED), lifts it,
 // times them out of all the creator's streams; sets slow mode and closes the room (another
-// shopper's chat is refused with each code); sees the reaction tally; and sees a click count rise
-// after a GET /go and a purchase after a conversion.
+// shopper's chat is refused with each code); saves blocked words (refused too); sees the reaction
+// tally; edits a product in place; sees a click count rise after a GET /go, a purchase after a
+// conversion, a promo's reveal and redemption; and turns the shoppers' "N sold" off and on.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,9 +26,13 @@ interface RoomHook {
   productIds: string[];
   highlight: { id: string; productId: string } | null;
   error: string | null;
-  counts: { state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>; reads: number; error: string | null };
+  counts: {
+    state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>;
+    promos: Record<string, { reveals: number; redemptions: number }>; showSoldCounts: boolean | null; reads: number; error: string | null;
+  };
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
+  blockedWords: { words: string[]; error: string | null };
 }
 const hook = (page: Page): Promise<RoomHook> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __studio: { controlRoom: RoomHook } }).__studio.controlRoom)) as RoomHook);
 /** Polls the page's hook until pred holds (the page's CSP forbids the eval waitForFunction needs). */
@@ -66,6 +71,21 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.same(ready.productIds, [A, B, C], 'the carousel in order');
   t.notOk(await page.locator('#preview').isVisible(), 'no camera preview: OBS is the camera');
   t.equal(await page.evaluate(() => (document.querySelector('#preview') as HTMLVideoElement).srcObject), null, 'the camera was never opened');
+  t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
+  t.ok(await page.locator('#add-promo').isVisible(), 'the new-promo form is open: there is no promo yet');
+
+  // Edit a product in place: only what changed is sent; the row and the API follow.
+  await page.click(`#carousel-items li[data-product-id="${C}"] button.edit`);
+  t.equal(await page.inputValue('#add-product input[name=title]'), 'Teapot', 'the form holds the product');
+  await page.fill('#add-product input[name=title]', 'Teapot, blue');
+  await page.fill('#add-product input[name=price]', '24.50');
+  await page.fill('#add-product input[name=currency]', 'EUR');
+  await page.click('#add-product button[type=submit]');
+  await waitFor(async () => (await page.textContent(`#carousel-items li[data-product-id="${C}"] .product-title`)) === 'Teapot, blue', 'the row renamed');
+  const edited = (await srv.api('GET', `/v1/streams/${id}/products`, undefined, token)).json.items.find((p: { id: string }) => p.id === C);
+  t.match(edited, { title: 'Teapot, blue', price: { amount: '24.50', currency: 'EUR' }, url: `${srv.base}/healthz?p=Teapot` }, 'the API holds the edit, the URL untouched');
+  t.equal((await hook(page)).productIds.length, 3, 'edited, not added');
+  t.equal(await page.textContent('#add-product button[type=submit]'), 'Add product', 'the form is back to adding');
 
   // 1. Highlight A, then B, then end.
   const tapHighlight = (pid: string): Promise<void> => page.click(`#carousel-items li[data-product-id="${pid}"] button.highlight`);
@@ -88,7 +108,7 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   // A highlight made elsewhere (another device, the API) shows through the events feed.
   t.equal((await srv.api('POST', `/v1/streams/${id}/highlights`, { productId: C }, token)).status, 201);
   await until(page, (h) => h.highlight?.productId === C, 'C, highlighted through the API, shown');
-  t.match(await page.textContent('#current-highlight'), /Teapot/);
+  t.match(await page.textContent('#current-highlight'), /Teapot, blue/);
   t.equal((await srv.api('DELETE', `/v1/streams/${id}/highlights/current`, undefined, token)).status, 200);
   await until(page, (h) => h.highlight === null, 'its end shown');
 
@@ -198,6 +218,14 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.equal((await say(ben.ws, 'third!')).code, 'SHOWCASE_ERR_ROOM_CLOSED', 'a closed room refuses him');
   await page.click('#room-open-toggle');
   await until(page, (h) => h.room.settings?.open === true, 'open again');
+  // The creator's blocked words, saved from the room panel, hold in this room at once.
+  await page.click('#panel-room details.folded:has(#blocked-words) > summary');
+  await page.fill('#blocked-words textarea', 'Knock-off\n  cheap  scam ');
+  await page.click('#blocked-words button[type=submit]');
+  const words = await until(page, (h) => h.blockedWords.words.length === 2, 'the blocked words saved');
+  t.same(words.blockedWords.words, ['knock-off', 'cheap scam'], 'the server\'s folded list shown');
+  t.same((await srv.api('GET', `/v1/creators/${made.json.id}/room/blocked-words`, undefined, token)).json.words, ['knock-off', 'cheap scam'], 'the API holds them');
+  t.equal((await say(ben.ws, 'is this a KNOCK-OFF?')).code, 'SHOWCASE_ERR_ROOM_BLOCKED_WORD', 'a blocked word is refused');
 
   // The reaction tally: Ben's 3 hearts and 2 fires.
   for (const kind of ['heart', 'heart', 'fire', 'heart', 'fire']) ben.ws.send({ type: 'reaction', kind });
@@ -222,5 +250,21 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.comment(`POST /v1/conversions to the count on the studio: ${Date.now() - soldAt} ms (read at once on the feed's sold event)`);
   t.equal(await page.textContent(`#counts-table tr[data-product-id="${B}"] .purchases`), '1', 'B\'s row shows 1 sold');
   t.match(await page.textContent('#counts-summary'), /1 click · 1 sold · 19\.99 USD/);
+  // A promo's reveals (the watch page's copy beacon) and redemptions (a sale with the code).
+  t.equal((await fetch(`${srv.base}/v1/streams/${id}/promos/LIVE20/reveals?sid=viewer-1`, { method: 'POST' })).status, 201, 'a reveal counted');
+  t.equal((await srv.api('POST', '/v1/conversions', { orderId: 'o-2', streamId: id, promoCode: 'LIVE20', amount: '5.00', currency: 'USD' })).status, 201);
+  const promoCounts = await until(page, (h) => h.counts.promos.LIVE20?.reveals === 1 && h.counts.promos.LIVE20?.redemptions === 1, 'the promo\'s reveal and redemption counted', 15_000);
+  t.same(promoCounts.counts.promos, { LIVE20: { reveals: 1, redemptions: 1 } });
+  t.match(await page.textContent('#counts-promos'), /LIVE20: 1 copied · 1 redeemed/);
+
+  // The per-stream switch for the "N sold" shoppers see.
+  t.equal(promoCounts.counts.showSoldCounts, true, 'sold counts shown by default');
+  t.ok(await page.isChecked('#show-sold-counts'));
+  await page.uncheck('#show-sold-counts');
+  await until(page, (h) => h.counts.showSoldCounts === false, 'sold counts hidden');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/commerce`, undefined, token)).json.showSoldCounts, false, 'the API holds showSoldCounts: false');
+  await page.check('#show-sold-counts');
+  await until(page, (h) => h.counts.showSoldCounts === true, 'sold counts shown again');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/commerce`, undefined, token)).json.showSoldCounts, true);
   t.same((await hook(page)).room.errors, [], 'the host\'s socket got no error');
 });

@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import type { ShowcaseError } from '../../src/core/errors.js';
 import { runRoomContract } from './store-contract-room.js';
 import { runJourneyContract } from './store-contract-journey.js';
+import { runNotifyContract } from './store-contract-notify.js';
 import { runCommerceContract } from './commerce-contract.js';
 import type { AnalyticsRecord, CreatorRecord, NewStreamRecord, RecordingRecord, Store, StreamRecord } from '../../src/store/types.js';
 
@@ -54,6 +55,7 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
   };
   runRoomContract(tap, target.name, open);
   runJourneyContract(tap, target.name, open);
+  runNotifyContract(tap, target.name, open);
   // Products and highlights (issue 13), in a file of their own.
   runCommerceContract(tap, target);
 

@@ -7,12 +7,10 @@
  */
 import { ChatSocket, type RoomFrame } from './chat-socket.js';
 import { ReplayChat, type ChatMessage } from './replay-chat.js';
+import { createShopper, forgetShopper, storedShopper } from './shopper.js';
 
-const STORAGE_KEY = 'showcase.shopper';
 const MAX_SHOWN = 100;
 const MAX_HEARTS = 12;
-
-interface Shopper { id: string; displayName: string; token: string }
 
 /** What the test hook (window.__showcaseChat) shows. */
 export interface ChatHook {
@@ -39,15 +37,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text?: s
   e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
-}
-
-function stored(): Shopper | undefined {
-  try {
-    const v = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as Shopper | null;
-    return v && typeof v.token === 'string' && typeof v.displayName === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** One message as a list item (author and text as text, never HTML); the studio adds its buttons to it. */
@@ -91,7 +80,7 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
   form.append(input, send, react);
   root.append(viewers, log, hearts, notice, form);
 
-  let me = stored();
+  let me = storedShopper();
   const messages = new Map<string, ChatMessage>();
 
   const render = (items: ChatMessage[]): void => {
@@ -135,7 +124,7 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
           hook.errors.push(f.code as string);
           if (hook.errors.length > 20) hook.errors.shift();
           if (f.code === 'SHOWCASE_ERR_UNAUTHORIZED') {
-            localStorage.removeItem(STORAGE_KEY);
+            forgetShopper();
             me = undefined;
             setJoined();
           }
@@ -169,18 +158,14 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
     const text = input.value.trim();
     if (!text) return;
     if (!me) {
-      void fetch('/v1/shoppers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: text }) })
-        .then(async (res) => {
-          const body = await res.json() as Shopper & { error?: { message: string } };
-          if (res.status !== 201) return say(body.error?.message ?? 'Could not join');
-          me = { id: body.id, displayName: body.displayName, token: body.token };
-          localStorage.setItem(STORAGE_KEY, JSON.stringify(me));
-          input.value = '';
-          say('');
-          setJoined();
-          hook.authed = false;
-          socket.restart();
-        }, () => say('Could not join: no network'));
+      void createShopper(text).then((created) => {
+        me = created;
+        input.value = '';
+        say('');
+        setJoined();
+        hook.authed = false;
+        socket.restart();
+      }, (err: Error) => say(err.message));
       return;
     }
     if (socket.send({ type: 'chat', text })) {

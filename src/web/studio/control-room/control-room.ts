@@ -3,12 +3,13 @@
  * The control room for one stream (/studio?stream=<id>, signed in with the creator token; no
  * camera needed, so it works the same while OBS is the camera): the carousel editor with its
  * one-tap highlight, the promo codes, the live counts of clicks and purchases, and the room's chat
- * with moderation and the reaction tally. Each panel is its own section, one column on a phone.
+ * with moderation, the reaction tally and the blocked words. Each panel is its own section, one column on a phone.
  * The stream's public events feed (GET /v1/streams/:id/events, the watch page's StateFeed) keeps
  * them current when another device or the API changes something: the state (live, ended), the
  * products, the highlight, the promo on screen, and a sale (the counts are read at once).
  */
 import { StateFeed } from '../../watch/state-feed.js';
+import { mountBlockedWords, type BlockedWordsState } from './blocked-words.js';
 import { mountCarouselEditor, type ControlRoomState, type Highlight } from './carousel-editor.js';
 import { el } from './dom.js';
 import { mountLiveCounts, type LiveCountsState } from './live-counts.js';
@@ -20,15 +21,17 @@ export interface ControlRoomHook extends ControlRoomState {
   counts: LiveCountsState;
   promos: PromoState;
   room: StudioRoomState;
+  blockedWords: BlockedWordsState;
 }
 
 /** A new hook for the stream's control room, nothing read yet. */
 export function newControlRoomHook(streamId: string): ControlRoomHook {
   return {
     streamId, productIds: [], highlight: null, error: null,
-    counts: { state: null, clicks: 0, purchases: 0, byProduct: {}, reads: 0, error: null },
+    counts: { state: null, clicks: 0, purchases: 0, byProduct: {}, promos: {}, showSoldCounts: null, reads: 0, error: null },
     promos: { codes: [], onScreen: null, error: null },
     room: { authed: false, shown: [], settings: null, reactions: {}, viewers: null, timedOut: [], errors: [], error: null },
+    blockedWords: { words: [], error: null },
   };
 }
 
@@ -64,5 +67,7 @@ export function mountControlRoom(host: HTMLElement, token: string, hook: Control
       sold: () => counts.refresh(),
     },
   }).start();
-  mountRoomPanel(panel('panel-room', 'Chat'), token, hook.streamId, hook.room);
+  const roomPanel = panel('panel-room', 'Chat');
+  mountRoomPanel(roomPanel, token, hook.streamId, hook.room);
+  mountBlockedWords(roomPanel, token, hook.streamId, hook.blockedWords);
 }

@@ -5,6 +5,8 @@
  * the events feed: the feed is public and carries no clicks (a pushed event per click to every
  * watcher would cost fan-out for a figure only the creator sees), while analytics is the
  * owner-only truth with both, stored, so a reload or a second device shows the same numbers.
+ * Also the promo codes' reveals and redemptions, and the stream's switch for the "N sold" shoppers
+ * see on the carousel (GET / PATCH /v1/streams/:id/commerce).
  */
 import { ApiError, api, explainApiError } from '../creator-api.js';
 import { el } from './dom.js';
@@ -16,7 +18,7 @@ interface Tally { clicks: number; purchases: number; revenue: Record<string, str
 interface Analytics {
   state: string;
   currentViewers: number;
-  commerce?: Tally & { byProduct: Array<Tally & { productId: string }> };
+  commerce?: Tally & { byProduct: Array<Tally & { productId: string }>; promoReveals?: Record<string, number>; promoRedemptions?: Record<string, number> };
   room?: { messages: number; reactions: number };
 }
 
@@ -27,6 +29,10 @@ export interface LiveCountsState {
   clicks: number;
   purchases: number;
   byProduct: Record<string, { clicks: number; purchases: number }>;
+  /** Per promo code: reveals (copies on the watch page) and redemptions (conversions with the code). */
+  promos: Record<string, { reveals: number; redemptions: number }>;
+  /** Whether shoppers see "N sold" on the carousel (null until read). */
+  showSoldCounts: boolean | null;
   /** Reads answered so far. */
   reads: number;
   error: string | null;
@@ -44,8 +50,31 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
   const path = `/v1/streams/${encodeURIComponent(streamId)}/analytics`;
   const summary = el('p', { className: 'counts-summary', id: 'counts-summary', textContent: 'Reading the counts…' });
   const table = el('table', { className: 'counts-table', id: 'counts-table' });
+  const promoLine = el('p', { className: 'counts-promos', id: 'counts-promos' });
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
-  host.append(el('h2', { textContent: 'Live counts' }), summary, table, message);
+  const soldSwitch = el('input', { type: 'checkbox', id: 'show-sold-counts', name: 'show-sold-counts', disabled: true });
+  const soldLabel = el('label', { htmlFor: 'show-sold-counts', className: 'show-sold', textContent: ' Shoppers see how many sold' });
+  soldLabel.prepend(soldSwitch);
+  host.append(el('h2', { textContent: 'Live counts' }), summary, table, promoLine, soldLabel, message);
+  const settingsPath = `/v1/streams/${encodeURIComponent(streamId)}/commerce`;
+  const showSold = (on: boolean): void => {
+    state.showSoldCounts = on;
+    soldSwitch.checked = on;
+    soldSwitch.disabled = false;
+  };
+  soldSwitch.addEventListener('change', () => {
+    const want = soldSwitch.checked;
+    soldSwitch.disabled = true;
+    api<{ showSoldCounts: boolean }>(token, 'PATCH', settingsPath, { showSoldCounts: want }).then((r) => showSold(r.showSoldCounts), (err: unknown) => {
+      showSold(!want);
+      state.error = explainApiError(err);
+      message.textContent = state.error;
+    });
+  });
+  api<{ showSoldCounts: boolean }>(token, 'GET', settingsPath).then((r) => showSold(r.showSoldCounts), (err: unknown) => {
+    state.error = explainApiError(err);
+    message.textContent = state.error;
+  });
 
   let stopped = false;
   let reading = false;
@@ -56,8 +85,11 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     state.clicks = c.clicks;
     state.purchases = c.purchases;
     state.byProduct = Object.fromEntries(c.byProduct.map((p) => [p.productId, { clicks: p.clicks, purchases: p.purchases }]));
+    const codes = [...new Set([...Object.keys(c.promoReveals ?? {}), ...Object.keys(c.promoRedemptions ?? {})])].sort();
+    state.promos = Object.fromEntries(codes.map((code) => [code, { reveals: c.promoReveals?.[code] ?? 0, redemptions: c.promoRedemptions?.[code] ?? 0 }]));
+    promoLine.textContent = codes.map((code) => `${code}: ${state.promos[code]!.reveals} copied · ${state.promos[code]!.redemptions} redeemed`).join('  ·  ');
     const revenue = revenueText(c.revenue);
-    summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} watching` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
+    summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} viewer${a.currentViewers === 1 ? '' : 's'}` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
     const head = el('tr');
     head.append(el('th', { textContent: 'Product' }), el('th', { textContent: 'Clicks' }), el('th', { textContent: 'Sold' }));
     // The carousel's products first, in its order; then any counted product since deleted.

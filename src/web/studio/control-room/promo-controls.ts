@@ -5,7 +5,7 @@
  * screen now shown. The list is GET .../promos: the codes valid now, and which one is on screen.
  */
 import { api, explainApiError } from '../creator-api.js';
-import { button, el } from './dom.js';
+import { button, el, folded } from './dom.js';
 
 interface Promo { code: string; description: string; liveOnly: boolean }
 
@@ -41,7 +41,8 @@ export function mountPromoControls(host: HTMLElement, token: string, streamId: s
   const liveOnlyLabel = el('label', { textContent: ' Only while live' });
   liveOnlyLabel.prepend(liveOnly);
   form.append(code, description, liveOnlyLabel, el('button', { type: 'submit', textContent: 'Create promo' }));
-  host.append(el('h2', { textContent: 'Promo codes' }), message, current, off, list, form);
+  const formFolded = folded('New promo code', form, true);
+  host.append(el('h2', { textContent: 'Promo codes' }), message, current, off, list, formFolded);
 
   let promos: Promo[] = [];
   const fail = (err: unknown): void => { state.error = explainApiError(err); message.textContent = state.error; };
@@ -66,11 +67,14 @@ export function mountPromoControls(host: HTMLElement, token: string, streamId: s
     }));
   }
 
+  let loaded = false;
   async function load(): Promise<void> {
     try {
       const r = await api<{ items: Promo[]; onScreen: string | null }>(token, 'GET', base);
       promos = r.items;
       state.onScreen = r.onScreen;
+      if (!loaded && promos.length > 0) formFolded.open = false;
+      loaded = true;
       render();
     } catch (err) {
       fail(err);

@@ -65,7 +65,9 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
   const everywhere = el('input', { type: 'checkbox', id: 'timeout-everywhere', name: 'timeout-everywhere' });
   const everywhereLabel = el('label', { htmlFor: 'timeout-everywhere', textContent: ' on all my streams' });
   everywhereLabel.prepend(everywhere);
-  settings.append(slowLabel, slow, openState, openToggle, timeoutLabel, timeout, everywhereLabel);
+  const timeoutRow = el('div', { className: 'room-settings' });
+  settings.append(slowLabel, slow, openState, openToggle);
+  timeoutRow.append(timeoutLabel, timeout, everywhereLabel);
   const bansList = el('ul', { className: 'room-bans', id: 'room-bans' });
   const log = el('ol', { className: 'chat-log studio-chat-log', id: 'studio-chat-log' });
   log.setAttribute('aria-live', 'polite');
@@ -74,7 +76,7 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
   compose.append(input, el('button', { type: 'submit', className: 'chat-send', textContent: 'Send' }));
   const heading = el('h2', { textContent: 'Chat ' });
   heading.append(viewers);
-  host.append(heading, tally, settings, message, log, compose, bansList);
+  host.append(heading, tally, settings, timeoutRow, message, log, compose, bansList);
 
   const messages = new Map<string, ChatMessage>();
   /** Shoppers' names seen in messages, for the time-out list (bounded like the messages). */
@@ -96,8 +98,9 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
   }
   function showTally(): void {
     tally.replaceChildren(...REACTIONS.map(([kind, glyph]) => {
-      const s = el('span', { className: 'reaction-count', textContent: `${glyph} ${state.reactions[kind] ?? 0}` });
+      const s = el('span', { className: 'reaction-count', textContent: `${glyph} ${state.reactions[kind] ?? 0}`, title: kind });
       s.dataset.kind = kind;
+      s.setAttribute('aria-label', `${kind}: ${state.reactions[kind] ?? 0}`);
       return s;
     }));
   }
@@ -172,7 +175,7 @@ export function mountRoomPanel(host: HTMLElement, token: string, streamId: strin
           return showSettings(f as unknown as { slowModeSeconds: number; open: boolean });
         case 'viewers':
           state.viewers = f.count as number;
-          viewers.textContent = `· ${state.viewers} watching`;
+          viewers.textContent = `· ${state.viewers} in the room`;
           return;
         case 'reactions':
           for (const [kind, n] of Object.entries(f.counts as Record<string, number>)) state.reactions[kind] = (state.reactions[kind] ?? 0) + n;
