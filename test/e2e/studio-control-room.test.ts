@@ -68,6 +68,8 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   page.on('pageerror', (err) => t.fail(`studio page error: ${err.message}`));
+  // The room socket, the events feed and the API calls all pass the page's Content-Security-Policy.
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) t.fail(`CSP: ${m.text()}`); });
   const res = await page.goto(`${srv.base}/studio?stream=${id}#token=${encodeURIComponent(token)}`);
   t.match(res?.headers()['content-security-policy'], `ws://127.0.0.1:${new URL(srv.base).port}/v1/streams/`, 'the CSP names the room sockets\' path');
   const ready = await until(page, (h) => h.productIds.length === 3 && h.room.authed && h.counts.state === 'live' && h.room.settings !== null, 'the control room loaded, live, the room authenticated as the host');
