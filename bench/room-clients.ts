@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 /** The parent's orders. */
 export type ToClients =
   | { type: 'open'; url: string; count: number; addresses: string[]; perAddress: number; tokens: string[]; deadlineMs: number }
-  /** drainMs: after the last send, how long at most to wait for chat still on its way (the wait ends after 1 s without any). */
+  /** drainMs: after the last send, how long at most to wait for chat still on its way (the wait ends after 5 s without any). */
   | { type: 'run'; startAt: number; seconds: number; drainMs: number; chatPerSecond: number; reactionsPerSecond: number; worker: number; workers: number }
   | { type: 'close' };
 
@@ -178,8 +178,8 @@ async function run(m: Extract<ToClients, { type: 'run' }>): Promise<void> {
   await chat;
   await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
   clearInterval(reactions);
-  // Chat still on its way: wait until none came for a second (bounded by drainMs).
-  for (const drainEnd = Date.now() + m.drainMs; Date.now() < drainEnd && now() - lastChatAt < 1000;) await new Promise((r) => setTimeout(r, 100));
+  // Chat still on its way: wait until none came for 5 s (a starved server flushes seconds apart), bounded by drainMs.
+  for (const drainEnd = Date.now() + m.drainMs; Date.now() < drainEnd && now() - lastChatAt < 5000;) await new Promise((r) => setTimeout(r, 100));
   running = false;
   loop.disable();
   const cpu = process.cpuUsage(cpu0);
