@@ -32,6 +32,10 @@ export interface PlayerLatency {
   firstFrameMaxMs: number;
   pageOpens: number;
   stalls: number;
+  /** Stalls from the first frame of the sampled open on, the warm-up included (the watch page counts them). */
+  stallsSinceFirstFrame: number;
+  /** Media buffered ahead of the playhead while sampling, p50 (s), where the player reports it. */
+  aheadP50S: number | null;
   /** hls.js BUFFER_STALLED_ERRORs from the first request on (each adds 1 s to its target), where the player reports them. */
   stallErrors: number | null;
   /** hls.js's target latency when the first frame showed, where the player reports it. */
@@ -43,6 +47,8 @@ export interface PlayerLatency {
   waitedMs: number | null;
   /** The requests before the first frame: "name sent/first byte/last byte" in ms since page start. */
   requests: string[];
+  /** How far the watch page's live start jumped to its target (seconds), where the player reports it. */
+  joinedS: number | null;
   samples: number;
   seconds: number;
   playedRendition: string;
@@ -114,13 +120,17 @@ interface Hook {
   latency: number | null;
   wallLatency: number | null;
   targetLatency: number | null;
+  /** Media buffered ahead of the playhead (s). */
+  buffer?: number;
   level: number;
   levels: Array<{ name: string }>;
   firstFrameMs: number | null;
   stalls: number;
   fatal: string | null;
   errors: string[];
-  /** Only the stock player has these two. */
+  /** Only the watch page has this one. */
+  joinedS?: number;
+  /** Only the stock player has these. */
   stallErrors?: number;
   targetAtFirstFrame?: number | null;
   latencyAtFirstFrame?: number | null;
@@ -209,6 +219,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
   await sleep(3000);
   const latency: number[] = [];
   const behind: number[] = [];
+  const ahead: number[] = [];
   let hook = await read();
   const stallsBefore = hook.stalls;
   const end = Date.now() + seconds * 1000;
@@ -216,6 +227,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     hook = await read();
     if (hook.latency !== null) latency.push(hook.latency);
     if (hook.wallLatency !== null) behind.push(hook.wallLatency);
+    if (typeof hook.buffer === 'number') ahead.push(hook.buffer);
     await sleep(250);
   }
   await page.close();
@@ -231,12 +243,15 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     firstFrameMaxMs: Math.round(Math.max(...firstFrames)),
     pageOpens: firstFrames.length,
     stalls: hook.stalls - stallsBefore,
+    stallsSinceFirstFrame: hook.stalls,
+    aheadP50S: ahead.length ? round(pct(ahead, 50)) : null,
     stallErrors: hook.stallErrors ?? null,
     targetAtFirstFrameS: hook.targetAtFirstFrame == null ? null : round(hook.targetAtFirstFrame),
     latencyAtFirstFrameS: hook.latencyAtFirstFrame == null ? null : round(hook.latencyAtFirstFrame),
     startup: hook.startup ?? [],
     waitedMs: hook.waitedMs === undefined ? null : Math.round(hook.waitedMs),
     requests: hook.requests ?? [],
+    joinedS: hook.joinedS === undefined ? null : round(hook.joinedS),
     samples: latency.length,
     seconds,
     playedRendition: hook.level >= 0 ? (hook.levels[hook.level]?.name ?? String(hook.level)) : '-',
@@ -325,10 +340,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     row('hls.js target latency (s)', (p) => String(p.targetLatencyS), ['', '']),
     row('behind ingest p50 / p95 (s)', (p) => `${p.behindIngestP50S} / ${p.behindIngestP95S}`, ['', '']),
     row('first frame p50 / max (ms)', (p) => `${p.firstFrameP50Ms} / ${p.firstFrameMaxMs} (${p.pageOpens} opens)`, ['<= 1000', '<= 1000']),
-    row('stalls while sampling', (p) => String(p.stalls), ['0', '0']),
+    row('stalls while sampling / since first frame', (p) => `${p.stalls} / ${p.stallsSinceFirstFrame}`, ['0', '0']),
+    row('buffered ahead p50 (s)', (p) => String(p.aheadP50S ?? '-'), ['', '']),
     row('hls.js stall errors since load', (p) => String(p.stallErrors ?? '-'), ['0', '0']),
     row('hls.js target at first frame (s)', (p) => String(p.targetAtFirstFrameS ?? '-'), ['', '']),
     row('hls.js latency at first frame (s)', (p) => String(p.latencyAtFirstFrameS ?? '-'), ['', '']),
+    row('live start jumped (s)', (p) => String(p.joinedS ?? '-'), ['', '']),
     row('waited after first frame (ms)', (p) => String(p.waitedMs ?? '-'), ['', '']),
     row('samples / played', (p) => `${p.samples} over ${p.seconds} s / ${p.playedRendition}`, ['', '']),
   ]);
