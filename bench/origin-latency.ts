@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShowcaseApp } from '../src/app.js';
 import { processCpuSeconds } from '../src/core/proc-stat.js';
+import type { RenditionTimeline } from '../src/playback/hls/rendition-timeline.js';
 
 export interface OriginLatencyResult {
   partTargetMs: number;
@@ -36,6 +37,38 @@ export function pct(values: number[], p: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 }
 
+/** Origin latency over one window: sampled every 5 ms, and at each part's arrival (ms). */
+export interface OriginLatencyWindow {
+  sampledP50Ms: number;
+  sampledP95Ms: number;
+  atArrivalP50Ms: number;
+  atArrivalP95Ms: number;
+}
+
+/**
+ * Measures origin latency on a rendition for windowMs (or until `stop` resolves): wall time since
+ * publishStartMs minus the media end of the newest part available. Every part is taken as it
+ * appears (an event: no polling, so the measurement costs the measured process nothing); the
+ * sampled latency is then computed exactly, every 5 ms of the window: at instant tau the newest
+ * part available is the last one with availableAt <= tau.
+ */
+export async function measureOriginLatency(top: RenditionTimeline, publishStartMs: number, windowMs: number, stop?: Promise<void>): Promise<OriginLatencyWindow> {
+  const w0 = Date.now();
+  const parts = collectParts(top);
+  const end = w0 + windowMs;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([new Promise((r) => (timer = setTimeout(r, end - Date.now()))), ...(stop ? [stop] : [])]);
+  clearTimeout(timer);
+  parts.stop();
+  const { sampled, arrival } = latencySamples(parts.parts, publishStartMs, w0, Math.min(Date.now(), end));
+  return {
+    sampledP50Ms: Math.round(pct(sampled, 50)),
+    sampledP95Ms: Math.round(pct(sampled, 95)),
+    atArrivalP50Ms: Math.round(pct(arrival, 50)),
+    atArrivalP95Ms: Math.round(pct(arrival, 95)),
+  };
+}
+
 /** Pre-encodes the source once so the publisher costs almost nothing (-c copy). */
 export function sourceFile(height: number, seconds: number): string {
   const file = join(tmpdir(), `showcase-bench-src-noise-gop2s-${height}p-${seconds}s.flv`);
@@ -48,6 +81,14 @@ export function sourceFile(height: number, seconds: number): string {
       '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '3000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file]);
   }
   return file;
+}
+
+/** Waits (15 s at most) for a published stream's first part: its transcoder, top rendition and publish start (wall ms). */
+export async function liveOrigin(app: ShowcaseApp, streamId: string): Promise<{ tc: NonNullable<ReturnType<ShowcaseApp['transcoders']['get']>>; top: RenditionTimeline; publishStart: number }> {
+  let stream;
+  for (let i = 0; i < 300 && !(stream = app.origin.get(streamId))?.ready(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!stream?.ready()) throw new Error('stream never became ready');
+  return { tc: app.transcoders.get(streamId)!, top: [...stream.timelines.values()][0]!, publishStart: app.registry.get(streamId)!.clock!.wallAtFirstMs };
 }
 
 /** What the latency figures are computed from: each part's arrival (wall ms) and media end (s since the publish start). */
@@ -101,27 +142,13 @@ export async function runOriginLatencyBench(opts: { seconds?: number; height?: n
     const pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', src, '-t', String(seconds), '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`], { stdio: 'ignore' });
     const pubDone = new Promise((r) => pub.on('exit', r));
     // Wait for the first part, then measure over the stream's remaining life (minus a warm-up).
-    let stream;
-    for (let i = 0; i < 300 && !(stream = app.origin.get(s.id))?.ready(); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!stream) throw new Error('stream never became ready');
-    const live = app.registry.get(s.id)!;
-    const tc = app.transcoders.get(s.id)!;
-    const top = [...stream.timelines.values()][0]!;
-    const publishStart = live.clock!.wallAtFirstMs;
+    const { tc, top, publishStart } = await liveOrigin(app, s.id);
     await new Promise((r) => setTimeout(r, 3000));
     const cpu0 = process.cpuUsage();
     const ff0 = processCpuSeconds(tc.pid!);
     const w0 = Date.now();
-    // Every part of the top rendition as it appears (an event: no polling, so the measurement
-    // costs the Node process nothing). The sampled latency is then computed exactly, every 5 ms
-    // of the window: at instant tau the newest part available is the last one with availableAt <= tau.
-    const parts = collectParts(top);
-    const end = w0 + (seconds - 8) * 1000;
     const gone = new Promise<void>((r) => tc.once('state', () => r()));
-    await Promise.race([new Promise((r) => setTimeout(r, end - Date.now())), gone]);
-    parts.stop();
-    const stop = Math.min(Date.now(), end);
-    const { sampled, arrival } = latencySamples(parts.parts, publishStart, w0, stop);
+    const lat = await measureOriginLatency(top, publishStart, (seconds - 8) * 1000, gone);
     const wall = (Date.now() - w0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const nodeCpu = (cpu.user + cpu.system) / 1e6 / wall;
@@ -130,10 +157,7 @@ export async function runOriginLatencyBench(opts: { seconds?: number; height?: n
     await pubDone;
     return {
       partTargetMs: app.config.hls.partSeconds * 1000,
-      sampledP50Ms: Math.round(pct(sampled, 50)),
-      sampledP95Ms: Math.round(pct(sampled, 95)),
-      atArrivalP50Ms: Math.round(pct(arrival, 50)),
-      atArrivalP95Ms: Math.round(pct(arrival, 95)),
+      ...lat,
       nodeCpuPerStreamSecond: Number(nodeCpu.toFixed(4)),
       ffmpegCpuPerStreamSecond: Number(ffCpu.toFixed(4)),
       nodeToFfmpegCpuRatio: Number((nodeCpu / ffCpu).toFixed(4)),

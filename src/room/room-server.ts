@@ -17,6 +17,7 @@ export { chatEvent } from './room-frames.js';
 import { BlockedWordMatcher } from './blocked-words.js';
 import { admitChat, newChatPolicyState, type ChatPolicyState } from './room-chat-policy.js';
 import { RoomCounts } from './room-counts.js';
+import { RoomOutbox } from './room-outbox.js';
 import { roomSettingsFromExtra, type RoomSettings } from './room-settings.js';
 
 /** The room socket's path: /v1/streams/:id/room. */
@@ -30,12 +31,19 @@ export interface RoomServerOptions {
   resolveToken: (token: string, address: string) => Promise<RoomPrincipal>;
   /** The PDT (ms) of the stream's live edge now; the wall clock when it has no live media. */
   mediaTime: (streamId: string) => number;
+  /** The viewer count a room's sockets are shown, given this node's sockets of it (clustered: summed across nodes); default: this node's. */
+  viewerCount?: (streamId: string, local: number) => number;
   logger: Logger;
 }
+
+/** What a room's sockets are sent in batches: its events, and the viewer count (every node's when clustered). */
+type SocketEvent = RoomEvent | { type: 'viewers'; count: number };
 
 /** One open room socket. */
 interface RoomSocket {
   ws: WebSocket;
+  /** The upgraded TCP socket under ws: batched frames are written to it directly (see #flush). */
+  socket: Duplex;
   ip: string;
   room: Room;
   openedAt: number;
@@ -50,6 +58,12 @@ interface RoomSocket {
   pending: number;
   /** A shopper's time-out in this room ends at this time (ms); 0: none, Infinity: until lifted. */
   bannedUntil: number;
+  /** The room's outbox index this socket receives from (events queued before it joined are not its own). */
+  from: number;
+  /** Events held while the socket's history is read (sent after it, without repeats); null once sent. */
+  held: SocketEvent[] | null;
+  /** The event of the batch being flushed this socket is written from (0 unless it joined mid-batch). */
+  batchFrom: number;
 }
 
 /** The sockets of one stream on this node, and what it aggregates per tick. */
@@ -67,7 +81,19 @@ interface Room {
   ready: Promise<void>;
   /** The last mediaTime given: each message gets a later one, so order and replay pages never tie. */
   lastMediaTime: number;
+  /** Events since the last flush, framed once for every socket. */
+  outbox: RoomOutbox<SocketEvent>;
+  flushTimer?: NodeJS.Timeout;
+  /** A flush is writing its batch (slice by slice); the next waits for it. */
+  flushing: boolean;
+  /** The next flush may not start before this (ms): room.batchMs, or 3 times the last flush's duration. */
+  nextFlushAt: number;
 }
+
+/** A flush is followed by at least this many times its CPU time before the next: fan-out takes at most about a quarter of the process's CPU. */
+const FLUSH_SPACING = 3;
+/** Sockets written per turn of the event loop during a flush. */
+const FLUSH_SLICE = 500;
 
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
@@ -94,6 +120,10 @@ export class RoomServer implements UpgradeTarget {
   reactionsDropped = 0;
   /** Sockets closed because their send buffer went over the bound. */
   slowClosed = 0;
+  /** Batched flushes to rooms, socket writes they made, and the CPU they took (ms, this process). */
+  fanoutFlushes = 0;
+  fanoutWrites = 0;
+  fanoutCpuMs = 0;
   readonly #counts = new RoomCounts();
   #countsTimer?: NodeJS.Timeout;
 
@@ -114,6 +144,13 @@ export class RoomServer implements UpgradeTarget {
     return this.#rooms.get(streamId)?.sockets.size ?? 0;
   }
 
+  /** Room sockets per stream on this node (rooms with at least one). */
+  socketCounts(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const r of this.#rooms.values()) if (r.sockets.size > 0) out.push([r.streamId, r.sockets.size]);
+    return out;
+  }
+
   /** Takes an upgrade on /v1/streams/:id/room within the server, address and stream caps. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
     const id = ROOM_PATH.exec(pathname)?.[1];
@@ -132,7 +169,7 @@ export class RoomServer implements UpgradeTarget {
         this.#addIp(ip, -1);
         return rejectUpgrade(socket, rec ? 503 : 404, rec ? 'Service Unavailable' : 'Not Found');
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, ip, id, rec.ownerId, roomSettingsFromExtra(rec.extra)));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => void this.#join(ws, socket, ip, id, rec.ownerId, roomSettingsFromExtra(rec.extra)));
     }, (err: unknown) => {
       this.#joining--;
       this.#addIp(ip, -1);
@@ -163,6 +200,7 @@ export class RoomServer implements UpgradeTarget {
     const r: Room = {
       streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
       unsubscribe: () => {}, policy: newChatPolicyState(settings), ready: Promise.resolve(), lastMediaTime: 0,
+      outbox: new RoomOutbox(), nextFlushAt: 0, flushing: false,
     };
     if (ownerId) {
       r.ready = this.#o.store.getBlockedWords(ownerId).then((words) => {
@@ -175,7 +213,7 @@ export class RoomServer implements UpgradeTarget {
     return room;
   }
 
-  async #join(ws: WebSocket, ip: string, streamId: string, ownerId: string | null, settings: RoomSettings): Promise<void> {
+  async #join(ws: WebSocket, socket: Duplex, ip: string, streamId: string, ownerId: string | null, settings: RoomSettings): Promise<void> {
     if (this.#closed) {
       this.#addIp(ip, -1);
       ws.close(1001, 'server stopping');
@@ -184,8 +222,10 @@ export class RoomServer implements UpgradeTarget {
     const c = this.#o.config;
     const now = Date.now();
     const room = this.#room(streamId, ownerId, settings);
+    // Live events from now on are held while history is read, then sent after it without repeats.
     const s: RoomSocket = {
-      ws, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
+      ws, socket, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
+      from: room.outbox.length, held: [], batchFrom: 0,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
@@ -194,10 +234,6 @@ export class RoomServer implements UpgradeTarget {
     this.#heartbeat.add(ws, () => this.#leave(s));
     ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
     ws.on('close', () => this.#leave(s));
-    // Live events that arrive while history is read are held, then sent after it without repeats.
-    const held: RoomEvent[] = [];
-    const deliver = (e: RoomEvent): void => void held.push(e);
-    this.#pendingHistory.set(s, deliver);
     ws.on('message', (data, isBinary) => this.#onFrame(s, data, isBinary));
     let items: RoomMessageRecord[] = [];
     try {
@@ -205,7 +241,10 @@ export class RoomServer implements UpgradeTarget {
     } catch (err) {
       this.#log.error({ err, streamId }, 'room history read failed');
     }
-    this.#pendingHistory.delete(s);
+    // Events queued but not flushed yet are held too; the socket takes the next flushes from here.
+    const held = [...(s.held ?? []), ...room.outbox.eventsFrom(s.from)];
+    s.held = null;
+    s.from = room.outbox.length;
     const seen = new Set(items.map((m) => m.id));
     this.#send(s, JSON.stringify({ type: 'history', items: items.map(chatEvent) }));
     this.#send(s, JSON.stringify({ type: 'room', ...room.policy.settings }));
@@ -215,31 +254,101 @@ export class RoomServer implements UpgradeTarget {
     }
   }
 
-  readonly #pendingHistory = new Map<RoomSocket, (e: RoomEvent) => void>();
-
   #leave(s: RoomSocket): void {
     const room = s.room;
     if (!room.sockets.delete(s)) return;
-    this.#pendingHistory.delete(s);
+    s.held = null;
     this.#sockets--;
     this.#addIp(s.ip, -1);
     if (room.sockets.size === 0) {
       room.unsubscribe();
+      clearTimeout(room.flushTimer);
       this.#rooms.delete(room.streamId);
     }
   }
 
-  /** Sends text to one socket, or closes a socket whose send buffer is over the bound. */
+  /** Sends text to one socket (its own frames: history, auth, errors). */
   #send(s: RoomSocket, text: string): void {
-    if (s.ws.readyState !== s.ws.OPEN) return;
+    if (this.#writable(s)) s.ws.send(text);
+  }
+
+  /** Whether the socket is open and keeping up; one whose send buffer is over the bound is closed. */
+  #writable(s: RoomSocket): boolean {
+    if (s.ws.readyState !== s.ws.OPEN) return false;
     if (s.ws.bufferedAmount > this.#o.config.maxBufferedBytes) {
       this.slowClosed++;
       this.#log.info({ streamId: s.room.streamId, remoteAddress: s.ip, buffered: s.ws.bufferedAmount }, 'room socket cannot keep up: closed');
       s.ws.terminate();
       this.#leave(s);
-      return;
+      return false;
     }
-    s.ws.send(text);
+    return true;
+  }
+
+  /** Queues an event for every socket of the room; it goes out with the room's next flush. */
+  #enqueue(room: Room, e: SocketEvent): void {
+    room.outbox.push(e, JSON.stringify(e));
+    this.#scheduleFlush(room);
+  }
+
+  #scheduleFlush(room: Room): void {
+    if (room.flushTimer || room.flushing || this.#closed || room.outbox.length === 0) return;
+    room.flushTimer = setTimeout(() => this.#flush(room), Math.max(0, room.nextFlushAt - Date.now()));
+    room.flushTimer.unref();
+  }
+
+  /**
+   * Writes the events queued since the last flush to every socket: the same bytes, one write per
+   * socket, straight to the TCP socket under ws. That is safe because ws writes each of its own
+   * frames whole and synchronously (permessage-deflate is off), and it keeps the bytes counted in
+   * ws.bufferedAmount, so the slow-socket bound holds. Sockets still reading their history hold
+   * the events instead. The writes go FLUSH_SLICE sockets per turn of the event loop, so a large
+   * room never holds the media path (ingest, the transcoder's pipes) for more than a slice.
+   */
+  #flush(room: Room): void {
+    room.flushTimer = undefined;
+    room.flushing = true;
+    const start = performance.now();
+    const cpu0 = process.cpuUsage();
+    const batch = room.outbox.take();
+    // Who gets what is settled now: a socket that joins from here on takes the next batch.
+    const targets: RoomSocket[] = [];
+    for (const s of room.sockets) {
+      const from = s.from;
+      s.from = 0;
+      if (s.held) {
+        for (let i = from; i < batch.events.length; i++) s.held.push(batch.events[i]!);
+      } else if (from < batch.events.length) {
+        s.batchFrom = from;
+        targets.push(s);
+      }
+    }
+    let cpuMs = 0;
+    const slice = (at: number): void => {
+      const c0 = at === 0 ? cpu0 : process.cpuUsage();
+      const gone = this.#closed || this.#rooms.get(room.streamId) !== room;
+      const end = gone ? targets.length : Math.min(targets.length, at + FLUSH_SLICE);
+      for (let i = gone ? end : at; i < end; i++) {
+        const s = targets[i]!;
+        if (!room.sockets.has(s) || !this.#writable(s)) continue;
+        s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
+        this.fanoutWrites++;
+      }
+      const c = process.cpuUsage(c0);
+      cpuMs += (c.user + c.system) / 1000;
+      if (end < targets.length) {
+        setImmediate(() => slice(end));
+        return;
+      }
+      room.flushing = false;
+      this.fanoutFlushes++;
+      this.fanoutCpuMs += cpuMs;
+      // Spaced by the CPU the flush took, not its wall time: on a machine short of CPU the wall time
+      // counts the waits for a core too, and spacing by it would hold chat back for nothing.
+      room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), FLUSH_SPACING * cpuMs);
+      if (!gone) this.#scheduleFlush(room);
+    };
+    slice(0);
   }
 
   #error(s: RoomSocket, code: ErrorCode, message: string): void {
@@ -253,12 +362,7 @@ export class RoomServer implements UpgradeTarget {
       this.#rereadBans(e.shopperId, e.scope, e.scopeId).catch((err: unknown) => this.#log.warn({ err, streamId: room.streamId }, 'room bans re-read failed'));
       return;
     }
-    const text = JSON.stringify(e);
-    for (const s of [...room.sockets]) {
-      const hold = this.#pendingHistory.get(s);
-      if (hold) hold(e);
-      else this.#send(s, text);
-    }
+    this.#enqueue(room, e);
   }
 
   #onFrame(s: RoomSocket, data: RawData, isBinary: boolean): void {
@@ -382,11 +486,10 @@ export class RoomServer implements UpgradeTarget {
         room.reactionTotal = 0;
         this.#o.fanout.publish(room.streamId, { type: 'reactions', counts });
       }
-      const n = room.sockets.size;
+      const n = this.#o.viewerCount ? this.#o.viewerCount(room.streamId, room.sockets.size) : room.sockets.size;
       if (n !== room.viewersSent) {
         room.viewersSent = n;
-        const text = JSON.stringify({ type: 'viewers', count: n });
-        for (const s of [...room.sockets]) if (!this.#pendingHistory.has(s)) this.#send(s, text);
+        this.#enqueue(room, { type: 'viewers', count: n });
       }
     }
   }
@@ -411,7 +514,10 @@ export class RoomServer implements UpgradeTarget {
     if (this.#countsTimer) clearInterval(this.#countsTimer);
     const all = [...this.#rooms.values()].flatMap((r) => [...r.sockets]);
     await closeSockets(all.map((s) => s.ws));
-    for (const r of this.#rooms.values()) r.unsubscribe();
+    for (const r of this.#rooms.values()) {
+      r.unsubscribe();
+      clearTimeout(r.flushTimer);
+    }
     this.#rooms.clear();
     this.#wss.close();
     await this.flushCounts();

@@ -250,6 +250,25 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
   },
   {
     version: 8,
+    description: 'commerce: promo code reveals and per-stream settings (issue 13)',
+    sql: `
+      CREATE TABLE promo_reveals (
+        id          bigserial PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code        text COLLATE "C" NOT NULL,
+        session_id  text COLLATE "C",
+        at          bigint NOT NULL
+      );
+      CREATE UNIQUE INDEX promo_reveals_once ON promo_reveals (stream_id, code, session_id);
+
+      CREATE TABLE stream_commerce (
+        stream_id         text COLLATE "C" PRIMARY KEY REFERENCES streams(id) ON DELETE CASCADE,
+        show_sold_counts  boolean NOT NULL
+      );
+    `,
+  },
+  {
+    version: 9,
     description: 'notifications: push subscriptions and the outbox (issue 15)',
     sql: `
       CREATE TABLE push_subscriptions (
@@ -280,6 +299,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
       CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
       CREATE INDEX outbox_by_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+    `,
+  },
+  {
+    version: 10,
+    description: 'discovery: products by ref, for product placements (issue 15)',
+    sql: `
+      -- GET /v1/products/:ref/streams: the streams whose carousel holds a product with that ref.
+      CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
+    `,
+  },
+  {
+    version: 11,
+    description: 'analytics: unique viewers of the replay (issue 15)',
+    sql: `
+      -- Unique viewers of the replay and their HyperLogLog, base64 (NULL: nobody watched a replay).
+      ALTER TABLE stream_analytics ADD COLUMN replay_unique_viewers integer;
+      ALTER TABLE stream_analytics ADD COLUMN replay_sketch text;
     `,
   },
 ]);
