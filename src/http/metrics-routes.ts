@@ -98,7 +98,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
       // The room (issue 14): stored per minute by the room server, up to room.countsFlushMs behind.
       room: roomAnalyticsBlock(await o.store.listRoomCounts(rec.id)),
       // The creator's journey (issue 15): viewers live and in replay, per product, followers gained.
-      ...await journeyAnalytics(o.store, rec, { peak, average, replayWatchSeconds: watchReplay, snapshot: live, commerce }, now),
+      ...await journeyAnalytics(o.store, rec, { peak, average, replayUnique: a?.replayUniqueViewers ?? 0, replayWatchSeconds: watchReplay, snapshot: live, commerce }, now),
     };
   });
 

@@ -86,7 +86,7 @@ export class AnalyticsPersistence {
     const own = this.periodSource?.period(id, totals, totals.timeline);
     if (own === 'skip') return void this.#bases.delete(id);
     const key = own?.key ?? String(totals.trackedAtMs);
-    const cur = fromTicker(own?.snap ?? totals, own?.timeline ?? totals.timeline, totals.uniqueSketch, this.#now());
+    const cur = fromTicker(own?.snap ?? totals, own?.timeline ?? totals.timeline, totals.uniqueSketch, this.#now(), totals.replaySketch);
     this.#queue.run(id, async () => {
       const base = await this.#base(id, key);
       // Forget the period only if no newer one started meanwhile.
@@ -116,7 +116,7 @@ export class AnalyticsPersistence {
     const timeline = this.#ticker.timeline(streamId) ?? [];
     const own = this.periodSource?.period(streamId, now, timeline);
     if (own === 'skip') return forWrite ? undefined : this.#store.getAnalytics(streamId);
-    const cur = fromTicker(own?.snap ?? now, own?.timeline ?? timeline, this.#ticker.uniqueSketch(streamId), this.#now());
+    const cur = fromTicker(own?.snap ?? now, own?.timeline ?? timeline, this.#ticker.uniqueSketch(streamId), this.#now(), this.#ticker.replaySketch(streamId));
     return mergeAnalytics(base, cur);
   }
 

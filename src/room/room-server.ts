@@ -62,6 +62,8 @@ interface RoomSocket {
   from: number;
   /** Events held while the socket's history is read (sent after it, without repeats); null once sent. */
   held: SocketEvent[] | null;
+  /** The event of the batch being flushed this socket is written from (0 unless it joined mid-batch). */
+  batchFrom: number;
 }
 
 /** The sockets of one stream on this node, and what it aggregates per tick. */
@@ -82,12 +84,16 @@ interface Room {
   /** Events since the last flush, framed once for every socket. */
   outbox: RoomOutbox<SocketEvent>;
   flushTimer?: NodeJS.Timeout;
+  /** A flush is writing its batch (slice by slice); the next waits for it. */
+  flushing: boolean;
   /** The next flush may not start before this (ms): room.batchMs, or 3 times the last flush's duration. */
   nextFlushAt: number;
 }
 
-/** A flush is followed by at least this many times its duration before the next: fan-out takes at most about a quarter of the event loop. */
+/** A flush is followed by at least this many times its CPU time before the next: fan-out takes at most about a quarter of the process's CPU. */
 const FLUSH_SPACING = 3;
+/** Sockets written per turn of the event loop during a flush. */
+const FLUSH_SLICE = 500;
 
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
@@ -114,6 +120,10 @@ export class RoomServer implements UpgradeTarget {
   reactionsDropped = 0;
   /** Sockets closed because their send buffer went over the bound. */
   slowClosed = 0;
+  /** Batched flushes to rooms, socket writes they made, and the CPU they took (ms, this process). */
+  fanoutFlushes = 0;
+  fanoutWrites = 0;
+  fanoutCpuMs = 0;
   readonly #counts = new RoomCounts();
   #countsTimer?: NodeJS.Timeout;
 
@@ -190,7 +200,7 @@ export class RoomServer implements UpgradeTarget {
     const r: Room = {
       streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
       unsubscribe: () => {}, policy: newChatPolicyState(settings), ready: Promise.resolve(), lastMediaTime: 0,
-      outbox: new RoomOutbox(), nextFlushAt: 0,
+      outbox: new RoomOutbox(), nextFlushAt: 0, flushing: false,
     };
     if (ownerId) {
       r.ready = this.#o.store.getBlockedWords(ownerId).then((words) => {
@@ -215,7 +225,7 @@ export class RoomServer implements UpgradeTarget {
     // Live events from now on are held while history is read, then sent after it without repeats.
     const s: RoomSocket = {
       ws, socket, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
-      from: room.outbox.length, held: [],
+      from: room.outbox.length, held: [], batchFrom: 0,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
@@ -278,7 +288,11 @@ export class RoomServer implements UpgradeTarget {
   /** Queues an event for every socket of the room; it goes out with the room's next flush. */
   #enqueue(room: Room, e: SocketEvent): void {
     room.outbox.push(e, JSON.stringify(e));
-    if (room.flushTimer || this.#closed) return;
+    this.#scheduleFlush(room);
+  }
+
+  #scheduleFlush(room: Room): void {
+    if (room.flushTimer || room.flushing || this.#closed || room.outbox.length === 0) return;
     room.flushTimer = setTimeout(() => this.#flush(room), Math.max(0, room.nextFlushAt - Date.now()));
     room.flushTimer.unref();
   }
@@ -288,23 +302,53 @@ export class RoomServer implements UpgradeTarget {
    * socket, straight to the TCP socket under ws. That is safe because ws writes each of its own
    * frames whole and synchronously (permessage-deflate is off), and it keeps the bytes counted in
    * ws.bufferedAmount, so the slow-socket bound holds. Sockets still reading their history hold
-   * the events instead.
+   * the events instead. The writes go FLUSH_SLICE sockets per turn of the event loop, so a large
+   * room never holds the media path (ingest, the transcoder's pipes) for more than a slice.
    */
   #flush(room: Room): void {
     room.flushTimer = undefined;
+    room.flushing = true;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     const batch = room.outbox.take();
+    // Who gets what is settled now: a socket that joins from here on takes the next batch.
+    const targets: RoomSocket[] = [];
     for (const s of room.sockets) {
       const from = s.from;
       s.from = 0;
       if (s.held) {
         for (let i = from; i < batch.events.length; i++) s.held.push(batch.events[i]!);
-      } else if (from < batch.events.length && this.#writable(s)) {
-        s.socket.write(from === 0 ? batch.data : batch.data.subarray(batch.offsets[from]));
+      } else if (from < batch.events.length) {
+        s.batchFrom = from;
+        targets.push(s);
       }
     }
-    const took = performance.now() - start;
-    room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - took, FLUSH_SPACING * took);
+    let cpuMs = 0;
+    const slice = (at: number): void => {
+      const c0 = at === 0 ? cpu0 : process.cpuUsage();
+      const gone = this.#closed || this.#rooms.get(room.streamId) !== room;
+      const end = gone ? targets.length : Math.min(targets.length, at + FLUSH_SLICE);
+      for (let i = gone ? end : at; i < end; i++) {
+        const s = targets[i]!;
+        if (!room.sockets.has(s) || !this.#writable(s)) continue;
+        s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
+        this.fanoutWrites++;
+      }
+      const c = process.cpuUsage(c0);
+      cpuMs += (c.user + c.system) / 1000;
+      if (end < targets.length) {
+        setImmediate(() => slice(end));
+        return;
+      }
+      room.flushing = false;
+      this.fanoutFlushes++;
+      this.fanoutCpuMs += cpuMs;
+      // Spaced by the CPU the flush took, not its wall time: on a machine short of CPU the wall time
+      // counts the waits for a core too, and spacing by it would hold chat back for nothing.
+      room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), FLUSH_SPACING * cpuMs);
+      if (!gone) this.#scheduleFlush(room);
+    };
+    slice(0);
   }
 
   #error(s: RoomSocket, code: ErrorCode, message: string): void {
