@@ -135,9 +135,11 @@ export class ClusterAudience implements AnalyticsPeriodSource {
   async start(): Promise<void> {
     if (this.#started || this.#closed) return;
     this.#started = true;
+    // Connected before the first tick's round trip (a refused first connect is retried by the client).
+    await this.#redis.connect().catch(() => undefined);
+    if (this.#closed) return;
     this.#o.ticker.on('tick', this.#onTick);
     this.#o.ticker.on('streamdropped', this.#onDropped);
-    await this.#redis.connect().catch(() => undefined);
   }
 
   /** Whether the last round trip reached Redis. */
@@ -165,7 +167,11 @@ export class ClusterAudience implements AnalyticsPeriodSource {
   /** Reads now the shares of streams not read within the last tick (one round trip; errors leave what was known). */
   async refresh(streamIds: readonly string[]): Promise<void> {
     const now = Date.now();
-    const ids = [...new Set(streamIds)].filter((id) => (this.#want(id), now - (this.#remote.get(id)?.readAt ?? 0) > 1000)).slice(0, MAX_REFRESH);
+    const ids: string[] = [];
+    for (const id of new Set(streamIds)) {
+      this.#want(id);
+      if (ids.length < MAX_REFRESH && now - (this.#remote.get(id)?.readAt ?? 0) > 1000) ids.push(id);
+    }
     if (!ids.length || this.#closed) return;
     try {
       const p = this.#redis.pipeline();
@@ -227,13 +233,15 @@ export class ClusterAudience implements AnalyticsPeriodSource {
     while (this.#interest.size > this.#o.maxStreams) this.#interest.delete(this.#interest.keys().next().value!);
   }
 
-  /** The other nodes' shares of a stream that still count (read within ttlMs, written within ttlMs). */
+  /**
+   * The other nodes' shares of a stream that still count: read within ttlMs, each written within
+   * ttlMs of that read (#store keeps no others). Judged at the read, not now: a live node's share is
+   * up to a tick old when read and another tick when used, so "now" would drop live shares.
+   */
   #fresh(streamId: string, now = Date.now()): AudienceShare[] {
     const r = this.#remote.get(streamId);
     if (!r || now - r.readAt > this.#o.ttlMs) return [];
-    const out: AudienceShare[] = [];
-    for (const s of r.shares.values()) if (now - s.at <= this.#o.ttlMs) out.push(s);
-    return out;
+    return [...r.shares.values()];
   }
 
   /** Keeps one stream's hash as read (HGETALL's answer in a pipeline's [err, value] form). */

@@ -48,10 +48,10 @@ export const ClusterConfigSchema = Type.Object({
   maxPipes: Type.Integer({ minimum: 1, maximum: 100_000, default: 512 }),
   /**
    * A node's share of a stream's viewers (written to Redis every watch tick, 1 s) counts this long
-   * after it was written: a dead node's share is gone from every node's sums within it. Also the TTL
-   * of the stream's analytics ownership.
+   * after it was written (judged when read; at least a tick and a half): a dead node's share is gone
+   * from every node's sums within it and a tick. Also the TTL of the stream's analytics ownership.
    */
-  audienceTtlMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 3000 }),
+  audienceTtlMs: Type.Integer({ minimum: 1500, maximum: 600_000, default: 3000 }),
   /** Streams whose viewer shares one node writes, reads and remembers per tick at most. */
   audienceMaxStreams: Type.Integer({ minimum: 1, maximum: 100_000, default: 4096 }),
   /** A node-to-node pipe request must be answered within this long. */
