@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 /** The parent's orders. */
 export type ToClients =
   | { type: 'open'; url: string; count: number; addresses: string[]; perAddress: number; tokens: string[]; deadlineMs: number }
+  /** drainMs: after the last send, how long at most to wait for chat still on its way (the wait ends after 5 s without any). */
   | { type: 'run'; startAt: number; seconds: number; drainMs: number; chatPerSecond: number; reactionsPerSecond: number; worker: number; workers: number }
   | { type: 'close' };
 
@@ -32,6 +33,8 @@ export type FromClients =
     openAtEnd: number;
     loopDelayP99Ms: number;
     cpuSeconds: number;
+    /** From the start of the sends to the end of the drain. */
+    elapsedSeconds: number;
   };
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -43,6 +46,7 @@ const senders: WebSocket[] = [];
 let running = false;
 let closedDuringRun = 0;
 let framesReceived = 0;
+let lastChatAt = 0;
 const refused: Record<string, number> = {};
 // Receive records by chat sequence number (bounded: allocated for the run's messages).
 let count = new Uint32Array(0);
@@ -64,6 +68,7 @@ function onFrame(data: Buffer): void {
   }
   if (data.compare(CHAT_PREFIX, 0, CHAT_PREFIX.length, 0, CHAT_PREFIX.length) !== 0) return;
   const at = now();
+  lastChatAt = at;
   const i = data.indexOf(TEXT_MARK);
   if (i < 0) return;
   let seq = 0;
@@ -173,7 +178,8 @@ async function run(m: Extract<ToClients, { type: 'run' }>): Promise<void> {
   await chat;
   await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
   clearInterval(reactions);
-  await new Promise((r) => setTimeout(r, m.drainMs));
+  // Chat still on its way: wait until none came for 5 s (a starved server flushes seconds apart), bounded by drainMs.
+  for (const drainEnd = Date.now() + m.drainMs; Date.now() < drainEnd && now() - lastChatAt < 5000;) await new Promise((r) => setTimeout(r, 100));
   running = false;
   loop.disable();
   const cpu = process.cpuUsage(cpu0);
@@ -184,6 +190,7 @@ async function run(m: Extract<ToClients, { type: 'run' }>): Promise<void> {
     openAtEnd: sockets.filter((ws) => ws.readyState === ws.OPEN).length,
     loopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    elapsedSeconds: (Date.now() - t0) / 1000,
   });
 }
 

@@ -22,6 +22,7 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ShowcaseApp } from '../src/app.js';
@@ -56,8 +57,17 @@ export interface RoomBenchResult {
   firstReceiverP99Ms: number;
   reactionsSent: number;
   framesReceivedPerSecond: number;
+  /** The room's batched flushes during the load, the socket writes they made, and their CPU per write. */
+  flushesPerSecond: number;
+  socketWritesPerSecond: number;
+  cpuMicrosPerSocketWrite: number;
   serverCpuIdle: number;
   serverCpuLoad: number;
+  /** The server's event loop utilization during the load (1: never waiting for I/O). */
+  serverLoopUtilization: number;
+  /** The server's event-loop delay p99 in the idle room and under the load (what the media path waits for the loop). */
+  serverLoopDelayP99IdleMs: number;
+  serverLoopDelayP99LoadMs: number;
   serverCpuPer1000Sockets: number;
   rssBytesPerSocket: number;
   heapBytesPerSocket: number;
@@ -137,7 +147,9 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
   const chatPerSecond = opts.chatPerSecond ?? 20;
   const reactionsPerSecond = opts.reactionsPerSecond ?? 2000;
   const height = opts.height ?? 720;
-  if (total > 50_000 || seconds > 600 || chatPerSecond > 200) throw new Error('bounded: at most 50,000 sockets, 600 s and 200 messages a second');
+  for (const [name, v, max] of [['sockets', total, 50_000], ['seconds', seconds, 600], ['idle seconds', idleSeconds, 600], ['chat messages a second', chatPerSecond, 200], ['reactions a second', reactionsPerSecond, 100_000], ['source height', height, 1080]] as const) {
+    if (!(v > 0 && v <= max)) throw new Error(`bounded: ${name} must be above 0 and at most ${max} (got ${v})`);
+  }
   const loadAvgAtStart = loadavg()[0]!;
   const src = sourceFile(height, 60);
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-room-'));
@@ -170,7 +182,10 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     let cpu0 = process.cpuUsage();
     let ff0 = processCpuSeconds(tc.pid!);
     let w0 = Date.now();
+    const loopIdle = monitorEventLoopDelay({ resolution: 10 });
+    loopIdle.enable();
     const originIdle = await measureOriginLatency(top, publishStart, idleSeconds * 1000, gone);
+    loopIdle.disable();
     let wall = (Date.now() - w0) / 1000;
     let cpu = process.cpuUsage(cpu0);
     const serverCpuIdle = (cpu.user + cpu.system) / 1e6 / wall;
@@ -202,7 +217,7 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     const mem1 = process.memoryUsage();
 
     // The load: chat and reactions for `seconds`, the origin measured meanwhile.
-    const drainMs = 3000;
+    const drainMs = 30_000;
     const startAt = Date.now() + 1000;
     const reports = children.map((child) => nextMessage(child, 'report', (seconds + 60) * 1000));
     children.forEach((child, w) => child.send({
@@ -213,11 +228,19 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     cpu0 = process.cpuUsage();
     ff0 = processCpuSeconds(tc.pid!);
     w0 = Date.now();
+    const elu0 = performance.eventLoopUtilization();
+    const loopLoad = monitorEventLoopDelay({ resolution: 10 });
+    loopLoad.enable();
+    const room = app.http.room;
+    const fanStart = { flushes: room.fanoutFlushes, writes: room.fanoutWrites, cpuMs: room.fanoutCpuMs };
     const originLoad = await measureOriginLatency(top, publishStart, seconds * 1000, gone);
     wall = (Date.now() - w0) / 1000;
     cpu = process.cpuUsage(cpu0);
+    const serverLoopUtilization = performance.eventLoopUtilization(elu0).utilization;
+    loopLoad.disable();
     const serverCpuLoad = (cpu.user + cpu.system) / 1e6 / wall;
     const ffmpegCpuLoad = (processCpuSeconds(tc.pid!) - ff0) / wall;
+    const fan = { flushes: room.fanoutFlushes - fanStart.flushes, writes: room.fanoutWrites - fanStart.writes, cpuMs: room.fanoutCpuMs - fanStart.cpuMs };
     const r = await Promise.all(reports);
 
     // Send to first and to last receiver, per message, over every client process.
@@ -262,9 +285,15 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
       firstReceiverP50Ms: pct(toFirst, 50),
       firstReceiverP99Ms: pct(toFirst, 99),
       reactionsSent: r.reduce((n, x) => n + x.reactionsSent, 0),
-      framesReceivedPerSecond: Math.round(r.reduce((n, x) => n + x.framesReceived, 0) / (seconds + drainMs / 1000)),
+      framesReceivedPerSecond: Math.round(r.reduce((n, x) => n + x.framesReceived / x.elapsedSeconds, 0)),
+      flushesPerSecond: Number((fan.flushes / wall).toFixed(1)),
+      socketWritesPerSecond: Math.round(fan.writes / wall),
+      cpuMicrosPerSocketWrite: Number(((fan.cpuMs * 1000) / Math.max(1, fan.writes)).toFixed(2)),
       serverCpuIdle: Number(serverCpuIdle.toFixed(3)),
       serverCpuLoad: Number(serverCpuLoad.toFixed(3)),
+      serverLoopUtilization: Number(serverLoopUtilization.toFixed(3)),
+      serverLoopDelayP99IdleMs: Math.round(loopIdle.percentile(99) / 1e5) / 10,
+      serverLoopDelayP99LoadMs: Math.round(loopLoad.percentile(99) / 1e5) / 10,
       serverCpuPer1000Sockets: Number(((serverCpuLoad - serverCpuIdle) / (open / 1000)).toFixed(4)),
       rssBytesPerSocket: Math.round((mem1.rss - mem0.rss) / open),
       heapBytesPerSocket: Math.round((mem1.heapUsed + mem1.external - mem0.heapUsed - mem0.external) / open),
@@ -272,7 +301,7 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
       originLoad,
       ffmpegCpuIdle: Number(ffmpegCpuIdle.toFixed(3)),
       ffmpegCpuLoad: Number(ffmpegCpuLoad.toFixed(3)),
-      clientCpuPerSecond: Number((r.reduce((n, x) => n + x.cpuSeconds, 0) / (seconds + drainMs / 1000 + 1)).toFixed(3)),
+      clientCpuPerSecond: Number(r.reduce((n, x) => n + x.cpuSeconds / (x.elapsedSeconds + 1), 0).toFixed(3)),
       clientLoopDelayP99Ms: Math.max(...r.map((x) => x.loopDelayP99Ms)),
       slowClosed: app.http.room.slowClosed,
       loadAvgAtStart: Number(loadAvgAtStart.toFixed(2)),
@@ -309,8 +338,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     'send to last receiver p50 / p99 (ms)': `${r.lastReceiverP50Ms} / ${r.lastReceiverP99Ms} (target p99 < 250: ${met(r.lastReceiverP99Ms < 250)})`,
     'send to first receiver p50 / p99 (ms)': `${r.firstReceiverP50Ms} / ${r.firstReceiverP99Ms}`,
     'frames received per second (all clients)': r.framesReceivedPerSecond,
-    'server CPU idle room / load (cores)': `${r.serverCpuIdle} / ${r.serverCpuLoad}`,
+    'room flushes / socket writes per second, CPU per write': `${r.flushesPerSecond} / ${r.socketWritesPerSecond}, ${r.cpuMicrosPerSocketWrite} µs`,
+    'server CPU idle room / load (cores), loop utilization': `${r.serverCpuIdle} / ${r.serverCpuLoad}, ${r.serverLoopUtilization}`,
     'server CPU per 1,000 sockets (cores)': r.serverCpuPer1000Sockets,
+    'server event-loop delay p99 idle room / load (ms)': `${r.serverLoopDelayP99IdleMs} / ${r.serverLoopDelayP99LoadMs}`,
     'memory per socket: RSS / heap+external (bytes)': `${r.rssBytesPerSocket} / ${r.heapBytesPerSocket} (target < 20 KB: ${met(r.rssBytesPerSocket < 20_480)})`,
     'origin latency idle room p50 / p95 (ms)': `${r.originIdle.sampledP50Ms} / ${r.originIdle.sampledP95Ms}`,
     'origin latency under load p50 / p95 (ms)': `${r.originLoad.sampledP50Ms} / ${r.originLoad.sampledP95Ms} (target within 50 ms: ${met(r.originLoad.sampledP50Ms - r.originIdle.sampledP50Ms <= 50)})`,

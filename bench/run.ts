@@ -80,6 +80,7 @@ for (const [name, file, fn] of [
   ['webrtc-latency', './webrtc-latency.js', 'runWebRtcLatencyBench'],
   ['commerce-playlist', './commerce-playlist.js', 'runCommercePlaylistBench'],
   ['cluster', './cluster.js', 'runClusterBench'],
+  ['notify-fanout', './notify-fanout.js', 'runNotifyFanoutBench'],
 ] as const) {
   await section(name, async () => {
     let mod: Record<string, unknown>;

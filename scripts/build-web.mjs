@@ -59,6 +59,12 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// The push service worker (src/web/push/sw.ts): a fixed name, served at /sw.js so its scope is the whole site.
+await build({
+  absWorkingDir: root, entryPoints: [join(root, 'src/web/push/sw.ts')], outfile: join(outdir, 'sw.js'),
+  bundle: true, minify, format: 'iife', platform: 'browser', target: ['es2020'], logLevel: 'warning',
+});
+
 const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
 const built = {};
 for (const p of pages) {

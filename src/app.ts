@@ -164,7 +164,10 @@ export class ShowcaseApp {
       hls: (id) => this.origin.get(id),
       recordingState: (id) => this.recordings?.cachedState(id),
     });
-    this.cluster = clusterNode(config, { store, nodeId, logger: log, streams: () => ({ live: this.registry.liveCount(), speeds: this.status.metricsViews().map((v) => v.transcoderSpeed).filter((x) => x > 0) }), ingest: () => ({ rtmpPort: this.rtmpPort, whip: this.whip !== undefined }) });
+    this.cluster = clusterNode(config, { store, nodeId, logger: log, streams: () => ({ live: this.registry.liveCount(), speeds: this.status.metricsViews().map((v) => v.transcoderSpeed).filter((x) => x > 0) }), ingest: () => ({ rtmpPort: this.rtmpPort, whip: this.whip !== undefined }),
+      ticker: this.ticker, holdsLive: (id) => this.registry.get(id)?.state === 'live', roomSockets: () => (this.http.hasDecorator('room') ? this.http.room.socketCounts() : []) });
+    // Clustered: one node writes each stream's analytics, the sum of every node's viewers.
+    if (this.cluster) this.analytics.periodSource = this.cluster.audience;
     this.#publishPolicy = new RtmpPublishPolicy({ registry: this.registry, isOwnerDisabled: ownerDisabledCheck(store), deadPublisherMs: config.rtmp.deadPublisherMs, reconnectGraceMs: config.streams.reconnectGraceMs });
     this.rtmp = new RtmpServer({ host: config.rtmp.host, port: config.rtmp.port, app: config.rtmp.app, readCoalesceMs: config.rtmp.readCoalesceMs, logger: log.child({ component: 'rtmp' }), limits: rtmpLimits(config), onPublish: (req) => this.#publishPolicy.decide(req) });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
@@ -318,7 +321,8 @@ export class ShowcaseApp {
     const watchFeed = new WatchEventFeed();
     await http.register(watchRoutes, { feed: watchFeed });
     await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log, onConversion: (c) => this.notify.conversionCreated(c) });
-    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout });
+    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout,
+      ...(this.cluster ? { viewerCount: (id: string, n: number) => this.cluster!.audience.roomViewers(id, n) } : {}) });
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).
     await http.register(discoveryPlugin);

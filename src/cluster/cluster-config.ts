@@ -46,6 +46,14 @@ export const ClusterConfigSchema = Type.Object({
   pipeIdleStopMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 2000 }),
   /** Pipes a node holds for others, and pipes it takes from others, each at most. */
   maxPipes: Type.Integer({ minimum: 1, maximum: 100_000, default: 512 }),
+  /**
+   * A node's share of a stream's viewers (written to Redis every watch tick, 1 s) counts this long
+   * after it was written (judged when read; at least a tick and a half): a dead node's share is gone
+   * from every node's sums within it and a tick. Also the TTL of the stream's analytics ownership.
+   */
+  audienceTtlMs: Type.Integer({ minimum: 1500, maximum: 600_000, default: 3000 }),
+  /** Streams whose viewer shares one node writes, reads and remembers per tick at most. */
+  audienceMaxStreams: Type.Integer({ minimum: 1, maximum: 100_000, default: 4096 }),
   /** A node-to-node pipe request must be answered within this long. */
   pipeRequestTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
 }, { additionalProperties: false, default: {} });

@@ -10,6 +10,7 @@ import { roomAnalyticsBlock } from '../room/room-analytics.js';
 import { computeLevels, type Sale } from '../journey/levels/creator-levels.js';
 import { fromUnits } from '../commerce/money.js';
 import { journeyAnalytics } from '../journey/analytics/stream-journey-analytics.js';
+import { streamViewers } from '../cluster/audience-views.js';
 
 export type { StoredAnalytics } from '../metrics/stream-analytics.js';
 
@@ -90,13 +91,14 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
       watchMinutes: { live: Math.round((watchLive / 60) * 100) / 100, replay: Math.round((watchReplay / 60) * 100) / 100 },
       uniqueViewers: a?.uniqueViewers ?? 0,
       uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error), merged across live and replay viewing',
-      currentViewers: live?.viewersTotal ?? 0,
+      // Clustered: summed across the nodes (this node being the stream's analytics owner, see the cluster plugin).
+      currentViewers: (await streamViewers(app, rec.id)).watching,
       timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
       ...(commerce ? { commerce } : {}),
       // The room (issue 14): stored per minute by the room server, up to room.countsFlushMs behind.
       room: roomAnalyticsBlock(await o.store.listRoomCounts(rec.id)),
       // The creator's journey (issue 15): viewers live and in replay, per product, followers gained.
-      ...await journeyAnalytics(o.store, rec, { peak, average, replayWatchSeconds: watchReplay, snapshot: live, commerce }, now),
+      ...await journeyAnalytics(o.store, rec, { peak, average, replayUnique: a?.replayUniqueViewers ?? 0, replayWatchSeconds: watchReplay, snapshot: live, commerce }, now),
     };
   });
 

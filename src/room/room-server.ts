@@ -31,10 +31,12 @@ export interface RoomServerOptions {
   resolveToken: (token: string, address: string) => Promise<RoomPrincipal>;
   /** The PDT (ms) of the stream's live edge now; the wall clock when it has no live media. */
   mediaTime: (streamId: string) => number;
+  /** The viewer count a room's sockets are shown, given this node's sockets of it (clustered: summed across nodes); default: this node's. */
+  viewerCount?: (streamId: string, local: number) => number;
   logger: Logger;
 }
 
-/** What a room's sockets are sent in batches: its events, and the viewer count (this node's). */
+/** What a room's sockets are sent in batches: its events, and the viewer count (every node's when clustered). */
 type SocketEvent = RoomEvent | { type: 'viewers'; count: number };
 
 /** One open room socket. */
@@ -60,6 +62,8 @@ interface RoomSocket {
   from: number;
   /** Events held while the socket's history is read (sent after it, without repeats); null once sent. */
   held: SocketEvent[] | null;
+  /** The event of the batch being flushed this socket is written from (0 unless it joined mid-batch). */
+  batchFrom: number;
 }
 
 /** The sockets of one stream on this node, and what it aggregates per tick. */
@@ -80,12 +84,20 @@ interface Room {
   /** Events since the last flush, framed once for every socket. */
   outbox: RoomOutbox<SocketEvent>;
   flushTimer?: NodeJS.Timeout;
+  /** The history read the sockets joining now will share (see #history). */
+  historyRead?: Promise<{ frame: Buffer; ids: ReadonlySet<string> }>;
+  /** A flush is writing its batch (slice by slice); the next waits for it. */
+  flushing: boolean;
   /** The next flush may not start before this (ms): room.batchMs, or 3 times the last flush's duration. */
   nextFlushAt: number;
 }
 
-/** A flush is followed by at least this many times its duration before the next: fan-out takes at most about a quarter of the event loop. */
+/** A flush is followed by at least this many times its CPU time before the next: fan-out takes at most about a quarter of the process's CPU. */
 const FLUSH_SPACING = 3;
+/** Sockets joining within this many ms share one history read. */
+const HISTORY_WINDOW_MS = 25;
+/** Sockets written per turn of the event loop during a flush. */
+const FLUSH_SLICE = 500;
 
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
@@ -112,6 +124,10 @@ export class RoomServer implements UpgradeTarget {
   reactionsDropped = 0;
   /** Sockets closed because their send buffer went over the bound. */
   slowClosed = 0;
+  /** Batched flushes to rooms, socket writes they made, and the CPU they took (ms, this process). */
+  fanoutFlushes = 0;
+  fanoutWrites = 0;
+  fanoutCpuMs = 0;
   readonly #counts = new RoomCounts();
   #countsTimer?: NodeJS.Timeout;
 
@@ -130,6 +146,13 @@ export class RoomServer implements UpgradeTarget {
   /** Room sockets of one stream on this node. */
   viewers(streamId: string): number {
     return this.#rooms.get(streamId)?.sockets.size ?? 0;
+  }
+
+  /** Room sockets per stream on this node (rooms with at least one). */
+  socketCounts(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const r of this.#rooms.values()) if (r.sockets.size > 0) out.push([r.streamId, r.sockets.size]);
+    return out;
   }
 
   /** Takes an upgrade on /v1/streams/:id/room within the server, address and stream caps. */
@@ -181,7 +204,7 @@ export class RoomServer implements UpgradeTarget {
     const r: Room = {
       streamId, ownerId, sockets: new Set(), reactions: {}, reactionTotal: 0, viewersSent: -1,
       unsubscribe: () => {}, policy: newChatPolicyState(settings), ready: Promise.resolve(), lastMediaTime: 0,
-      outbox: new RoomOutbox(), nextFlushAt: 0,
+      outbox: new RoomOutbox(), nextFlushAt: 0, flushing: false,
     };
     if (ownerId) {
       r.ready = this.#o.store.getBlockedWords(ownerId).then((words) => {
@@ -206,7 +229,7 @@ export class RoomServer implements UpgradeTarget {
     // Live events from now on are held while history is read, then sent after it without repeats.
     const s: RoomSocket = {
       ws, socket, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
-      from: room.outbox.length, held: [],
+      from: room.outbox.length, held: [], batchFrom: 0,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
@@ -216,23 +239,42 @@ export class RoomServer implements UpgradeTarget {
     ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
     ws.on('close', () => this.#leave(s));
     ws.on('message', (data, isBinary) => this.#onFrame(s, data, isBinary));
-    let items: RoomMessageRecord[] = [];
-    try {
-      items = c.historyMessages > 0 ? await this.#o.store.recentRoomMessages(streamId, c.historyMessages) : [];
-    } catch (err) {
-      this.#log.error({ err, streamId }, 'room history read failed');
-    }
+    const history = await this.#history(room);
     // Events queued but not flushed yet are held too; the socket takes the next flushes from here.
     const held = [...(s.held ?? []), ...room.outbox.eventsFrom(s.from)];
     s.held = null;
     s.from = room.outbox.length;
-    const seen = new Set(items.map((m) => m.id));
-    this.#send(s, JSON.stringify({ type: 'history', items: items.map(chatEvent) }));
+    const seen = history.ids;
+    if (this.#writable(s)) s.ws.send(history.frame, { binary: false });
     this.#send(s, JSON.stringify({ type: 'room', ...room.policy.settings }));
     for (const e of held) {
       if (e.type === 'chat' && seen.has(e.id)) continue;
       this.#send(s, JSON.stringify(e));
     }
+  }
+
+  /**
+   * The room's last messages for a joining socket, read once for every socket that joined in the
+   * HISTORY_WINDOW_MS before the read starts (a join storm costs one read and one serialization per
+   * window, not one per socket; a join waits that much longer for its history). Sharing is sound
+   * because a socket holds every event from its join on, and the read starts after its join: what
+   * the read misses, the socket holds.
+   */
+  #history(room: Room): Promise<{ frame: Buffer; ids: ReadonlySet<string> }> {
+    if (room.historyRead) return room.historyRead;
+    const c = this.#o.config;
+    const read = new Promise<void>((resolve) => setTimeout(resolve, HISTORY_WINDOW_MS)).then(async () => {
+      room.historyRead = undefined;
+      let items: RoomMessageRecord[] = [];
+      try {
+        items = c.historyMessages > 0 ? await this.#o.store.recentRoomMessages(room.streamId, c.historyMessages) : [];
+      } catch (err) {
+        this.#log.error({ err, streamId: room.streamId }, 'room history read failed');
+      }
+      return { frame: Buffer.from(JSON.stringify({ type: 'history', items: items.map(chatEvent) })), ids: new Set(items.map((m) => m.id)) };
+    });
+    room.historyRead = read;
+    return read;
   }
 
   #leave(s: RoomSocket): void {
@@ -269,7 +311,11 @@ export class RoomServer implements UpgradeTarget {
   /** Queues an event for every socket of the room; it goes out with the room's next flush. */
   #enqueue(room: Room, e: SocketEvent): void {
     room.outbox.push(e, JSON.stringify(e));
-    if (room.flushTimer || this.#closed) return;
+    this.#scheduleFlush(room);
+  }
+
+  #scheduleFlush(room: Room): void {
+    if (room.flushTimer || room.flushing || this.#closed || room.outbox.length === 0) return;
     room.flushTimer = setTimeout(() => this.#flush(room), Math.max(0, room.nextFlushAt - Date.now()));
     room.flushTimer.unref();
   }
@@ -279,23 +325,53 @@ export class RoomServer implements UpgradeTarget {
    * socket, straight to the TCP socket under ws. That is safe because ws writes each of its own
    * frames whole and synchronously (permessage-deflate is off), and it keeps the bytes counted in
    * ws.bufferedAmount, so the slow-socket bound holds. Sockets still reading their history hold
-   * the events instead.
+   * the events instead. The writes go FLUSH_SLICE sockets per turn of the event loop, so a large
+   * room never holds the media path (ingest, the transcoder's pipes) for more than a slice.
    */
   #flush(room: Room): void {
     room.flushTimer = undefined;
+    room.flushing = true;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     const batch = room.outbox.take();
+    // Who gets what is settled now: a socket that joins from here on takes the next batch.
+    const targets: RoomSocket[] = [];
     for (const s of room.sockets) {
       const from = s.from;
       s.from = 0;
       if (s.held) {
         for (let i = from; i < batch.events.length; i++) s.held.push(batch.events[i]!);
-      } else if (from < batch.events.length && this.#writable(s)) {
-        s.socket.write(from === 0 ? batch.data : batch.data.subarray(batch.offsets[from]));
+      } else if (from < batch.events.length) {
+        s.batchFrom = from;
+        targets.push(s);
       }
     }
-    const took = performance.now() - start;
-    room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - took, FLUSH_SPACING * took);
+    let cpuMs = 0;
+    const slice = (at: number): void => {
+      const c0 = at === 0 ? cpu0 : process.cpuUsage();
+      const gone = this.#closed || this.#rooms.get(room.streamId) !== room;
+      const end = gone ? targets.length : Math.min(targets.length, at + FLUSH_SLICE);
+      for (let i = gone ? end : at; i < end; i++) {
+        const s = targets[i]!;
+        if (!room.sockets.has(s) || !this.#writable(s)) continue;
+        s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
+        this.fanoutWrites++;
+      }
+      const c = process.cpuUsage(c0);
+      cpuMs += (c.user + c.system) / 1000;
+      if (end < targets.length) {
+        setImmediate(() => slice(end));
+        return;
+      }
+      room.flushing = false;
+      this.fanoutFlushes++;
+      this.fanoutCpuMs += cpuMs;
+      // Spaced by the CPU the flush took, not its wall time: on a machine short of CPU the wall time
+      // counts the waits for a core too, and spacing by it would hold chat back for nothing.
+      room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), FLUSH_SPACING * cpuMs);
+      if (!gone) this.#scheduleFlush(room);
+    };
+    slice(0);
   }
 
   #error(s: RoomSocket, code: ErrorCode, message: string): void {
@@ -433,7 +509,7 @@ export class RoomServer implements UpgradeTarget {
         room.reactionTotal = 0;
         this.#o.fanout.publish(room.streamId, { type: 'reactions', counts });
       }
-      const n = room.sockets.size;
+      const n = this.#o.viewerCount ? this.#o.viewerCount(room.streamId, room.sockets.size) : room.sockets.size;
       if (n !== room.viewersSent) {
         room.viewersSent = n;
         this.#enqueue(room, { type: 'viewers', count: n });

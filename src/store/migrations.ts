@@ -410,6 +410,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
     `,
   },
+  {
+    version: 13,
+    description: 'analytics: unique viewers of the replay (issue 15)',
+    sql: `
+      -- Unique viewers of the replay and their HyperLogLog, base64 (NULL: nobody watched a replay).
+      ALTER TABLE stream_analytics ADD COLUMN replay_unique_viewers INTEGER;
+      ALTER TABLE stream_analytics ADD COLUMN replay_sketch TEXT;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

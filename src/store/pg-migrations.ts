@@ -309,6 +309,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
     `,
   },
+  {
+    version: 11,
+    description: 'analytics: unique viewers of the replay (issue 15)',
+    sql: `
+      -- Unique viewers of the replay and their HyperLogLog, base64 (NULL: nobody watched a replay).
+      ALTER TABLE stream_analytics ADD COLUMN replay_unique_viewers integer;
+      ALTER TABLE stream_analytics ADD COLUMN replay_sketch text;
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -111,6 +111,9 @@ export interface AnalyticsRecord {
   uniqueViewers: number;
   /** The unique-viewer HyperLogLog registers (base64), so later viewing merges exactly. */
   uniqueSketch?: string;
+  /** Unique viewers of the replay (issue 15), and their sketch; absent when nobody watched one. */
+  replayUniqueViewers?: number;
+  replaySketch?: string;
   peakViewers: number;
   /** Oldest first. */
   timeline: AnalyticsMinute[];

@@ -4,7 +4,7 @@ import t from 'tap';
 import { startServer, logsOnFailure } from '../helpers/server.js';
 import { openRoom, type RoomClient } from '../helpers/room-client.js';
 
-const srv = await startServer({ room: { shopperCreatesPerMinute: 100, messagesPerSecond: 100, messageBurst: 100, batchMs: 150, historyMessages: 20, maxSocketsPerIp: 200 } });
+const srv = await startServer({ room: { shopperCreatesPerMinute: 100, messagesPerSecond: 100, messageBurst: 100, batchMs: 150, historyMessages: 20, maxSocketsPerIp: 2000 } });
 t.teardown(() => srv.close());
 logsOnFailure(t, srv);
 
@@ -70,4 +70,41 @@ t.test('sockets joining while chat flows get each message once (history or live)
     t.same(seen, all.slice(start), `joiner ${i}: every message from its first on, in order`);
   }
   for (const c of [s, watcher, ...joiners]) c.ws.close();
+});
+
+t.test('a room larger than a flush slice (500 sockets a turn) gets every message in order, one write per socket per flush', async (t) => {
+  const s = await sender();
+  const readers: RoomClient[] = [];
+  for (let i = 0; i < 1100; i += 100) readers.push(...await Promise.all(Array.from({ length: 100 }, () => openRoom(srv.base, stream.id))));
+  await Promise.all(readers.map((r) => r.next((f) => f.type === 'room')));
+  const room = srv.app.http.room;
+  const w0 = room.fanoutWrites;
+  const f0 = room.fanoutFlushes;
+  for (let i = 0; i < 6; i++) s.send({ type: 'chat', text: `big ${i}` });
+  const want = Array.from({ length: 6 }, (_, i) => `big ${i}`);
+  await Promise.all(readers.map((r) => r.next((f) => f.type === 'chat' && f.text === 'big 5', 15_000)));
+  const inOrder = readers.filter((r) => JSON.stringify(r.frames.filter((f) => f.type === 'chat' && f.text.startsWith('big ')).map((f) => f.text)) === JSON.stringify(want)).length;
+  t.equal(inOrder, readers.length, 'every reader got the six messages once, in order');
+  const flushes = room.fanoutFlushes - f0;
+  t.ok(room.fanoutWrites - w0 <= flushes * (readers.length + 1), `${room.fanoutWrites - w0} writes in ${flushes} flushes`);
+  t.ok(flushes < 6, 'fewer flushes than messages');
+  for (const c of [s, ...readers]) c.ws.close();
+});
+
+t.test('a join storm shares history reads: sockets joining within 25 ms get one read between them', async (t) => {
+  const store = srv.app.store;
+  const read = store.recentRoomMessages.bind(store);
+  let reads = 0;
+  store.recentRoomMessages = (...a) => {
+    reads++;
+    return read(...a);
+  };
+  t.teardown(() => { store.recentRoomMessages = read; });
+  const storm = await Promise.all(Array.from({ length: 60 }, () => openRoom(srv.base, stream.id)));
+  const histories = await Promise.all(storm.map((c) => c.next((f) => f.type === 'history')));
+  t.ok(reads >= 1 && reads <= storm.length / 3, `${storm.length} joins, ${reads} history reads`);
+  const ids = JSON.stringify(histories[0].items.map((m: { id: string }) => m.id));
+  t.ok(histories[0].items.length > 0, 'the history holds the earlier messages');
+  t.ok(histories.every((h) => JSON.stringify(h.items.map((m: { id: string }) => m.id)) === ids), 'the same history for all');
+  for (const c of storm) c.ws.close();
 });

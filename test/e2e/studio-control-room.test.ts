@@ -8,7 +8,8 @@
 // times them out of all the creator's streams; sets slow mode and closes the room (another
 // shopper's chat is refused with each code); saves blocked words (refused too); sees the reaction
 // tally; edits a product in place; sees a click count rise after a GET /go, a purchase after a
-// conversion, a promo's reveal and redemption; and turns the shoppers' "N sold" off and on.
+// conversion, a promo's reveal and redemption; turns the shoppers' "N sold" off and on; and sees
+// the OBS details (server, key prefix, what the server receives) and makes a new stream key.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,11 +29,13 @@ interface RoomHook {
   error: string | null;
   counts: {
     state: string | null; clicks: number; purchases: number; byProduct: Record<string, { clicks: number; purchases: number }>;
-    promos: Record<string, { reveals: number; redemptions: number }>; showSoldCounts: boolean | null; reads: number; error: string | null;
+    promos: Record<string, { reveals: number; redemptions: number }>; room: { messages: number; reactions: number }; showSoldCounts: boolean | null; reads: number; error: string | null;
   };
   promos: { codes: string[]; onScreen: string | null; error: string | null };
   room: { authed: boolean; shown: string[]; settings: { slowModeSeconds: number; open: boolean } | null; reactions: Record<string, number>; viewers: number | null; timedOut: string[]; errors: string[]; error: string | null };
   blockedWords: { words: string[]; error: string | null };
+  stream: { title: string | null; state: string } | null;
+  obs: { rtmpUrl: string | null; keyPrefix: string | null; newKey: string | null; receiving: { protocol: string; bitsPerSecond: number; framesPerSecond: number; keyframeIntervalSeconds: number; transcoder: string } | null; error: string | null };
 }
 const hook = (page: Page): Promise<RoomHook> => page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __studio: { controlRoom: RoomHook } }).__studio.controlRoom)) as RoomHook);
 /** Polls the page's hook until pred holds (the page's CSP forbids the eval waitForFunction needs). */
@@ -44,7 +47,7 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   // The studio page is served only with WebRTC on (it needs the signaling socket); a fast room tick.
   const srv = await startServer({
     webrtc: { enabled: true, workers: 1, listenIp: '127.0.0.1', rtcMinPort: 49000, rtcMaxPort: 49499, bridgeMinPort: 36000, bridgeMaxPort: 36499 },
-    room: { tickMs: 100 },
+    room: { tickMs: 100, countsFlushMs: 500 },
   });
   t.teardown(() => srv.close());
   logsOnFailure(t, srv);
@@ -65,14 +68,27 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   page.on('pageerror', (err) => t.fail(`studio page error: ${err.message}`));
+  // The room socket, the events feed and the API calls all pass the page's Content-Security-Policy.
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) t.fail(`CSP: ${m.text()}`); });
   const res = await page.goto(`${srv.base}/studio?stream=${id}#token=${encodeURIComponent(token)}`);
   t.match(res?.headers()['content-security-policy'], `ws://127.0.0.1:${new URL(srv.base).port}/v1/streams/`, 'the CSP names the room sockets\' path');
   const ready = await until(page, (h) => h.productIds.length === 3 && h.room.authed && h.counts.state === 'live' && h.room.settings !== null, 'the control room loaded, live, the room authenticated as the host');
   t.same(ready.productIds, [A, B, C], 'the carousel in order');
+  t.same(ready.stream, { title: 'Mugs live', state: 'live' }, 'the header: title and state');
+  t.equal(await page.textContent('#stream-state'), 'live');
+  t.equal(await page.getAttribute('#watch-link', 'href'), `/watch/${id}`);
   t.notOk(await page.locator('#preview').isVisible(), 'no camera preview: OBS is the camera');
   t.equal(await page.evaluate(() => (document.querySelector('#preview') as HTMLVideoElement).srcObject), null, 'the camera was never opened');
   t.notOk(await page.locator('#add-product').isVisible(), 'the add-product form is folded: the carousel has products');
   t.ok(await page.locator('#add-promo').isVisible(), 'the new-promo form is open: there is no promo yet');
+
+  // The OBS panel: the server to paste, the key's prefix, what the server receives from ffmpeg.
+  const obs = await until(page, (h) => (h.obs.receiving?.framesPerSecond ?? 0) > 0, 'what the server receives', 15_000);
+  t.equal(obs.obs.rtmpUrl, srv.rtmp, 'the RTMP server URL to paste');
+  t.equal(obs.obs.keyPrefix, streamKey.slice(0, 7), 'the key\'s prefix');
+  t.equal(obs.obs.receiving!.protocol, 'rtmp');
+  t.match(await page.textContent('#obs-receiving'), /^Receiving RTMP · [0-9.]+ Mbit\/s · \d+ fps · keyframe every [0-9.]+ s · transcoder /);
+  t.notMatch(await page.textContent('#panel-obs'), streamKey, 'the full key is never shown');
 
   // Edit a product in place: only what changed is sent; the row and the API follow.
   await page.click(`#carousel-items li[data-product-id="${C}"] button.edit`);
@@ -233,6 +249,11 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   t.same(tallied.room.reactions, { heart: 3, fire: 2 }, 'the tally counts each reaction once');
   t.match(await page.textContent('#reaction-tally [data-kind=heart]'), /3/);
   t.ok((tallied.room.viewers ?? 0) >= 3, `the viewer count (${tallied.room.viewers})`);
+  // The stream's totals from analytics (stored per minute, flushed every 0.5 s here): the 5
+  // reactions, and the 5 messages posted (Ana's 3, the host's, Ben's first; refused ones do not count).
+  const totals = await until(page, (h) => h.counts.room.reactions === 5 && h.counts.room.messages === 5, 'the room totals in the counts', 15_000);
+  t.same(totals.counts.room, { messages: 5, reactions: 5 });
+  t.match(await page.textContent('#counts-room'), /This stream: 5 chat messages · 5 reactions/);
 
   // 4. Live counts: a click through /go, then a purchase.
   const before = await hook(page);
@@ -267,4 +288,23 @@ t.test('the control room: highlight, promo on screen, chat moderation, slow mode
   await until(page, (h) => h.counts.showSoldCounts === true, 'sold counts shown again');
   t.equal((await srv.api('GET', `/v1/streams/${id}/commerce`, undefined, token)).json.showSoldCounts, true);
   t.same((await hook(page)).room.errors, [], 'the host\'s socket got no error');
+
+  // A new stream key: two taps; shown once; the API holds its prefix.
+  await page.click('#obs-rotate');
+  t.match(await page.textContent('#obs-rotate'), /Tap again/, 'the first tap asks for a second');
+  t.equal((await hook(page)).obs.newKey, null, 'nothing rotated on one tap');
+  await page.click('#obs-rotate');
+  const rotated = await until(page, (h) => h.obs.newKey !== null, 'a new key');
+  t.match(rotated.obs.newKey, /^sk_/);
+  t.not(rotated.obs.newKey, streamKey);
+  t.equal(await page.textContent('#obs-key'), rotated.obs.newKey, 'the new key shown');
+  t.equal((await srv.api('GET', `/v1/streams/${id}/ingest`, undefined, token)).json.streamKeyPrefix, rotated.obs.newKey!.slice(0, 7), 'the API holds the new key');
+
+  // Another creator's stream: no panels, a clear message (its public view has no ingest).
+  const other = await srv.api('POST', '/v1/creators', { handle: 'other', displayName: 'Other' });
+  const theirs = (await srv.api('POST', '/v1/streams', { title: 'Not yours' }, other.json.token)).json.id as string;
+  await page.goto(`${srv.base}/studio?stream=${theirs}`);
+  const refusedRoom = await waitFor(async () => { const h = await hook(page); return h?.error ? h : undefined; }, 'another creator\'s stream refused', 10_000);
+  t.match(refusedRoom.error, /not one of yours/, 'said in words');
+  t.equal(await page.locator('#control-room .panel').count(), 0, 'no panels');
 });

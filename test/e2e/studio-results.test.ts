@@ -1,7 +1,8 @@
 // The studio's dashboard after a stream (issue 15), in Debian Chromium at phone size: the level
 // and what this month still needs for the next one, and a past stream's results: viewers, chat,
 // followers gained, clicks and purchases per product, and the recording's download link (a real
-// ffmpeg RTMP publish, recorded and finalized; the link downloads the MP4).
+// ffmpeg RTMP publish, recorded and finalized; the link downloads the MP4), and the replay's unique
+// viewers once a player fetched the replay.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +51,16 @@ t.test('the dashboard: level and progress, a past stream\'s results and its down
   await pub.done;
   await waitFor(async () => (await srv.api('GET', `/v1/streams/${id}/recording`, undefined, token)).json.state === 'ready', 'recording ready', 60_000);
 
+  // One replay viewer: the replay's playlists, as a player fetches them (the session rides on the URIs).
+  const master = await (await fetch(`${srv.base}/hls/${id}/master.m3u8`)).text();
+  const media = master.split('\n').find((l) => l && !l.startsWith('#'))!;
+  t.equal((await fetch(new URL(media, `${srv.base}/hls/${id}/master.m3u8`))).status, 200, 'the replay playlist');
+  const replay = await waitFor(async () => {
+    const a = await srv.api('GET', `/v1/streams/${id}/analytics`, undefined, token);
+    return a.json.replayViewers.unique === 1 ? a.json.replayViewers : undefined;
+  }, 'the replay viewer counted', 15_000);
+  t.match(replay, { unique: 1 }, 'replay viewers: one unique');
+
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CAMERA_ARGS });
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
@@ -64,8 +75,8 @@ t.test('the dashboard: level and progress, a past stream\'s results and its down
 
   await page.click(`button.show-results[data-stream-id="${id}"]`);
   const r = await waitFor(async () => (await consoleHook(page)).results?.[id], 'results shown', 15_000);
-  t.match(r, { followersGained: 1, products: [{ title: 'Silk scarf', clicks: 1, purchases: 1 }] });
-  t.match(await page.textContent(`li[data-stream-id="${id}"] .stream-results`), /1 new follower\b[\s\S]*Silk scarf: 1 click, 1 purchase\b[\s\S]*Download the recording/);
+  t.match(r, { replayUnique: 1, followersGained: 1, products: [{ title: 'Silk scarf', clicks: 1, purchases: 1 }] });
+  t.match(await page.textContent(`li[data-stream-id="${id}"] .stream-results`), /1 replay viewer(?!s)[\s\S]*1 new follower(?!s)[\s\S]*Silk scarf: 1 click, 1 purchase(?!s)[\s\S]*Download the recording/);
   t.ok(r.download, 'a download link');
   const href = await page.getAttribute(`li[data-stream-id="${id}"] a.result-download`, 'href');
   t.equal(href, r.download);

@@ -214,6 +214,12 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
     t.same(await store.getAnalytics('s1'), b);
     await store.putAnalytics('s1', { ...b, timeline: [] });
     t.same((await store.getAnalytics('s1'))?.timeline, [], 'an empty timeline clears the minutes');
+    // Replay viewers (issue 15): kept when given, absent when not.
+    const c: AnalyticsRecord = { ...a, replayUniqueViewers: 4, replaySketch: Buffer.from('replay registers').toString('base64') };
+    await store.putAnalytics('s1', c);
+    t.same(await store.getAnalytics('s1'), c, 'replay unique viewers and their sketch round-trip');
+    await store.putAnalytics('s1', a);
+    t.same(await store.getAnalytics('s1'), a, 'and are cleared by a record without them');
   });
 
   tap.test(`${target.name}: leases: one node holds a live stream; others are refused until it expires`, async (t) => {

@@ -7,6 +7,8 @@ import type { StreamRecord } from '../../src/store/types.js';
 import { clusterNode } from '../../src/cluster/cluster-node.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { pino } from 'pino';
+import { WatchTicker } from '../../src/metrics/watch-ticker.js';
+import { ViewerSessionTable } from '../../src/metrics/session-table.js';
 
 function node(id: string, streams: number, cpu = 0.1, extra: Partial<NodeInfo> = {}): NodeInfo {
   return { id, url: `http://10.0.0.${id.charCodeAt(0) - 96}:8080`, rtmpHost: `10.0.0.${id.charCodeAt(0) - 96}`, rtmpPort: 1935, rtmpApp: 'live', whip: true, load: { streams, cpu, transcoderSpeed: 1 }, at: 0, ...extra };
@@ -111,7 +113,8 @@ t.test('holders: with the store out of reach (a PostgreSQL restart) the last ans
 });
 
 t.test('config: no Redis URL, no cluster; a Redis URL needs node.url; the environment sets both', async (t) => {
-  const deps = { store: { getStream: async () => undefined }, nodeId: 'n1', streams: () => ({ live: 0, speeds: [] }), ingest: () => ({ rtmpPort: 1935, whip: false }), logger: pino({ level: 'silent' }) };
+  const deps = { store: { getStream: async () => undefined }, nodeId: 'n1', streams: () => ({ live: 0, speeds: [] }), ingest: () => ({ rtmpPort: 1935, whip: false }), logger: pino({ level: 'silent' }),
+    ticker: new WatchTicker({ table: new ViewerSessionTable() }), roomSockets: () => [], holdsLive: () => false };
   t.equal(clusterNode(loadConfig({ env: {} }), deps), undefined, 'the single-node default builds nothing of the cluster');
   t.throws(() => loadConfig({ env: { SHOWCASE_REDIS_URL: 'redis://127.0.0.1:6379' } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' });
   t.throws(() => loadConfig({ env: { SHOWCASE_REDIS_URL: 'http://x' } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' }, 'not a redis URL');

@@ -185,6 +185,22 @@ t.test('continuations: kept in the store, restored into the origin, dropped when
   t.equal(next.interrupt('s2'), undefined, 'ending a stream drops its continuation');
 });
 
+t.test('origin: a stream that ended here and comes back (it moved to another node and back) gets a fresh origin, continued', async (t) => {
+  const origin = new HlsOrigin({ timing: { segmentSeconds: 2, partSeconds: 0.334 }, windowSegments: 3, retainExtraSegments: 1, maxBlockingRequests: 10, endedRetainSeconds: 60 });
+  t.teardown(() => origin.close());
+  const first = origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]);
+  feed(first, 1, frags.length);
+  origin.end('s1');
+  t.equal(origin.get('s1'), first, 'kept for its retention, ended');
+  const point = { nextMsn: 40, discontinuities: 2, lastRunId: 3 };
+  origin.continueFrom('s1', point);
+  const again = origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]);
+  t.not(again, first, 'a new origin');
+  t.notOk(again.ended);
+  t.same(again.continuedFrom, point, 'continuing from where the recording says');
+  t.equal(origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]), again, 'and kept while live');
+});
+
 t.test('store migration 2 (then 3): the state CHECK admits interrupted; rows survive the table rebuild', async (t) => {
   const file = join(t.testdir(), 'v1.db');
   const raw = new Database(file);

@@ -6,14 +6,14 @@ interface ProductTally { productId: string; clicks: number; purchases: number; r
 
 /**
  * What issue 15 adds to GET /v1/streams/:id/analytics: live viewers (peak, average), replay
- * viewers (now, and watch minutes), clicks and purchases per product with the product's title and
+ * viewers (unique, watching now, watch minutes), clicks and purchases per product with the product's title and
  * carousel position, and followers gained while the stream was live (shoppers who followed the
  * creator between its start and its end and still follow). Practice streams gain no followers.
  */
 export async function journeyAnalytics(
   store: Pick<Store, 'listProducts' | 'followersGained'>,
   rec: StreamRecord,
-  figures: { peak: number; average: number; replayWatchSeconds: number; snapshot: StreamWatchSnapshot | undefined; commerce?: Record<string, unknown> },
+  figures: { peak: number; average: number; replayUnique: number; replayWatchSeconds: number; snapshot: StreamWatchSnapshot | undefined; commerce?: Record<string, unknown> },
   now: number,
 ): Promise<Record<string, unknown>> {
   const [products, followersGained] = await Promise.all([
@@ -24,7 +24,9 @@ export async function journeyAnalytics(
   const v = figures.snapshot?.viewers;
   return {
     liveViewers: { peak: figures.peak, average: figures.average },
-    replayViewers: { now: v ? v.hls.replay + v.webrtc.replay : 0, watchMinutes: Math.round((figures.replayWatchSeconds / 60) * 100) / 100 },
+    replayViewers: {
+      unique: figures.replayUnique, now: v ? v.hls.replay + v.webrtc.replay : 0, watchMinutes: Math.round((figures.replayWatchSeconds / 60) * 100) / 100,
+    },
     products: products.map((p) => {
       const t = tallies.get(p.id);
       return { productId: p.id, title: p.title, position: p.position, clicks: t?.clicks ?? 0, purchases: t?.purchases ?? 0, revenue: t?.revenue ?? {} };

@@ -6,6 +6,7 @@ import { baseUrl, liveRoute, type DiscoveryContext } from './live-routes.js';
 import { storefrontRoute } from './storefront-routes.js';
 import { productStreamsRoute } from './product-streams-routes.js';
 import { discoveryPages } from './discovery-pages.js';
+import { watchingNow } from '../../cluster/audience-views.js';
 
 /** Test tunables only; settings come from the config service. */
 export interface DiscoveryPluginOptions {
@@ -23,7 +24,8 @@ async function discovery(app: FastifyInstance, opts: DiscoveryPluginOptions): Pr
   const j = app.config.journey;
   const ctx: DiscoveryContext = {
     directory: new CreatorDirectory({ store: app.store, thresholds: j.levels, ttlMs: j.levelCacheMs, maxEntries: j.levelCacheSize }),
-    viewersOf: (id) => app.ticker.snapshot(id)?.viewersTotal ?? 0,
+    // Clustered: summed across the nodes (src/cluster/audience-views.ts).
+    viewersOf: (id) => watchingNow(app, id),
     base: (req) => baseUrl(req, app.config.publicBaseUrl),
   };
   liveRoute(app, ctx);

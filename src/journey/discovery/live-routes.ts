@@ -3,6 +3,10 @@ import type { RecordingRecord, StreamRecord } from '../../store/types.js';
 import type { CreatorCard, CreatorDirectory } from './creator-directory.js';
 import { featuredOf, orderLive, orderUpcoming, type PlacedStream } from './placement.js';
 
+/** GET /v1/live reads this many times journey.liveListLimit candidates, at most PLACEMENT_CANDIDATES_MAX. */
+export const PLACEMENT_CANDIDATES_FACTOR = 4;
+export const PLACEMENT_CANDIDATES_MAX = 1000;
+
 const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
 /** What the discovery routes share: the creator directory, current viewers, the public base URL. */
@@ -71,11 +75,14 @@ export async function placed(ctx: DiscoveryContext, streams: readonly StreamReco
  */
 export function liveRoute(app: FastifyInstance, ctx: DiscoveryContext): void {
   const j = app.config.journey;
+  // Candidates read before ordering: an A-List stream that started before the newest
+  // liveListLimit others must still come first (bounded: the store caps a read at 1,000).
+  const candidates = Math.min(PLACEMENT_CANDIDATES_MAX, j.liveListLimit * PLACEMENT_CANDIDATES_FACTOR);
   app.get('/v1/live', async (req, reply) => {
-    const d = await app.store.listDiscoverable({ scheduledSince: Date.now() - j.upcomingGraceMs, limit: j.liveListLimit });
+    const d = await app.store.listDiscoverable({ scheduledSince: Date.now() - j.upcomingGraceMs, limit: candidates });
     const base = ctx.base(req);
-    const live = orderLive(await placed(ctx, d.live));
-    const upcoming = orderUpcoming(await placed(ctx, d.upcoming));
+    const live = orderLive(await placed(ctx, d.live)).slice(0, j.liveListLimit);
+    const upcoming = orderUpcoming(await placed(ctx, d.upcoming)).slice(0, j.liveListLimit);
     const featured = featuredOf(live);
     // Shared by every visitor: a CDN may keep it a few seconds.
     reply.header('cache-control', 'public, max-age=5');

@@ -31,9 +31,13 @@ export function post(url: string, o: { headers: Record<string, string>; body: st
       method: 'POST', agent: agents[u.protocol as 'http:' | 'https:'], signal,
       headers: { ...o.headers, 'content-length': String(body.byteLength) },
     }, (res) => {
+      // The body is discarded as it comes (never held); the timeout covers it too (an endless body is cut off).
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', (err) => reject(new PostError(`response failed: ${err.message}`, timeout.aborted)));
+      res.on('close', () => {
+        if (!res.complete) reject(new PostError(timeout.aborted ? `no complete answer within ${o.timeoutMs} ms` : 'response cut off', timeout.aborted));
+      });
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (timeout.aborted) reject(new PostError(`no answer within ${o.timeoutMs} ms`, true));

@@ -9,7 +9,7 @@ import type { RecordingRecord, Store } from '../../store/types.js';
 import { pushFanoutRow, watchUrl, webhookRows, type NotifyEvent, type PushFanoutJob } from './notify-events.js';
 import { OutboxWorker } from './outbox-worker.js';
 import { PushFanout } from './push-fanout.js';
-import { PushSender } from './push-sender.js';
+import { ThreadedPushSender } from './threaded-push-sender.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 import { loadOrCreateVapidKeys } from './vapid-keys.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -47,6 +47,7 @@ export class NotifyService {
   #pending = 0;
   #dropped = 0;
   #closed = false;
+  readonly #sender: ThreadedPushSender;
 
   constructor(o: NotifyServiceOptions) {
     this.#o = o;
@@ -60,7 +61,9 @@ export class NotifyService {
     const retry: RetryPolicy = { ...DEFAULT_RETRY, baseMs: c.webhooks.retryBaseMs, maxDelayMs: c.webhooks.retryMaxDelayMs };
     // An attempt never outlives its lease, or another node could take the row while it is in flight.
     const timeoutMs = Math.min(c.webhooks.timeoutMs, Math.floor(c.webhooks.leaseMs / 2));
-    const sender = new PushSender({ vapid, subject: c.push.vapidSubject, timeoutMs: Math.min(c.push.timeoutMs, Math.floor(c.webhooks.leaseMs / 2)), ttlSeconds: c.push.ttlSeconds, now: this.#now });
+    // Encryption and requests on a worker thread: the fan-out's CPU never holds up the media's event loop.
+    this.#sender = new ThreadedPushSender({ vapid, subject: c.push.vapidSubject, timeoutMs: Math.min(c.push.timeoutMs, Math.floor(c.webhooks.leaseMs / 2)), ttlSeconds: c.push.ttlSeconds }, this.#log);
+    const sender = this.#sender;
     this.push = new PushFanout({
       store: o.store, sender, logger: this.#log, concurrency: c.push.concurrency, batchSize: c.push.batchSize, leaseMs: c.webhooks.leaseMs, retry, now: this.#now,
     });
@@ -69,6 +72,11 @@ export class NotifyService {
       concurrency: c.webhooks.concurrency, leaseMs: c.webhooks.leaseMs, pollMs: c.webhooks.pollMs, retry, keepDoneMs: c.webhooks.keepDoneMs,
       logger: this.#log, now: this.#now,
     });
+  }
+
+  /** The push thread's V8 heap in use (bytes). */
+  pushThreadHeapUsed(): Promise<number> {
+    return this.#sender.threadHeapUsed();
   }
 
   /** Events dropped because the write queue was full. */
@@ -142,6 +150,7 @@ export class NotifyService {
     if (this.#closed) return;
     this.#closed = true;
     await this.worker.close();
+    await this.#sender.close();
   }
 
   async #streamLive(streamId: string): Promise<OutboxRecord[]> {

@@ -2,7 +2,8 @@ import type { Logger } from '../../core/logger.js';
 import type { ClaimedOutboxRecord, OutboxOutcome, PushSubscriptionRecord } from '../../store/notify-types.js';
 import type { Store } from '../../store/types.js';
 import { pushRetryRow, type PushFanoutJob, type PushMessage } from './notify-events.js';
-import type { PushResult, PushSender } from './push-sender.js';
+import type { PushResult } from './push-sender.js';
+import type { PushSending } from './threaded-push-sender.js';
 import { nextAttemptAt, type RetryPolicy } from './retry-policy.js';
 
 /** Counters a fan-out keeps (the bench and the metrics read them). */
@@ -17,7 +18,7 @@ export interface PushCounters {
 
 export interface PushFanoutOptions {
   store: Store;
-  sender: PushSender;
+  sender: PushSending;
   logger: Logger;
   /** Requests in flight at once within one page. */
   concurrency: number;

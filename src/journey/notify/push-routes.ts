@@ -1,11 +1,14 @@
 import fp from 'fastify-plugin';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ShowcaseError } from '../../core/errors.js';
 import type { PushSubscriptionRecord } from '../../store/notify-types.js';
 import type { ShopperRecord } from '../../store/types.js';
 import { dependsOn } from '../../http/services.js';
+import { defaultWebAssetsDir } from '../../http/watch-routes.js';
 import { subscriptionProblem } from './push-subscription-policy.js';
 
 const B64URL = '^[A-Za-z0-9_-]+={0,2}$';
@@ -38,6 +41,19 @@ async function push(app: FastifyInstance): Promise<void> {
   };
 
   app.get('/v1/push/vapid-public-key', async () => ({ publicKey: notify.vapidPublicKey }));
+
+  // The site's service worker (built by scripts/build-web.mjs from src/web/push/sw.ts), at the root
+  // so its scope is every page; never cached long, so a new build's worker replaces the old one.
+  const swFile = join(defaultWebAssetsDir(), 'sw.js');
+  app.get('/sw.js', async (_req, reply) => {
+    let body: string;
+    try {
+      body = await readFile(swFile, 'utf8');
+    } catch {
+      throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'the web assets are not built (npm run build)');
+    }
+    return reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(body);
+  });
 
   app.post<{ Body: Static<typeof SubscriptionBody> }>('/v1/shoppers/me/push-subscriptions', { bodyLimit: 4096, schema: { body: SubscriptionBody } }, async (req, reply) => {
     const me = await shopper(req);

@@ -7,10 +7,10 @@ export interface PushSubscriptionInput {
   keys: { p256dh: string; auth: string };
 }
 
-/** Loopback, private, link-local, CGNAT and unique-local ranges: a push endpoint there is the server calling into its own network. */
+/** Loopback, private, link-local, CGNAT and unique-local ranges (IPv4-mapped IPv6 addresses are checked against the IPv4 ones): a push endpoint there is the server calling into its own network. */
 const LOCAL = new BlockList();
 for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) LOCAL.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['::ffff:0:0', 96]] as const) LOCAL.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10]] as const) LOCAL.addSubnet(net, bits, 'ipv6');
 
 /**
  * Why a subscription is refused, or null when it is acceptable: the endpoint an absolute https URL

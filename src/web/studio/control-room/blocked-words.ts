@@ -1,8 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The creator's blocked-words list in the control room's chat panel (issue 14): one word or phrase
- * a line, read and saved with GET / PUT /v1/creators/:id/room/blocked-words (the creator's id from
- * the stream's own view). It applies to all the creator's rooms at once; the server folds and
+ * a line, read and saved with GET / PUT /v1/creators/:id/room/blocked-words. It applies to all the creator's rooms at once; the server folds and
  * de-duplicates the words, and the box shows what it kept.
  */
 import { api, explainApiError } from '../creator-api.js';
@@ -14,8 +13,8 @@ export interface BlockedWordsState {
   error: string | null;
 }
 
-/** Builds the editor into `host` (nothing for an operator's stream, which has no creator). */
-export function mountBlockedWords(host: HTMLElement, token: string, streamId: string, state: BlockedWordsState): void {
+/** Builds the creator's editor into `host`. */
+export function mountBlockedWords(host: HTMLElement, token: string, creatorId: string, state: BlockedWordsState): void {
   const form = el('form', { id: 'blocked-words', className: 'blocked-words', autocomplete: 'off' } as Partial<HTMLFormElement>);
   const box = el('textarea', { name: 'words', rows: 4, placeholder: 'One word or phrase a line', spellcheck: false });
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
@@ -24,7 +23,7 @@ export function mountBlockedWords(host: HTMLElement, token: string, streamId: st
   fold.hidden = true;
   host.append(fold);
   const fail = (err: unknown): void => { state.error = explainApiError(err); message.textContent = state.error; };
-  let path = '';
+  const path = `/v1/creators/${encodeURIComponent(creatorId)}/room/blocked-words`;
   const show = (words: string[]): void => {
     state.words = words;
     state.error = null;
@@ -34,20 +33,12 @@ export function mountBlockedWords(host: HTMLElement, token: string, streamId: st
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    if (!path) return;
     const words = box.value.split('\n').map((w) => w.trim()).filter(Boolean);
     api<{ words: string[] }>(token, 'PUT', path, { words }).then((r) => { show(r.words); message.textContent = `Saved: ${r.words.length} blocked.`; }, fail);
   });
 
-  void (async () => {
-    try {
-      const s = await api<{ creatorId: string | null }>(token, 'GET', `/v1/streams/${encodeURIComponent(streamId)}`);
-      if (!s.creatorId) return;
-      path = `/v1/creators/${encodeURIComponent(s.creatorId)}/room/blocked-words`;
-      show((await api<{ words: string[] }>(token, 'GET', path)).words);
-      fold.hidden = false;
-    } catch (err) {
-      fail(err);
-    }
-  })();
+  api<{ words: string[] }>(token, 'GET', path).then((r) => {
+    show(r.words);
+    fold.hidden = false;
+  }, fail);
 }

@@ -8,8 +8,9 @@
  * Also the promo codes' reveals and redemptions, and the stream's switch for the "N sold" shoppers
  * see on the carousel (GET / PATCH /v1/streams/:id/commerce).
  */
-import { ApiError, api, explainApiError } from '../creator-api.js';
+import { api, explainApiError } from '../creator-api.js';
 import { el } from './dom.js';
+import { startPoller } from './poller.js';
 
 /** How often the counts are read (ms); a hidden tab skips its reads. */
 export const ANALYTICS_POLL_MS = 3000;
@@ -31,6 +32,8 @@ export interface LiveCountsState {
   byProduct: Record<string, { clicks: number; purchases: number }>;
   /** Per promo code: reveals (copies on the watch page) and redemptions (conversions with the code). */
   promos: Record<string, { reveals: number; redemptions: number }>;
+  /** The room's chat messages and reactions this stream (stored per minute: up to room.countsFlushMs behind). */
+  room: { messages: number; reactions: number };
   /** Whether shoppers see "N sold" on the carousel (null until read). */
   showSoldCounts: boolean | null;
   /** Reads answered so far. */
@@ -51,11 +54,12 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
   const summary = el('p', { className: 'counts-summary', id: 'counts-summary', textContent: 'Reading the counts…' });
   const table = el('table', { className: 'counts-table', id: 'counts-table' });
   const promoLine = el('p', { className: 'counts-promos', id: 'counts-promos' });
+  const roomLine = el('p', { className: 'counts-room', id: 'counts-room' });
   const message = el('p', { className: 'console-message', role: 'status' } as Partial<HTMLParagraphElement>);
   const soldSwitch = el('input', { type: 'checkbox', id: 'show-sold-counts', name: 'show-sold-counts', disabled: true });
   const soldLabel = el('label', { htmlFor: 'show-sold-counts', className: 'show-sold', textContent: ' Shoppers see how many sold' });
   soldLabel.prepend(soldSwitch);
-  host.append(el('h2', { textContent: 'Live counts' }), summary, table, promoLine, soldLabel, message);
+  host.append(el('h2', { textContent: 'Live counts' }), summary, table, promoLine, roomLine, soldLabel, message);
   const settingsPath = `/v1/streams/${encodeURIComponent(streamId)}/commerce`;
   const showSold = (on: boolean): void => {
     state.showSoldCounts = on;
@@ -76,9 +80,6 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     message.textContent = state.error;
   });
 
-  let stopped = false;
-  let reading = false;
-
   function render(a: Analytics): void {
     const c = a.commerce ?? { clicks: 0, purchases: 0, revenue: {}, byProduct: [] };
     state.state = a.state;
@@ -89,7 +90,9 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     state.promos = Object.fromEntries(codes.map((code) => [code, { reveals: c.promoReveals?.[code] ?? 0, redemptions: c.promoRedemptions?.[code] ?? 0 }]));
     promoLine.textContent = codes.map((code) => `${code}: ${state.promos[code]!.reveals} copied · ${state.promos[code]!.redemptions} redeemed`).join('  ·  ');
     const revenue = revenueText(c.revenue);
+    state.room = { messages: a.room?.messages ?? 0, reactions: a.room?.reactions ?? 0 };
     summary.textContent = `${a.state === 'live' ? `Live · ${a.currentViewers} viewer${a.currentViewers === 1 ? '' : 's'}` : a.state} · ${c.clicks} click${c.clicks === 1 ? '' : 's'} · ${c.purchases} sold${revenue ? ` · ${revenue}` : ''}`;
+    roomLine.textContent = `This stream: ${state.room.messages} chat message${state.room.messages === 1 ? '' : 's'} · ${state.room.reactions} reaction${state.room.reactions === 1 ? '' : 's'}`;
     const head = el('tr');
     head.append(el('th', { textContent: 'Product' }), el('th', { textContent: 'Clicks' }), el('th', { textContent: 'Sold' }));
     // The carousel's products first, in its order; then any counted product since deleted.
@@ -104,38 +107,20 @@ export function mountLiveCounts(host: HTMLElement, token: string, streamId: stri
     }));
   }
 
-  async function read(): Promise<void> {
-    if (reading || stopped) return;
-    reading = true;
-    try {
-      const a = await api<Analytics>(token, 'GET', path);
-      state.reads++;
-      state.error = null;
-      message.textContent = '';
-      render(a);
-    } catch (err) {
-      state.error = explainApiError(err);
-      message.textContent = state.error;
-      // A refused token or a deleted stream will not come right by asking again.
-      if (err instanceof ApiError && [401, 403, 404].includes(err.status)) stopped = true;
-    } finally {
-      reading = false;
-    }
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    window.setTimeout(() => {
-      const next = document.visibilityState === 'hidden' ? Promise.resolve() : read();
-      void next.then(schedule);
-    }, ANALYTICS_POLL_MS);
-  }
-
-  void read().then(schedule);
+  const poller = startPoller(async () => {
+    const a = await api<Analytics>(token, 'GET', path);
+    state.reads++;
+    state.error = null;
+    message.textContent = '';
+    render(a);
+  }, ANALYTICS_POLL_MS, (err) => {
+    state.error = explainApiError(err);
+    message.textContent = state.error;
+  });
   return {
     /** Reads now (a sale came in, the state changed), besides the timer's reads. */
     refresh(): void {
-      void read();
+      poller.now();
     },
   };
 }

@@ -11,6 +11,7 @@ export interface StreamResults {
   peak: number;
   average: number;
   replayMinutes: number;
+  replayUnique: number;
   messages: number;
   reactions: number;
   followersGained: number;
@@ -20,7 +21,7 @@ export interface StreamResults {
 
 interface Analytics {
   liveViewers: { peak: number; average: number };
-  replayViewers: { now: number; watchMinutes: number };
+  replayViewers: { unique: number; now: number; watchMinutes: number };
   room?: { messages: number; reactions: number };
   followersGained: number;
   products: Array<{ productId: string; title: string; clicks: number; purchases: number }>;
@@ -48,13 +49,13 @@ export async function renderStreamResults(host: HTMLElement, token: string, stre
     }),
   ]);
   const r: StreamResults = {
-    peak: a.liveViewers.peak, average: a.liveViewers.average, replayMinutes: a.replayViewers.watchMinutes,
+    peak: a.liveViewers.peak, average: a.liveViewers.average, replayMinutes: a.replayViewers.watchMinutes, replayUnique: a.replayViewers.unique,
     messages: a.room?.messages ?? 0, reactions: a.room?.reactions ?? 0, followersGained: a.followersGained,
     products: a.products.map((p) => ({ productId: p.productId, title: p.title, clicks: p.clicks, purchases: p.purchases })),
     download: rec?.download?.url ?? null,
   };
   const parts: HTMLElement[] = [
-    line(`Viewers: ${r.peak} at the peak, ${r.average} on average; ${r.replayMinutes} replay minutes watched`),
+    line(`Viewers: ${r.peak} at the peak, ${r.average} on average; ${n(r.replayUnique, 'replay viewer')}, ${r.replayMinutes} replay minutes watched`),
     line(`Chat: ${n(r.messages, 'message')}, ${n(r.reactions, 'reaction')}; ${n(r.followersGained, 'new follower')}`),
   ];
   if (r.products.length) {
