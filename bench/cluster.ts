@@ -4,7 +4,15 @@
  *  - placement balance: max/min streams per node for 9 streams created through the nodes in turn;
  *  - proxied blocking reload: the same next part asked of the holding node B and, at the same
  *    instant, of node C (which proxies to B); the extra time C takes (p50/p95);
- *  - chat delivery: a message sent on A, time to a socket on A and to a socket on C (p50/p99).
+ *  - chat delivery: a message sent on A, time to a socket on A and to a socket on C (p50/p99);
+ *  - WHEP viewers on a piped node vs the holding node: the same number of viewers (plain RTP
+ *    transports to a sink that never reads, as bench/webrtc-capacity) placed on B, which holds the
+ *    stream (its RTMP feed), then on C, which takes it over the SRTP pipe from B; each node's one
+ *    mediasoup worker's CPU over a window with the source only and with the viewers gives its CPU
+ *    per consumer and the consumers one worker carries at 85 % of a core (projected, as
+ *    webrtc-capacity's projectedConsumers; short: no ramp to saturation);
+ *  - failover (bench/cluster-failover.ts, node processes behind HAProxy): kill -9 of the node
+ *    holding a stream to media flowing again after the publisher's reconnect.
  * Run: npm run build && node dist/bench/cluster.js
  */
 import { ShowcaseApp } from '../src/app.js';
@@ -16,6 +24,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/free-port.js';
+import type { types } from 'mediasoup';
+import { processCpuSeconds } from '../src/core/proc-stat.js';
+import { DrainSink } from './webrtc-capacity.js';
+import { runFailoverBench, type FailoverBenchResult } from './cluster-failover.js';
 
 export interface ClusterBenchResult {
   placementBalance: number;
@@ -29,6 +41,63 @@ export interface ClusterBenchResult {
   chatCrossNodeP50Ms: number;
   chatCrossNodeP99Ms: number;
   chatSamples: number;
+  /** WHEP consumers per worker at 85 % of a core (projected), on the holding node and on a piped one. */
+  whepHoldingConsumersPerWorker: number;
+  whepPipedConsumersPerWorker: number;
+  /** Worker CPU per consumer (% of a core) on each, and the worker's CPU with the source only. */
+  whepHoldingCpuPerConsumerPct: number;
+  whepPipedCpuPerConsumerPct: number;
+  whepHoldingIdleCpuPct: number;
+  whepPipedIdleCpuPct: number;
+  whepConsumersMeasured: number;
+}
+
+const WORKER_LIMIT_PCT = 85;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A worker's CPU (% of one core) over windowMs. */
+async function workerCpuPct(pid: number, windowMs: number): Promise<number> {
+  const c0 = processCpuSeconds(pid);
+  const t0 = performance.now();
+  await sleep(windowMs);
+  return ((processCpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
+}
+
+/**
+ * One node's WHEP consumers per worker: a first placement makes the stream's source there (B: its
+ * RTMP feed; C: the pipe from B), the worker's CPU is read with the source only, then with `viewers`
+ * viewers (two consumers each, plain transports to a drain sink).
+ */
+async function whepSide(app: ShowcaseApp, streamId: string, viewers: number, windowMs: number): Promise<{ idlePct: number; perConsumerPct: number; consumers: number; sentBytes: number }> {
+  const whep = app.whep!;
+  const pid = app.webrtcPool!.load()[0]!.pid!;
+  const drain = new DrainSink();
+  await drain.open();
+  const transports: types.PlainTransport[] = [];
+  const places: Array<{ release(): void }> = [];
+  try {
+    places.push(await whep.placeViewer({ streamId, remoteAddress: 'bench-source' }));
+    await sleep(3000); // the source flowing (the feed's encode started, or the pipe connected)
+    const idlePct = await workerCpuPct(pid, windowMs);
+    for (let i = 0; i < viewers; i++) {
+      const place = await whep.placeViewer({ streamId, remoteAddress: `bench-${i}` });
+      places.push(place);
+      const t = await place.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+      transports.push(t);
+      await t.connect({ ip: '127.0.0.1', port: drain.port });
+      for (const p of place.producers) await t.consume({ producerId: p.id, rtpCapabilities: place.router.rtpCapabilities, enableRtx: false });
+    }
+    await sleep(1500);
+    const loadedPct = await workerCpuPct(pid, windowMs);
+    let sentBytes = 0;
+    for (const s of await transports[transports.length - 1]!.getStats()) sentBytes += s.bytesSent;
+    const consumers = viewers * 2;
+    return { idlePct, perConsumerPct: (loadedPct - idlePct) / consumers, consumers, sentBytes };
+  } finally {
+    for (const t of transports) t.close();
+    for (const p of places) p.release();
+    await drain.close();
+  }
 }
 
 const ADMIN = 'bench-admin-token';
@@ -44,8 +113,13 @@ async function api(base: string, method: string, path: string, body?: unknown, t
   return res.json();
 }
 
-/** Runs the cluster figures once; resolves with them. */
-export async function runClusterBench(opts: { reloads?: number; chats?: number } = {}): Promise<ClusterBenchResult> {
+/** Runs the cluster figures once (the in-process ones, then the failover runs with node processes); resolves with them. */
+export async function runClusterBench(opts: { reloads?: number; chats?: number; whepViewers?: number; quick?: boolean; failover?: boolean } = {}): Promise<ClusterBenchResult & Partial<FailoverBenchResult>> {
+  const inProcess = await runInProcessCluster(opts);
+  return opts.failover === false ? inProcess : { ...inProcess, ...(await runFailoverBench({ quick: opts.quick })) };
+}
+
+async function runInProcessCluster(opts: { reloads?: number; chats?: number; whepViewers?: number; quick?: boolean }): Promise<ClusterBenchResult> {
   const pg = await startPgCluster();
   const redis = await startRedis();
   const apps: ShowcaseApp[] = [];
@@ -61,7 +135,10 @@ export async function runClusterBench(opts: { reloads?: number; chats?: number }
         overrides: {
           logLevel: 'warn', dataDir, adminToken: ADMIN, http: { host, port }, rtmp: { host, port: 0 },
           store: { url: pg.url, maxConnections: 4 }, node: { id, url: `http://${host}:${port}` },
-          cluster: { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500 }, recording: { enabled: false }, webrtc: { enabled: false },
+          cluster: { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500, secret: 'bench-cluster-secret-0123456789' }, recording: { enabled: false },
+          // WebRTC on B (holds the stream) and C (takes it over the pipe), one worker each.
+          webrtc: { enabled: id !== 'node-a', workers: 1, listenIp: host, rtcMinPort: id === 'node-b' ? 46000 : 47000, rtcMaxPort: id === 'node-b' ? 46999 : 47999,
+            maxConsumersPerWorker: 100_000, maxViewersPerStream: 100_000, maxViewers: 100_000, rtmpPlayback: { x264Preset: 'ultrafast' } } as never,
           transcode: { ladder: [{ name: '180p', height: 180, videoBitrateKbps: 300, maxFrameRate: 30 }], x264Preset: 'ultrafast', audioBitrateKbps: 64 },
           room: { shopperCreatesPerMinute: 100, messagesPerSecond: 50, messageBurst: 50 },
         },
@@ -126,10 +203,23 @@ export async function runClusterBench(opts: { reloads?: number; chats?: number }
       await new Promise((r) => setTimeout(r, 25));
     }
     for (const r of [sender, onA, onC]) r.ws.close();
+
+    // WHEP consumers per worker: the holding node B, then the piped node C (B's worker then also
+    // sends the pipe, C's receives it: each side's source-only window holds that).
+    const viewers = opts.whepViewers ?? (opts.quick ? 30 : 60);
+    const windowMs = opts.quick ? 3000 : 5000;
+    const holding = await whepSide(b, s.id, viewers, windowMs);
+    const piped = await whepSide(c, s.id, viewers, windowMs);
+    if (holding.sentBytes === 0 || piped.sentBytes === 0) throw new Error(`a WHEP viewer got nothing (holding ${holding.sentBytes} B, piped ${piped.sentBytes} B)`);
+    // A window too noisy to see the viewers' cost reads as NaN, never as an endless capacity.
+    const perWorker = (x: typeof holding): number => (x.perConsumerPct > 0 ? Math.round((WORKER_LIMIT_PCT - x.idlePct) / x.perConsumerPct) : NaN);
     return {
       placementBalance, perNode,
       reloadDirectP50Ms: pct(direct, 50), reloadExtraP50Ms: pct(extra, 50), reloadExtraP95Ms: pct(extra, 95), reloadSamples: extra.length,
       chatInNodeP50Ms: pct(inNode, 50), chatInNodeP99Ms: pct(inNode, 99), chatCrossNodeP50Ms: pct(cross, 50), chatCrossNodeP99Ms: pct(cross, 99), chatSamples: n,
+      whepHoldingConsumersPerWorker: perWorker(holding), whepPipedConsumersPerWorker: perWorker(piped),
+      whepHoldingCpuPerConsumerPct: Math.round(holding.perConsumerPct * 1000) / 1000, whepPipedCpuPerConsumerPct: Math.round(piped.perConsumerPct * 1000) / 1000,
+      whepHoldingIdleCpuPct: Math.round(holding.idlePct * 10) / 10, whepPipedIdleCpuPct: Math.round(piped.idlePct * 10) / 10, whepConsumersMeasured: holding.consumers,
     };
   } finally {
     pub?.kill('SIGKILL');

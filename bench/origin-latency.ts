@@ -32,7 +32,7 @@ export interface OriginLatencyResult {
   sourceHeight: number;
 }
 
-function pct(values: number[], p: number): number {
+export function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 }
@@ -54,25 +54,13 @@ export interface OriginLatencyWindow {
  */
 export async function measureOriginLatency(top: RenditionTimeline, publishStartMs: number, windowMs: number, stop?: Promise<void>): Promise<OriginLatencyWindow> {
   const w0 = Date.now();
-  const parts: Array<{ availableAt: number; mediaEnd: number }> = [];
-  const onPart = (part: { availableAt: number; mediaEnd: number }) => parts.push({ availableAt: part.availableAt, mediaEnd: part.mediaEnd });
-  const lastSeg = top.segments[top.segments.length - 1];
-  const lastPart = lastSeg?.parts[lastSeg.parts.length - 1];
-  if (lastPart) parts.push({ availableAt: lastPart.availableAt, mediaEnd: lastPart.mediaEnd });
-  top.on('part', onPart);
+  const parts = collectParts(top);
   const end = w0 + windowMs;
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([new Promise((r) => (timer = setTimeout(r, end - Date.now()))), ...(stop ? [stop] : [])]);
   clearTimeout(timer);
-  top.off('part', onPart);
-  const until = Math.min(Date.now(), end);
-  const sampled: number[] = [];
-  const arrival = parts.slice(1).map((p) => p.availableAt - publishStartMs - p.mediaEnd * 1000);
-  for (let tau = w0, i = 0; tau < until; tau += 5) {
-    while (i + 1 < parts.length && parts[i + 1]!.availableAt <= tau) i++;
-    const p = parts[i];
-    if (p && p.availableAt <= tau) sampled.push(tau - publishStartMs - p.mediaEnd * 1000);
-  }
+  parts.stop();
+  const { sampled, arrival } = latencySamples(parts.parts, publishStartMs, w0, Math.min(Date.now(), end));
   return {
     sampledP50Ms: Math.round(pct(sampled, 50)),
     sampledP95Ms: Math.round(pct(sampled, 95)),
@@ -101,6 +89,39 @@ export async function liveOrigin(app: ShowcaseApp, streamId: string): Promise<{ 
   for (let i = 0; i < 300 && !(stream = app.origin.get(streamId))?.ready(); i++) await new Promise((r) => setTimeout(r, 50));
   if (!stream?.ready()) throw new Error('stream never became ready');
   return { tc: app.transcoders.get(streamId)!, top: [...stream.timelines.values()][0]!, publishStart: app.registry.get(streamId)!.clock!.wallAtFirstMs };
+}
+
+/** What the latency figures are computed from: each part's arrival (wall ms) and media end (s since the publish start). */
+export interface PartArrival {
+  availableAt: number;
+  mediaEnd: number;
+}
+
+/** A rendition timeline's part events, as they come, from the newest part there is now; stop() stops listening. */
+export function collectParts(top: { segments: ReadonlyArray<{ parts: ReadonlyArray<PartArrival> }>; on(e: 'part', f: (p: PartArrival) => void): unknown; off(e: 'part', f: (p: PartArrival) => void): unknown }): { parts: PartArrival[]; stop(): void } {
+  const parts: PartArrival[] = [];
+  const onPart = (part: PartArrival) => parts.push({ availableAt: part.availableAt, mediaEnd: part.mediaEnd });
+  const lastSeg = top.segments[top.segments.length - 1];
+  const lastPart = lastSeg?.parts[lastSeg.parts.length - 1];
+  if (lastPart) parts.push({ availableAt: lastPart.availableAt, mediaEnd: lastPart.mediaEnd });
+  top.on('part', onPart);
+  return { parts, stop: () => void top.off('part', onPart) };
+}
+
+/**
+ * Origin latency from part arrivals: at each part's arrival, and sampled every 5 ms of [w0, stop)
+ * (at instant tau the newest part available is the last one with availableAt <= tau), both as
+ * wall time since the publish start minus the media time of the newest part.
+ */
+export function latencySamples(parts: readonly PartArrival[], publishStart: number, w0: number, stop: number): { sampled: number[]; arrival: number[] } {
+  const sampled: number[] = [];
+  const arrival = parts.slice(1).map((p) => p.availableAt - publishStart - p.mediaEnd * 1000);
+  for (let tau = w0, i = 0; tau < stop; tau += 5) {
+    while (i + 1 < parts.length && parts[i + 1]!.availableAt <= tau) i++;
+    const p = parts[i];
+    if (p && p.availableAt <= tau) sampled.push(tau - publishStart - p.mediaEnd * 1000);
+  }
+  return { sampled, arrival };
 }
 
 /** Runs the benchmark and returns its figures. */

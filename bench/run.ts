@@ -47,6 +47,19 @@ await section('webrtc-capacity', async () => {
   );
 });
 
+await section('highlight-to-screen', async () => {
+  const { runHighlightToScreenBench } = await import('./highlight-to-screen.js');
+  const r = await runHighlightToScreenBench({ quick });
+  const b = 'highlight-to-screen';
+  rows.push(
+    { bench: b, figure: `timeline: POST to pop-up p50 / p95 (${r.highlights} highlights, ${r.missed} missed)`, value: `${r.popupP50Ms} / ${r.popupP95Ms} ms`, target: '= live latency +- 250 ms' },
+    { bench: b, figure: 'player live latency (now - hls.playingDate) p50 / p95', value: `${r.liveLatencyP50Ms} / ${r.liveLatencyP95Ms} ms`, target: '' },
+    { bench: b, figure: 'pop-up p50 minus live latency p50', value: `${r.popupP50MinusLatencyP50Ms} ms`, target: '|x| <= 250 ms' },
+    { bench: b, figure: 'pushed event: POST to the page p50 / p95', value: `${r.pushedP50Ms} / ${r.pushedP95Ms} ms`, target: '' },
+    { bench: b, figure: 'pushed design early by p50 / p95', value: `${r.pushedEarlyP50Ms} / ${r.pushedEarlyP95Ms} ms`, target: '~ live latency' },
+  );
+});
+
 await section('room', async () => {
   const { runRoomBench } = await import('./room.js');
   const r = await runRoomBench(quick ? { sockets: 2000, seconds: 10, idleSeconds: 10 } : {});
@@ -67,6 +80,7 @@ for (const [name, file, fn] of [
   ['webrtc-latency', './webrtc-latency.js', 'runWebRtcLatencyBench'],
   ['commerce-playlist', './commerce-playlist.js', 'runCommercePlaylistBench'],
   ['cluster', './cluster.js', 'runClusterBench'],
+  ['notify-fanout', './notify-fanout.js', 'runNotifyFanoutBench'],
 ] as const) {
   await section(name, async () => {
     let mod: Record<string, unknown>;

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 const PLAYER_JS = `
 const video = document.querySelector('video');
 const src = new URLSearchParams(location.search).get('src');
-const hook = { view: 'connecting', latency: null, wallLatency: null, targetLatency: null, level: -1, levels: [], firstFrameMs: null, stalls: 0, fatal: null, errors: [], stallErrors: 0, stallErrorsBeforePlaying: 0, targetAtFirstFrame: null, latencyAtFirstFrame: null, startup: [], waitedMs: 0, requests: [] };
+const hook = { view: 'connecting', latency: null, wallLatency: null, targetLatency: null, level: -1, levels: [], firstFrameMs: null, stalls: 0, buffer: 0, fatal: null, errors: [], stallErrors: 0, stallErrorsBeforePlaying: 0, targetAtFirstFrame: null, latencyAtFirstFrame: null, startup: [], waitedMs: 0, requests: [] };
 let waitingSince = null;
 // Where the start-up time goes: ms from page start to each first event, and where hls.js chose to start.
 const mark = (what) => { if (hook.startup.length < 30) hook.startup.push(what + '@' + Math.round(performance.now())); };
@@ -43,6 +43,9 @@ setInterval(() => {
   hook.targetLatency = hls.targetLatency;
   hook.wallLatency = hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null;
   hook.level = hls.currentLevel;
+  const b = video.buffered;
+  hook.buffer = 0;
+  for (let i = 0; i < b.length; i++) if (b.start(i) <= video.currentTime + 0.1 && b.end(i) >= video.currentTime) hook.buffer = b.end(i) - video.currentTime;
 }, 250);
 `;
 

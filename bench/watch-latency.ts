@@ -8,7 +8,7 @@
  *  - time to first frame from page open (navigation start to the first video frame callback),
  *    over several fresh browser contexts while the stream is live;
  *  - stalls, and the distinct warnings hls.js logged (which playlist rule it trips on, if any).
- * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5] [--hold-back-parts 3] [--segment-seconds 2]
+ * Run: node dist/bench/watch-latency.js [--seconds 60] [--height 360] [--preset veryfast] [--opens 5] [--hold-back-parts 3] [--segment-seconds 2] [--part-seconds 0.334]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +32,10 @@ export interface PlayerLatency {
   firstFrameMaxMs: number;
   pageOpens: number;
   stalls: number;
+  /** Stalls from the first frame of the sampled open on, the warm-up included (the watch page counts them). */
+  stallsSinceFirstFrame: number;
+  /** Media buffered ahead of the playhead while sampling, p50 (s), where the player reports it. */
+  aheadP50S: number | null;
   /** hls.js BUFFER_STALLED_ERRORs from the first request on (each adds 1 s to its target), where the player reports them. */
   stallErrors: number | null;
   /** hls.js's target latency when the first frame showed, where the player reports it. */
@@ -43,6 +47,8 @@ export interface PlayerLatency {
   waitedMs: number | null;
   /** The requests before the first frame: "name sent/first byte/last byte" in ms since page start. */
   requests: string[];
+  /** How far the watch page's live start jumped to its target (seconds), where the player reports it. */
+  joinedS: number | null;
   samples: number;
   seconds: number;
   playedRendition: string;
@@ -58,7 +64,58 @@ export interface WatchLatencyResult {
   stock: PlayerLatency;
   /** The project's watch page; target p50 <= 1.0 s. */
   page: PlayerLatency;
+  /** The part grid as the playlists list it at the end of the run (complete segments that still list parts). */
+  grid: PartGridCheck[];
 }
+
+/** Parts of one rendition's complete segments, read from its media playlist. */
+export interface PartGridCheck {
+  rendition: string;
+  /** Parts per complete segment (each is one request per segment per viewer at the live edge). */
+  partsPerSegment: number[];
+  /** Distinct part durations (ms) over those segments, with how often each occurs. */
+  durationsMs: string[];
+  /** Parts, other than a segment's last, more than 1.5 ms from PART-TARGET (announced rounded up to the ms). */
+  offGrid: number;
+  /** Parts longer than PART-TARGET (the spec's MUST) or, other than a segment's last, under half of it. */
+  outOfBounds: number;
+}
+
+/** Reads the EXT-X-PART lines of each complete segment in one media playlist. */
+export function checkPartGrid(rendition: string, media: string, partTargetS: number): PartGridCheck {
+  const segments: number[][] = [];
+  let parts: number[] = [];
+  for (const line of media.split('\n')) {
+    const part = /^#EXT-X-PART:DURATION=([\d.]+)/.exec(line);
+    if (part) parts.push(Number(part[1]));
+    else if (line.startsWith('#EXTINF')) {
+      if (parts.length) segments.push(parts);
+      parts = [];
+    }
+  }
+  const counts = new Map<number, number>();
+  let offGrid = 0;
+  let outOfBounds = 0;
+  for (const seg of segments) {
+    seg.forEach((d, i) => {
+      const ms = Math.round(d * 1000);
+      counts.set(ms, (counts.get(ms) ?? 0) + 1);
+      const last = i === seg.length - 1;
+      if (!last && Math.abs(d - partTargetS) > 0.0015) offGrid++;
+      if (d > partTargetS + 1e-9 || (!last && d < partTargetS / 2)) outOfBounds++;
+    });
+  }
+  return {
+    rendition,
+    partsPerSegment: segments.map((s) => s.length),
+    durationsMs: [...counts].sort((a, b) => b[1] - a[1]).map(([ms, n]) => `${ms}x${n}`),
+    offGrid,
+    outOfBounds,
+  };
+}
+
+/** hls.js's ErrorDetails.BUFFER_STALLED_ERROR, as the watch page lists it in __showcase.errors. */
+const ErrorDetailsStalled = 'bufferStalledError';
 
 /** What the page exposes as window.__showcase (src/web/watch/watch.ts). */
 interface Hook {
@@ -66,13 +123,17 @@ interface Hook {
   latency: number | null;
   wallLatency: number | null;
   targetLatency: number | null;
+  /** Media buffered ahead of the playhead (s). */
+  buffer?: number;
   level: number;
   levels: Array<{ name: string }>;
   firstFrameMs: number | null;
   stalls: number;
   fatal: string | null;
   errors: string[];
-  /** Only the stock player has these two. */
+  /** Only the watch page has this one. */
+  joinedS?: number;
+  /** Only the stock player has these. */
   stallErrors?: number;
   targetAtFirstFrame?: number | null;
   latencyAtFirstFrame?: number | null;
@@ -161,6 +222,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
   await sleep(3000);
   const latency: number[] = [];
   const behind: number[] = [];
+  const ahead: number[] = [];
   let hook = await read();
   const stallsBefore = hook.stalls;
   const end = Date.now() + seconds * 1000;
@@ -168,6 +230,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     hook = await read();
     if (hook.latency !== null) latency.push(hook.latency);
     if (hook.wallLatency !== null) behind.push(hook.wallLatency);
+    if (typeof hook.buffer === 'number') ahead.push(hook.buffer);
     await sleep(250);
   }
   await page.close();
@@ -183,12 +246,16 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     firstFrameMaxMs: Math.round(Math.max(...firstFrames)),
     pageOpens: firstFrames.length,
     stalls: hook.stalls - stallsBefore,
-    stallErrors: hook.stallErrors ?? null,
+    stallsSinceFirstFrame: hook.stalls,
+    aheadP50S: ahead.length ? round(pct(ahead, 50)) : null,
+    // The page reports hls.js errors as type/details strings.
+    stallErrors: hook.stallErrors ?? hook.errors.filter((e) => e.includes(ErrorDetailsStalled)).length,
     targetAtFirstFrameS: hook.targetAtFirstFrame == null ? null : round(hook.targetAtFirstFrame),
     latencyAtFirstFrameS: hook.latencyAtFirstFrame == null ? null : round(hook.latencyAtFirstFrame),
     startup: hook.startup ?? [],
     waitedMs: hook.waitedMs === undefined ? null : Math.round(hook.waitedMs),
     requests: hook.requests ?? [],
+    joinedS: hook.joinedS === undefined ? null : round(hook.joinedS),
     samples: latency.length,
     seconds,
     playedRendition: hook.level >= 0 ? (hook.levels[hook.level]?.name ?? String(hook.level)) : '-',
@@ -197,7 +264,7 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
 }
 
 /** Runs the benchmark and returns its figures. */
-export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean; holdBackParts?: number; segmentSeconds?: number } = {}): Promise<WatchLatencyResult> {
+export async function runWatchLatencyBench(opts: { seconds?: number; height?: number; preset?: string; opens?: number; quick?: boolean; holdBackParts?: number; segmentSeconds?: number; partSeconds?: number } = {}): Promise<WatchLatencyResult> {
   const seconds = opts.seconds ?? (opts.quick ? 10 : 60);
   const height = opts.height ?? 360;
   const opens = opts.opens ?? (opts.quick ? 3 : 5);
@@ -209,7 +276,7 @@ export async function runWatchLatencyBench(opts: { seconds?: number; height?: nu
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-'));
   const app = await ShowcaseApp.start({
     env: {},
-    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' }, hls: { ...(opts.holdBackParts ? { partHoldBackParts: opts.holdBackParts } : {}), ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}) } },
+    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' }, hls: { ...(opts.holdBackParts ? { partHoldBackParts: opts.holdBackParts } : {}), ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}), ...(opts.partSeconds ? { partSeconds: opts.partSeconds } : {}) } },
     logDestination: process.stderr,
   });
   let browser: Browser | undefined;
@@ -249,7 +316,9 @@ export async function runWatchLatencyBench(opts: { seconds?: number; height?: nu
       measureWatch(browser, stock.url(`${api}/hls/${s.id}/master.m3u8`), { seconds, opens }),
       measureWatch(browser, `${w.base}/watch/${s.id}`, { seconds, opens }),
     ]);
-    return { partTargetMs, partHoldBackS, renditions, stock: stockFigures, page: pageFigures };
+    const grid: PartGridCheck[] = [];
+    for (const r of renditions) grid.push(checkPartGrid(r, await (await fetch(`${api}/hls/${s.id}/${r}/index.m3u8`)).text(), partTargetMs / 1000));
+    return { partTargetMs, partHoldBackS, renditions, stock: stockFigures, page: pageFigures, grid };
   } finally {
     await browser?.close().catch(() => {});
     pub.proc?.kill('SIGKILL');
@@ -266,7 +335,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
-  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens'), holdBackParts: num('hold-back-parts'), segmentSeconds: num('segment-seconds') });
+  const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens'), holdBackParts: num('hold-back-parts'), segmentSeconds: num('segment-seconds'), partSeconds: num('part-seconds') });
   const row = (figure: string, f: (p: PlayerLatency) => string, target: [string, string]) =>
     ({ figure, 'stock hls.js': f(r.stock), 'watch page': f(r.page), target: `${target[0]} / ${target[1]}` });
   console.log(`part target ${r.partTargetMs} ms, PART-HOLD-BACK ${r.partHoldBackS} s, ladder ${r.renditions.join(',')}`);
@@ -275,13 +344,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     row('hls.js target latency (s)', (p) => String(p.targetLatencyS), ['', '']),
     row('behind ingest p50 / p95 (s)', (p) => `${p.behindIngestP50S} / ${p.behindIngestP95S}`, ['', '']),
     row('first frame p50 / max (ms)', (p) => `${p.firstFrameP50Ms} / ${p.firstFrameMaxMs} (${p.pageOpens} opens)`, ['<= 1000', '<= 1000']),
-    row('stalls while sampling', (p) => String(p.stalls), ['0', '0']),
+    row('stalls while sampling / since first frame', (p) => `${p.stalls} / ${p.stallsSinceFirstFrame}`, ['0', '0']),
+    row('buffered ahead p50 (s)', (p) => String(p.aheadP50S ?? '-'), ['', '']),
     row('hls.js stall errors since load', (p) => String(p.stallErrors ?? '-'), ['0', '0']),
     row('hls.js target at first frame (s)', (p) => String(p.targetAtFirstFrameS ?? '-'), ['', '']),
     row('hls.js latency at first frame (s)', (p) => String(p.latencyAtFirstFrameS ?? '-'), ['', '']),
+    row('live start jumped (s)', (p) => String(p.joinedS ?? '-'), ['', '']),
     row('waited after first frame (ms)', (p) => String(p.waitedMs ?? '-'), ['', '']),
     row('samples / played', (p) => `${p.samples} over ${p.seconds} s / ${p.playedRendition}`, ['', '']),
   ]);
+  for (const g of r.grid) console.log(`parts ${g.rendition}: per segment ${g.partsPerSegment.join(',')}; durations (ms x count) ${g.durationsMs.join(' ')}; off grid ${g.offGrid}; out of bounds ${g.outOfBounds}`);
   for (const [name, p] of [['stock hls.js', r.stock], ['watch page', r.page]] as const) {
     if (p.startup.length) console.log(`${name} start-up (ms since page start): ${p.startup.join(' ')}`);
     if (p.requests.length) console.log(`${name} requests before the first frame (sent/first byte/last byte, ms): ${p.requests.join(', ')}`);

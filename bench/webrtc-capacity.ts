@@ -264,8 +264,8 @@ class CountingSink {
   }
 }
 
-/** A UDP socket bound in a worker thread that never reads it: the kernel drops what overflows. */
-class DrainSink {
+/** A UDP socket bound in a worker thread that never reads it: the kernel drops what overflows (bench/cluster uses it too). */
+export class DrainSink {
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
   #thread?: Thread;
   #exited?: Promise<unknown>;

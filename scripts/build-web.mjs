@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Bundles the web pages with esbuild into dist/web/: the shopper's watch page (src/web/watch/) and
-// the creator's studio page (src/web/studio/). Each gets content-hashed JS and CSS (plus .gz/.br
+// Bundles the web pages with esbuild into dist/web/: the shopper's watch page (src/web/watch/),
+// the creator's studio page (src/web/studio/), the Live home page (src/web/home/) and creators'
+// storefronts (src/web/storefront/). Each gets content-hashed JS and CSS (plus .gz/.br
 // copies the server sends when asked) and its HTML template; manifest.json lists them for
 // src/http/watch-routes.ts and src/http/studio-routes.ts. hls.js and mediasoup-client are bundled,
 // so nothing comes from a CDN at run time.
@@ -19,7 +20,7 @@ const arg = (name) => {
 const outdir = resolve(root, arg('--outdir') ?? 'dist/web');
 const minify = !process.argv.includes('--no-minify');
 /** One entry per page: its folder under src/web and the files named after it there. */
-const pages = ['watch', 'studio'].map((name) => ({ name, dir: join(root, 'src/web', name) }));
+const pages = ['watch', 'studio', 'home', 'storefront'].map((name) => ({ name, dir: join(root, 'src/web', name) }));
 
 mkdirSync(outdir, { recursive: true });
 // Remove the previous build's hashed files so the folder does not grow with every build.
@@ -56,6 +57,12 @@ const result = await build({
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',
+});
+
+// The push service worker (src/web/push/sw.ts): a fixed name, served at /sw.js so its scope is the whole site.
+await build({
+  absWorkingDir: root, entryPoints: [join(root, 'src/web/push/sw.ts')], outfile: join(outdir, 'sw.js'),
+  bundle: true, minify, format: 'iife', platform: 'browser', target: ['es2020'], logLevel: 'warning',
 });
 
 const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));

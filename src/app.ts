@@ -13,7 +13,7 @@ import { resolveNodeId } from './core/node-id.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 import { HlsOrigin } from './playback/hls/hls-origin.js';
-import { restoreContinuations } from './playback/hls/hls-continuation.js';
+import { continuationPreparer } from './playback/hls/hls-continuation.js';
 import type { Transcoder } from './transcode/transcoder.js';
 import type { RtmpPlaybackFeeds } from './transcode/rtmp-playback-feeds.js';
 import { RtmpServer } from './ingest/rtmp/rtmp-server.js';
@@ -56,11 +56,14 @@ import { roomPlugin } from './room/room-plugin.js';
 import { UpgradeRouter } from './http/upgrade-router.js';
 import { creatorsRoutes } from './http/creators-routes.js';
 import { practicePlugin } from './journey/practice/practice-plugin.js';
-import { liveRoutes } from './journey/discovery/live-routes.js';
+import { discoveryPlugin } from './journey/discovery/discovery-plugin.js';
 import { followersRoutes } from './journey/followers/followers-routes.js';
 import { pushRoutes } from './journey/notify/push-routes.js';
+import { NotifyService } from './journey/notify/notify-service.js';
 import { clusterNode, type ClusterNode } from './cluster/cluster-node.js';
 import { clusterPlugin } from './cluster/cluster-plugin.js';
+import { clusterPipeRoutes } from './cluster/pipe-routes.js';
+import type { ClusterPipes } from './cluster/cluster-pipes.js';
 
 export interface AppOptions {
   overrides?: ConfigOverrides;
@@ -97,11 +100,15 @@ export class ShowcaseApp {
   readonly upgrades: UpgradeRouter;
   /** Only when clustered (cluster.redisUrl): membership in Redis, placement, the HLS proxy. */
   readonly cluster?: ClusterNode;
+  /** Notifications (issue 15): the outbox and this node's delivery worker. */
+  readonly notify: NotifyService;
   webrtcPool?: WorkerPool;
   signaling?: SignalServer;
   whip?: WhipIngest;
   whep?: WhepPlayback;
   rtmpFeeds?: RtmpPlaybackFeeds;
+  /** Clustered with WebRTC and a cluster.secret: the node-to-node WebRTC pipe (both sides). */
+  pipes?: ClusterPipes;
   httpPort = 0;
   rtmpPort = 0;
   readonly #publishPolicy: RtmpPublishPolicy;
@@ -115,7 +122,11 @@ export class ShowcaseApp {
     const dataDir = resolve(config.dataDir);
     this.adminToken = config.adminToken || ShowcaseApp.#ensureAdminToken(dataDir, log);
     this.store = store;
-    this.registry = new StreamRegistry({ store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs });
+    this.registry = new StreamRegistry({
+      store, logger: log, reconnectGraceMs: config.streams.reconnectGraceMs, nodeId, leaseMs: config.node.leaseMs,
+      prepareContinue: continuationPreparer(() => this.origin, () => this.recordings),
+      isNodeGone: async (id) => (await this.cluster?.membership.isGone(id)) === true,
+    });
     this.origin = new HlsOrigin({
       timing: { segmentSeconds: config.hls.segmentSeconds, partSeconds: config.hls.partSeconds, partHoldBackParts: config.hls.partHoldBackParts },
       windowSegments: config.hls.windowSegments,
@@ -124,6 +135,8 @@ export class ShowcaseApp {
       endedRetainSeconds: config.hls.endedRetainSeconds,
     });
     this.auth = new Authenticator(this.adminToken, store);
+    this.notify = new NotifyService({ config, store, nodeId, logger: log });
+    this.notify.attach(this.registry);
     this.upgrades = new UpgradeRouter(log);
     this.sessions = new ViewerSessionTable({ capacity: config.metrics.sessionCapacity, timeoutMs: config.metrics.sessionTimeoutMs, maxStreams: config.metrics.maxStreams });
     this.ticker = new WatchTicker({
@@ -139,6 +152,7 @@ export class ShowcaseApp {
     if (config.recording.enabled) {
       this.recordings = new RecordingService({ dataDir, config: config.recording, ffmpegPath: config.transcode.ffmpegPath, store, origin: this.origin, logger: log.child({ component: 'recorder' }) });
       registerRecordingCollectors(this.metrics.registry, this.recordings);
+      this.recordings.onReady = (id, info) => this.notify.recordingReady(id, info);
     }
     // unix socket paths must stay under ~100 bytes: a short private directory in the temp dir.
     const socketDir = mkdtempSync(join(tmpdir(), 'showcase-'));
@@ -150,7 +164,10 @@ export class ShowcaseApp {
       hls: (id) => this.origin.get(id),
       recordingState: (id) => this.recordings?.cachedState(id),
     });
-    this.cluster = clusterNode(config, { store, nodeId, logger: log, streams: () => ({ live: this.registry.liveCount(), speeds: this.status.metricsViews().map((v) => v.transcoderSpeed).filter((x) => x > 0) }), ingest: () => ({ rtmpPort: this.rtmpPort, whip: this.whip !== undefined }) });
+    this.cluster = clusterNode(config, { store, nodeId, logger: log, streams: () => ({ live: this.registry.liveCount(), speeds: this.status.metricsViews().map((v) => v.transcoderSpeed).filter((x) => x > 0) }), ingest: () => ({ rtmpPort: this.rtmpPort, whip: this.whip !== undefined }),
+      ticker: this.ticker, holdsLive: (id) => this.registry.get(id)?.state === 'live', roomSockets: () => (this.http.hasDecorator('room') ? this.http.room.socketCounts() : []) });
+    // Clustered: one node writes each stream's analytics, the sum of every node's viewers.
+    if (this.cluster) this.analytics.periodSource = this.cluster.audience;
     this.#publishPolicy = new RtmpPublishPolicy({ registry: this.registry, isOwnerDisabled: ownerDisabledCheck(store), deadPublisherMs: config.rtmp.deadPublisherMs, reconnectGraceMs: config.streams.reconnectGraceMs });
     this.rtmp = new RtmpServer({ host: config.rtmp.host, port: config.rtmp.port, app: config.rtmp.app, readCoalesceMs: config.rtmp.readCoalesceMs, logger: log.child({ component: 'rtmp' }), limits: rtmpLimits(config), onPublish: (req) => this.#publishPolicy.decide(req) });
     this.appMetrics = registerAppCollectors(this.metrics.registry, this.metrics.streamLabels, {
@@ -191,11 +208,13 @@ export class ShowcaseApp {
     background.add('ticker', this.ticker);
     background.add('metrics', this.metrics);
     background.add('origin', this.origin);
+    background.add('notify', this.notify); // the worker stops; its leased rows go back to the outbox
     app.step('http', () => this.http.close());
     // Writes queued by the streams' ends and the ticker's last flush go out before the store closes.
     const storage = app.branch('store');
     storage.step('stream-writes', () => this.registry.flush());
     storage.step('analytics-writes', () => this.analytics.flush());
+    storage.step('notify-writes', () => this.notify.flush());
     storage.add('store', store);
     storage.step('socket-dir', () => rmSync(socketDir, { recursive: true, force: true }));
     this.#tree = { ingest, webrtc };
@@ -245,21 +264,22 @@ export class ShowcaseApp {
     this.upgrades.attach(this.http.server);
     const webrtc = await startWebRtc({
       config: c, registry: this.registry, store: this.store, sessions: this.sessions, limiter: this.auth.limiter, metrics: this.metrics.registry,
-      upgrades: this.upgrades, ingest: this.#tree.ingest, webrtc: this.#tree.webrtc, logger: this.log,
+      upgrades: this.upgrades, ingest: this.#tree.ingest, webrtc: this.#tree.webrtc, cluster: this.cluster, logger: this.log,
     });
     this.webrtcPool = webrtc?.pool;
     this.whip = webrtc?.whip;
     this.whep = webrtc?.whep;
     this.rtmpFeeds = webrtc?.feeds;
     this.signaling = webrtc?.signaling;
+    this.pipes = webrtc?.pipes;
     await this.#routes();
     // Before any publisher can arrive: end what a previous process (or an expired node) left live,
     // then recording reads each stream's renditions and finalizes what a crash left.
-    await this.registry.recoverInterrupted();
+    this.notify.streamsEnded(await this.registry.recoverInterrupted());
     await this.recordings?.start();
     // Streams the previous process interrupted (a deploy): their outputs continue where it left
     // them, and each waits streams.reconnectGraceMs from now for its publisher, then ends.
-    restoreContinuations(this.origin, await this.registry.restoreInterrupted());
+    await this.registry.restoreInterrupted();
     this.registry.startReconnectWindows();
     this.rtmpPort = (await this.rtmp.listen()).port;
     await this.http.listen({ host: c.http.host, port: c.http.port });
@@ -269,6 +289,7 @@ export class ShowcaseApp {
     this.ticker.start();
     this.registry.startLeaseRenewal();
     this.analytics.startPeriodic(60_000);
+    await this.notify.start();
     this.log.info({ httpPort: this.httpPort, rtmpPort: this.rtmpPort, rtmpApp: c.rtmp.app, dataDir: resolve(c.dataDir), node: process.version }, 'showcase listening');
   }
 
@@ -278,7 +299,7 @@ export class ShowcaseApp {
     await provideAll(http, {
       config: this.config, store: this.store, registry: this.registry, auth: this.auth, origin: this.origin, sessions: this.sessions,
       ticker: this.ticker, metrics: this.metrics, appMetrics: this.appMetrics, analytics: this.analytics, streamStatus: this.status, rtmp: this.rtmp,
-      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling, cluster: this.cluster,
+      recordings: this.recordings, whip: this.whip, whep: this.whep, signaling: this.signaling, cluster: this.cluster, notify: this.notify,
     });
     await http.register(errorHandling);
     await http.register(httpMetrics);
@@ -292,17 +313,19 @@ export class ShowcaseApp {
     await http.register(streamsRoutes);
     if (this.whip) await http.register(whipRoutes);
     if (this.whep) await http.register(whepRoutes);
+    if (this.pipes) await http.register(clusterPipeRoutes, { pipes: this.pipes });
     if (this.signaling) await http.register(studioRoutes);
     if (this.recordings) await http.register(recordingRoutes);
-    await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio'] });
+    await http.register(webAssets, { assetsDir: defaultWebAssetsDir(), pages: ['watch', 'studio', 'home', 'storefront'] });
     // Events other parts push to open watch pages (the carousel, highlights, sold counts).
     const watchFeed = new WatchEventFeed();
     await http.register(watchRoutes, { feed: watchFeed });
-    await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log });
-    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout });
+    await http.register(commercePlugin, { config: this.config.commerce, store: this.store, auth: this.auth, registry: this.registry, origin: this.origin, recordings: this.recordings, feed: watchFeed, logger: this.log, onConversion: (c) => this.notify.conversionCreated(c) });
+    await http.register(roomPlugin, { store: this.store, auth: this.auth, config: this.config.room, upgrades: this.upgrades, registry: this.registry, origin: this.origin, logger: this.log, fanout: this.cluster?.roomFanout,
+      ...(this.cluster ? { viewerCount: (id: string, n: number) => this.cluster!.audience.roomViewers(id, n) } : {}) });
     await http.register(creatorsRoutes);
     // The creator's journey (issue 15).
-    await http.register(liveRoutes);
+    await http.register(discoveryPlugin);
     await http.register(followersRoutes);
     await http.register(pushRoutes);
   }

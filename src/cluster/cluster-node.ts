@@ -7,6 +7,8 @@ import { Placement, type IngestPlacement } from './placement.js';
 import { StreamHolders } from './stream-holders.js';
 import { HlsProxy } from './hls-proxy.js';
 import { RedisRoomFanout } from './redis-room-fanout.js';
+import { ClusterAudience } from './cluster-audience.js';
+import type { WatchTicker } from '../metrics/watch-ticker.js';
 
 export interface ClusterNodeDeps {
   store: Pick<Store, 'getStream'>;
@@ -15,6 +17,12 @@ export interface ClusterNodeDeps {
   streams: () => { live: number; speeds: number[] };
   /** This node's ingest as listening now (known only once the listeners are up). */
   ingest: () => { rtmpPort: number; whip: boolean };
+  /** This node's watch sessions: each tick publishes its share of every stream's viewers. */
+  ticker: WatchTicker;
+  /** This node's room sockets per stream (none until the room is up). */
+  roomSockets: () => Iterable<readonly [string, number]>;
+  /** Whether this node holds a stream live now. */
+  holdsLive: (streamId: string) => boolean;
   logger: Logger;
 }
 
@@ -31,6 +39,8 @@ export class ClusterNode {
   readonly proxy: HlsProxy;
   /** The room's fan-out across nodes (the room plugin owns its lifetime: it closes it). */
   readonly roomFanout: RedisRoomFanout;
+  /** Viewer counts and watch sessions summed across nodes (shares in Redis, one writer of each stream's analytics). */
+  readonly audience: ClusterAudience;
 
   constructor(config: Readonly<Config>, deps: ClusterNodeDeps) {
     const c = config.cluster;
@@ -57,11 +67,15 @@ export class ClusterNode {
     this.holders = new StreamHolders({ store: deps.store, selfId: this.id, ttlMs: c.holderCacheMs, capacity: c.holderCacheSize });
     this.proxy = new HlsProxy({ selfId: this.id, maxConcurrent: c.proxyMaxConcurrent, timeoutMs: c.proxyTimeoutMs, idleTimeoutMs: c.proxyIdleTimeoutMs, logger: log });
     this.roomFanout = new RedisRoomFanout({ redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, nodeId: this.id, logger: log });
+    this.audience = new ClusterAudience({
+      redisUrl: c.redisUrl, keyPrefix: c.keyPrefix, nodeId: this.id, ttlMs: c.audienceTtlMs, maxStreams: c.audienceMaxStreams,
+      ticker: deps.ticker, roomSockets: deps.roomSockets, holdsLive: deps.holdsLive, logger: log,
+    });
   }
 
-  /** Joins the set (first heartbeat written, or its failure logged and retried) and connects the room bus. */
+  /** Joins the set (first heartbeat written, or its failure logged and retried), connects the room bus and the viewer shares. */
   async start(): Promise<void> {
-    await Promise.all([this.membership.start(), this.roomFanout.start()]);
+    await Promise.all([this.membership.start(), this.roomFanout.start(), this.audience.start()]);
   }
 
   /** The least-loaded node's ingest URLs for a publisher about to go live (one Redis round trip; its own view when Redis is down). */
@@ -69,15 +83,19 @@ export class ClusterNode {
     return this.placement.place();
   }
 
-  /** The base URL of the other node holding a live stream, when one does and is in the set. */
+  /**
+   * The base URL of the other node holding a live stream, when one does and is in the set (while
+   * Redis is unreachable: as last seen, the unexpired lease being the proof of life).
+   */
   async holderUrl(streamId: string): Promise<string | undefined> {
     const nodeId = await this.holders.holder(streamId);
-    return nodeId ? this.membership.node(nodeId)?.url : undefined;
+    if (!nodeId) return undefined;
+    return (this.membership.node(nodeId) ?? (this.membership.healthy ? undefined : this.membership.lastKnown(nodeId)))?.url;
   }
 
-  /** Leaves the set (no more placements here) and closes the proxy's idle connections; idempotent. */
+  /** Leaves the set (no more placements here), withdraws its viewer shares and closes the proxy's idle connections; idempotent. */
   async close(): Promise<void> {
-    await this.membership.close();
+    await Promise.all([this.membership.close(), this.audience.close()]);
     this.proxy.close();
   }
 }

@@ -5,13 +5,15 @@ import { PROXIED_HEADER } from './hls-proxy.js';
 import { ShowcaseError } from '../core/errors.js';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ANALYTICS_PATH = /^\/v1\/streams\/([A-Za-z0-9_-]{1,64})\/analytics(?:\?|$)/;
 
 /**
  * Any node serves any stream: an /hls/ request for a stream this node does not have live, whose
  * lease another node in the set holds, is proxied to that node (src/cluster/hls-proxy.ts). It is an
  * onRequest hook on the root instance (this plugin is not encapsulated, on purpose) registered
  * before the HLS routes, so the routes themselves stay the single-node origin they were. A request
- * another node proxied here is never proxied again.
+ * another node proxied here is never proxied again. GET /v1/streams/:id/analytics goes to the node
+ * that owns the stream's analytics (the sum of every node's viewers) the same way.
  */
 async function cluster(app: FastifyInstance): Promise<void> {
   const node = app.cluster;
@@ -31,6 +33,18 @@ async function cluster(app: FastifyInstance): Promise<void> {
     }
     if (!url) return;
     return node.proxy.forward(req, reply, url);
+  });
+
+  // A stream's analytics are the sum its analytics owner keeps (src/cluster/cluster-audience.ts):
+  // asked of another node, the question goes to the owner, which answers for the whole cluster.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'GET' || req.headers[PROXIED_HEADER] !== undefined) return;
+    const id = ANALYTICS_PATH.exec(req.url)?.[1];
+    if (!id) return;
+    const owner = await node.audience.ownerOf(id);
+    const url = owner && owner !== node.id ? node.membership.node(owner)?.url : undefined;
+    if (!url) return;
+    return node.proxy.forward(req, reply, url, ['authorization']);
   });
 
   // The operator's view of the set as this node sees it (what placement chooses from).

@@ -54,8 +54,9 @@ export class HlsProxy {
   /**
    * Sends the request to baseUrl (the holding node's node.url) and answers the player with what it
    * answered; resolves with the reply once the answer is under way (or an error was sent).
+   * extraHeaders: request headers forwarded besides the player's usual ones (an API call's authorization).
    */
-  async forward(req: FastifyRequest, reply: FastifyReply, baseUrl: string): Promise<FastifyReply> {
+  async forward(req: FastifyRequest, reply: FastifyReply, baseUrl: string, extraHeaders: readonly string[] = []): Promise<FastifyReply> {
     if (this.#inFlight >= this.#o.maxConcurrent) {
       this.rejected++;
       reply.header('retry-after', '1').header('cache-control', 'no-store');
@@ -68,7 +69,7 @@ export class HlsProxy {
     };
     const target = new URL(req.url, baseUrl);
     const headers: Record<string, string> = { [PROXIED_HEADER]: this.#o.selfId };
-    for (const h of FORWARDED_REQUEST_HEADERS) {
+    for (const h of [...FORWARDED_REQUEST_HEADERS, ...extraHeaders]) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }

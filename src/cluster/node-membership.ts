@@ -62,6 +62,8 @@ export class NodeMembership {
   #placeSeq = 0;
   /** Heartbeats that failed (a Redis outage), for tests and logs. */
   failures = 0;
+  /** Heartbeats written since start. */
+  #beats = 0;
 
   constructor(o: NodeMembershipOptions) {
     this.#o = o;
@@ -131,6 +133,7 @@ export class NodeMembership {
       this.#placed = new Map(targets.map((id, i) => [id, Number(counts[i * 2 + 1]?.[1] ?? 0)]));
       if (!this.#healthy) this.#o.logger.warn({ failures: this.failures }, 'cluster Redis reachable again: heartbeats resumed');
       this.#healthy = true;
+      this.#beats++;
     } catch (err) {
       this.failures++;
       if (this.#healthy) {
@@ -161,6 +164,20 @@ export class NodeMembership {
     return this.#placed.get(id) ?? 0;
   }
 
+  /**
+   * Whether a node has left the cluster, asked of Redis now: its heartbeat key expired (it has not
+   * heartbeated for nodeTtlMs). False whenever that cannot be known: Redis unreachable, or this
+   * node has not written a heartbeat yet. One round trip; for decisions taken before media flows.
+   */
+  async isGone(id: string): Promise<boolean> {
+    if (this.#closed || !this.#healthy || this.#beats === 0 || id === this.#o.self().id) return false;
+    try {
+      return (await this.#redis.exists(`${this.#o.keyPrefix}:node:${id}`)) === 0;
+    } catch {
+      return false;
+    }
+  }
+
   /** Whether the last heartbeat reached Redis. */
   get healthy(): boolean {
     return this.#healthy;
@@ -171,6 +188,15 @@ export class NodeMembership {
     const out = [this.#o.self()];
     for (const { info, seenAt } of this.#peers.values()) if (now - seenAt < this.#o.nodeTtlMs) out.push(info);
     return out;
+  }
+
+  /**
+   * A peer as last read from Redis, however long ago (undefined if never seen or gone from the set):
+   * while Redis is out of reach a node cannot tell a dead peer from an unreachable bus, so callers
+   * that have other proof of life (an unexpired lease in the store) may still use its address.
+   */
+  lastKnown(id: string): NodeInfo | undefined {
+    return this.#peers.get(id)?.info;
   }
 
   /** One node by id, when it is in the set (this node included). */

@@ -51,7 +51,16 @@ export class StreamHolders {
   }
 
   async #lookup(streamId: string): Promise<string | undefined> {
-    const rec = await this.#o.store.getStream(streamId);
+    let rec: Awaited<ReturnType<StreamHoldersOptions['store']['getStream']>>;
+    try {
+      rec = await this.#o.store.getStream(streamId);
+    } catch (err) {
+      // The store out of reach (a PostgreSQL restart): the last answer, however old, beats a 404;
+      // the holding node answers for itself, and its media never waited on the store.
+      const stale = this.#cache.get(streamId);
+      if (stale?.nodeId) return stale.nodeId;
+      throw err;
+    }
     const now = this.#now();
     const lease = rec?.state === 'live' ? rec.lease : null;
     const nodeId = lease && lease.nodeId !== this.#o.selfId && lease.expiresAt > now ? lease.nodeId : undefined;

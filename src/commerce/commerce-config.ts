@@ -19,6 +19,12 @@ export const CommerceConfigSchema = Type.Object({
    * Empty: only the operator token.
    */
   shopSecret: Type.String({ default: '', maxLength: 256 }),
+  /**
+   * Promo reveals (a shopper copying a code on the watch page) one client address may report per
+   * second (a burst of this many, refilled at this rate); past it the beacon answers 429
+   * SHOWCASE_ERR_RATE_LIMITED.
+   */
+  promoRevealsPerSecond: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   /** Query parameter /go appends the creator's tracking tag under. */
   trackingParam: Type.String({ default: 'tag', pattern: '^[A-Za-z0-9_.-]{1,32}$' }),
 }, { additionalProperties: false, default: {} });

@@ -9,6 +9,7 @@ import type { WatchEventFeed } from '../http/watch-event-feed.js';
 import type { HlsOrigin } from '../playback/hls/hls-origin.js';
 import type { RecordingService } from '../recorder/recording-service.js';
 import type { Store } from '../store/types.js';
+import type { ConversionRecord } from '../store/commerce-types.js';
 import type { CommerceConfig } from './commerce-config.js';
 import { HighlightTimeline, toRange } from './highlight-timeline.js';
 import { highlightRoutes, persistHighlightEnd } from './highlight-routes.js';
@@ -18,6 +19,9 @@ import { goRoutes } from './go-routes.js';
 import { conversionRoutes } from './conversion-routes.js';
 import { TokenBuckets } from './token-buckets.js';
 import { OnScreenPromos, promoScreenRoutes } from './promo-screen-routes.js';
+import { promoRevealRoutes } from './promo-reveal-routes.js';
+import { streamCommerceRoutes } from './stream-commerce-routes.js';
+import { validPromos } from './conversion-routes.js';
 
 /** The services shoppable streams use; app.ts passes them in one registration. */
 export interface CommercePluginOptions {
@@ -30,6 +34,8 @@ export interface CommercePluginOptions {
   /** The watch pages' event feed (carousel changes, highlights). */
   feed?: WatchEventFeed;
   logger: Logger;
+  /** Hears each new conversion (notifications' conversion.created webhook). */
+  onConversion?: (c: ConversionRecord) => Promise<void> | void;
 }
 
 /**
@@ -71,6 +77,12 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
       persistHighlightEnd(deps, timeline.end(s.id, edge ? edge.programDate() : Date.now()));
       // The end takes the on-screen promo off too (a liveOnly code never outlives the stream).
       if (screen.clear(s.id)) o.feed?.publish(s.id, { type: 'promo', promo: null });
+      // Open pages drop the liveOnly codes with the end (the API stops listing them at the same moment).
+      const feed = o.feed;
+      if (feed) {
+        void validPromos(o.store, s.id, false).then((items) => feed.publish(s.id, { type: 'promos', items }))
+          .catch((err: unknown) => log.warn({ err, streamId: s.id }, 'listing the promos at the stream\'s end failed: open pages keep its liveOnly codes until reloaded'));
+      }
     });
   };
   for (const s of o.registry.all()) watch(s);
@@ -102,8 +114,10 @@ async function commerce(app: FastifyInstance, o: CommercePluginOptions): Promise
     limiter: new TokenBuckets(o.config.highlightsPerSecond),
   });
   await app.register(goRoutes, { store: o.store, auth: o.auth, trackingParam: o.config.trackingParam, writes, logger: log });
-  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed, onScreen: (id) => screen.get(id) });
+  await app.register(conversionRoutes, { store: o.store, auth: o.auth, registry: o.registry, shopSecret: o.config.shopSecret, feed: o.feed, onScreen: (id) => screen.get(id), onConversion: o.onConversion });
   await app.register(promoScreenRoutes, { store: o.store, auth: o.auth, registry: o.registry, screen, feed: o.feed });
+  await app.register(promoRevealRoutes, { store: o.store, registry: o.registry, limiter: new TokenBuckets(o.config.promoRevealsPerSecond) });
+  await app.register(streamCommerceRoutes, { store: o.store, auth: o.auth, feed: o.feed });
 }
 
 /** The commerce plugin (fastify-plugin: its routes sit beside the others, with the app's error handler). */

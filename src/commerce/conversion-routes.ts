@@ -22,6 +22,8 @@ export interface ConversionRoutesOptions {
   feed?: WatchEventFeed;
   /** The promo each live stream has on screen (GET .../promos tells which). */
   onScreen?: (streamId: string) => PromoRecord | undefined;
+  /** Hears each new conversion (not a repeat of an orderId). */
+  onConversion?: (c: ConversionRecord) => Promise<void> | void;
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
@@ -68,6 +70,12 @@ export async function soldCounts(store: Store, streamId: string): Promise<Record
   const out: Record<string, number> = {};
   for (const c of await store.conversionCounts(streamId)) if (c.productId) out[c.productId] = (out[c.productId] ?? 0) + c.purchases;
   return out;
+}
+
+/** The stream's promos valid now, as the API and the `promos` event give them. */
+export async function validPromos(store: Store, streamId: string, live: boolean): Promise<Array<Record<string, unknown>>> {
+  const now = Date.now();
+  return (await store.listPromos(streamId)).filter((p) => promoValid(p, now, live)).map(promoView);
 }
 
 /** Whether a promo is valid now: inside its dates and, if liveOnly, while the stream is live. */
@@ -117,7 +125,11 @@ export async function conversionRoutes(app: FastifyInstance, o: ConversionRoutes
       orderId: b.orderId, streamId: stream.id, creatorId: stream.ownerId, productId: b.productId ?? null, promoCode: b.promoCode ?? null,
       amountUnits: toUnits(b.amount), currency: b.currency, occurredAt, receivedAt: now,
     });
-    if (r.created && r.rec.productId && o.feed) o.feed.publish(stream.id, { type: 'sold', counts: await soldCounts(o.store, stream.id) });
+    if (r.created) await o.onConversion?.(r.rec);
+    // A creator who turned the counts off (GET/PATCH .../commerce) sends pages none.
+    if (r.created && r.rec.productId && o.feed && (await o.store.getStreamCommerce(stream.id)).showSoldCounts) {
+      o.feed.publish(stream.id, { type: 'sold', counts: await soldCounts(o.store, stream.id) });
+    }
     return reply.status(r.created ? 201 : 200).send(conversionView(r.rec));
   });
 
@@ -133,6 +145,7 @@ export async function conversionRoutes(app: FastifyInstance, o: ConversionRoutes
       id: `pm_${randomBytes(9).toString('base64url')}`, streamId: rec.id, code: b.code, description: b.description, liveOnly: b.liveOnly ?? false,
       startsAt, endsAt, createdAt: Date.now(),
     });
+    if (o.feed) o.feed.publish(rec.id, { type: 'promos', items: await validPromos(o.store, rec.id, o.registry.get(rec.id)?.state === 'live') });
     return reply.status(201).send(promoView(promo));
   });
 
@@ -141,8 +154,7 @@ export async function conversionRoutes(app: FastifyInstance, o: ConversionRoutes
     const rec = await o.store.getStream(req.params.id);
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     const live = o.registry.get(rec.id)?.state === 'live';
-    const now = Date.now();
     const shown = live ? o.onScreen?.(rec.id) : undefined;
-    return { items: (await o.store.listPromos(rec.id)).filter((p) => promoValid(p, now, live)).map(promoView), onScreen: shown ? shown.code : null };
+    return { items: await validPromos(o.store, rec.id, live), onScreen: shown ? shown.code : null };
   });
 }

@@ -1,4 +1,4 @@
-import type { DateRange } from '../playback/hls/date-range.js';
+import { markOrderedRanges, type DateRange } from '../playback/hls/date-range.js';
 import type { HighlightRecord } from '../store/commerce-types.js';
 
 /** The DATERANGE class of a product highlight. */
@@ -28,6 +28,9 @@ export class HighlightTimeline {
     const s = this.#touch(h.streamId);
     const ended = s.current ? this.#endCurrent(s, h.startDate) : undefined;
     s.current = h;
+    const last = s.ranges[s.ranges.length - 1];
+    // A start before the last one's (a clock step back) leaves the list unordered: a plain copy is scanned.
+    if (last && h.startDate < last.startDate) s.ranges = [...s.ranges];
     s.ranges.push(toRange(h));
     while (s.ranges.length > this.maxPerStream) s.ranges.shift();
     return ended;
@@ -58,7 +61,9 @@ export class HighlightTimeline {
     if (this.#streams.get(streamId)?.ranges.length || records.length === 0) return;
     const s = this.#touch(streamId);
     const kept = records.slice(-this.maxPerStream);
-    s.ranges = kept.map(toRange);
+    const ranges = kept.map(toRange);
+    // Marked ordered only when it is (a store left by a crash may hold an open range mid-list).
+    s.ranges = isOrdered(ranges) ? markOrderedRanges(ranges) : ranges;
     s.current = kept.find((h) => h.endDate === null);
   }
 
@@ -84,11 +89,19 @@ export class HighlightTimeline {
   #touch(streamId: string): StreamCues {
     let s = this.#streams.get(streamId);
     if (s) this.#streams.delete(streamId);
-    else s = { ranges: [] };
+    else s = { ranges: markOrderedRanges([]) };
     this.#streams.set(streamId, s);
     if (this.#streams.size > this.maxStreams) this.#streams.delete(this.#streams.keys().next().value!);
     return s;
   }
+}
+
+function isOrdered(ranges: readonly DateRange[]): boolean {
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!;
+    if (prev.endDate === undefined || prev.endDate > ranges[i]!.startDate || prev.startDate > ranges[i]!.startDate) return false;
+  }
+  return true;
 }
 
 /** A highlight as a date range: same ID, CLASS, START-DATE and X-PRODUCT-ID on every render. */

@@ -7,6 +7,7 @@ import type { Authenticator, Principal } from '../http/auth.js';
 import type { PublicProduct, WatchEventFeed } from '../http/watch-event-feed.js';
 import type { ProductRecord } from '../store/commerce-types.js';
 import type { Store, StreamRecord } from '../store/types.js';
+import { soldCounts } from './conversion-routes.js';
 
 /** What the product routes need. */
 export interface ProductRoutesOptions {
@@ -126,8 +127,12 @@ export async function productRoutes(app: FastifyInstance, o: ProductRoutesOption
     const p = await o.auth.resolve(req);
     const rec = await o.store.getStream(req.params.id);
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
-    const view: (x: ProductRecord) => unknown = canManage(p, rec) ? ownerProduct : publicProduct;
-    return { items: (await o.store.listProducts(rec.id)).map(view) };
+    const manager = canManage(p, rec);
+    const view: (x: ProductRecord) => Record<string, unknown> = manager ? ownerProduct : (x) => ({ ...publicProduct(x) });
+    // Units sold during the stream: for viewers only while the creator shows them (GET/PATCH .../commerce).
+    const [products, settings] = await Promise.all([o.store.listProducts(rec.id), o.store.getStreamCommerce(rec.id)]);
+    const sold = manager || settings.showSoldCounts ? await soldCounts(o.store, rec.id) : undefined;
+    return { items: products.map((x) => (sold ? { ...view(x), sold: sold[x.id] ?? 0 } : view(x))) };
   });
 
   app.patch<{ Params: Static<typeof ProductParams>; Body: Static<typeof PatchBody> }>('/v1/streams/:id/products/:pid', { bodyLimit, schema: { params: ProductParams, body: PatchBody } }, async (req) => {

@@ -23,6 +23,7 @@ const ENV_MAP: Array<[string, string[], 'int' | 'string' | 'json']> = [
   ['SHOWCASE_NODE_ID', ['node', 'id'], 'string'],
   ['SHOWCASE_NODE_URL', ['node', 'url'], 'string'],
   ['SHOWCASE_REDIS_URL', ['cluster', 'redisUrl'], 'string'],
+  ['SHOWCASE_CLUSTER_SECRET', ['cluster', 'secret'], 'string'],
   // A list cannot be spelled as one plain string, so the endpoints come as JSON; the schema validates the rest.
   ['SHOWCASE_WEBHOOK_ENDPOINTS', ['webhooks', 'endpoints'], 'json'],
 ];

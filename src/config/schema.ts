@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RecordingConfigSchema } from '../recorder/recording-config.js';
 import { RoomConfigSchema } from '../room/room-config.js';
 import { JourneyConfigSchema } from '../journey/journey-config.js';
-import { WebhooksConfigSchema } from '../journey/notify/notify-config.js';
+import { PushConfigSchema, WebhooksConfigSchema } from '../journey/notify/notify-config.js';
 import { CommerceConfigSchema } from '../commerce/commerce-config.js';
 import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 
@@ -186,6 +186,8 @@ export const ConfigSchema = Type.Object({
   journey: JourneyConfigSchema,
   /** Webhooks for the operator's systems, Standard Webhooks signed (src/journey/notify/notify-config.ts). */
   webhooks: WebhooksConfigSchema,
+  /** Web Push to followers' browsers (src/journey/notify/notify-config.ts). */
+  push: PushConfigSchema,
   /** The cluster: Redis membership, placement, HLS proxied to the holding node (src/cluster/cluster-config.ts). */
   cluster: ClusterConfigSchema,
   metrics: Type.Object({

@@ -60,6 +60,16 @@ export const ErrorCodes = {
   SHOWCASE_ERR_CLUSTER_REDIS_UNAVAILABLE: { status: 503, message: 'Cluster Redis unreachable: heartbeat not written' },
   SHOWCASE_ERR_CLUSTER_PROXY_BUSY: { status: 503, message: 'Too many HLS requests proxied to other nodes' },
   SHOWCASE_ERR_CLUSTER_PROXY_FAILED: { status: 502, message: 'The node holding the stream did not answer' },
+  // The WebRTC pipe between nodes (src/cluster/pipe-*.ts).
+  SHOWCASE_ERR_CLUSTER_UNAUTHORIZED: { status: 401, message: 'Node-to-node request without the cluster secret' },
+  SHOWCASE_ERR_CLUSTER_PIPE_FAILED: { status: 502, message: 'The node holding the stream could not pipe it here' },
+  SHOWCASE_ERR_CLUSTER_PIPE_HOLDER_GONE: { status: 503, message: 'The node holding the stream is gone' },
+  // Notifications (issue 15): push subscriptions, webhook and push deliveries from the outbox.
+  SHOWCASE_ERR_PUSH_SUBSCRIPTION_INVALID: { status: 400, message: 'Push subscription refused' },
+  SHOWCASE_ERR_PUSH_SUBSCRIPTION_LIMIT: { status: 409, message: 'Too many push subscriptions for this shopper' },
+  SHOWCASE_ERR_PUSH_FAILED: { status: 502, message: 'The push service refused a message' },
+  SHOWCASE_ERR_WEBHOOK_FAILED: { status: 502, message: 'A webhook delivery failed' },
+  SHOWCASE_ERR_NOTIFY_DROPPED: { status: 503, message: 'A notification event was dropped: the outbox write queue is full' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -6,6 +6,9 @@ import type { Store, StreamRecord } from '../store/types.js';
 import { hashSecret } from './secrets.js';
 import { KeyedQueue } from './keyed-queue.js';
 
+/** Interrupted streams adopted per store call at start-up. */
+const MAX_ADOPT = 500;
+
 export type PublishDecision =
   | { ok: true; stream: LiveStream }
   | { ok: false; code: 'SHOWCASE_ERR_RTMP_BAD_KEY' | 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING'; reason: string };
@@ -16,7 +19,19 @@ export type OwnerDisabledCheck = (rec: StreamRecord) => boolean | Promise<boolea
 export type StreamRegistryEvents = {
   /** A LiveStream object was created (first publish since start-up): attach outputs now. */
   stream: [stream: LiveStream];
+  /**
+   * This node's sweep ended streams no node holds in memory (interrupted, no publisher within the
+   * grace): whoever finalizes what they leave (their recordings) does it now.
+   */
+  abandoned: [streamIds: string[]];
 };
+
+/**
+ * Prepares this node to continue a stream another process served (its previous one, or a dead
+ * node): where its HLS numbering and its recording resume. Awaited before the stream's LiveStream
+ * exists here, so before any media flows.
+ */
+export type ContinuePrepare = (rec: StreamRecord) => Promise<void>;
 
 export interface StreamRegistryOptions {
   store: Store;
@@ -26,6 +41,14 @@ export interface StreamRegistryOptions {
   nodeId?: string;
   /** How long a live stream's lease lasts; renewed every third of it (config node.leaseMs). */
   leaseMs?: number;
+  /** Called before this node continues an interrupted stream (restored at start-up or taken over). */
+  prepareContinue?: ContinuePrepare;
+  /**
+   * Whether a node has left the cluster (clustered only: Redis says its heartbeat expired). A
+   * publisher arriving for a stream whose lease such a node still holds takes it over at once
+   * instead of waiting for the lease to expire.
+   */
+  isNodeGone?: (nodeId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -46,6 +69,8 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   readonly #log: Logger;
   readonly #graceMs: number;
   readonly #now: () => number;
+  readonly #prepareContinue?: ContinuePrepare;
+  readonly #isNodeGone?: (nodeId: string) => Promise<boolean>;
   /** Each stream's queued store writes, in order. */
   readonly #writes = new KeyedQueue();
   #renewTimer?: NodeJS.Timeout;
@@ -59,6 +84,8 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     this.nodeId = opts.nodeId ?? 'local';
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.#now = opts.now ?? Date.now;
+    this.#prepareContinue = opts.prepareContinue;
+    this.#isNodeGone = opts.isNodeGone;
     this.onListenerError = (event, error) => this.#log.error({ err: error, event }, 'stream registry listener failed');
   }
 
@@ -80,12 +107,16 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   /**
-   * At start-up: ends (interrupted) the streams left live by this node's previous process, by no
-   * node, or by a node whose lease has expired; another node's unexpired lease means it is serving
-   * that stream, and it is left alone. Returns the ids ended.
+   * At start-up: ends (interrupted) the streams left live by this node's previous process or by no
+   * node; those of another node whose lease has expired become interrupted (that node died: its
+   * publisher's reconnect may continue them anywhere). Another node's unexpired lease means it is
+   * serving that stream, and it is left alone. Returns the ids ended.
    */
   async recoverInterrupted(): Promise<string[]> {
-    const ids = await this.#store.endAbandonedLive({ ownNodeId: this.nodeId, now: this.#now(), endReason: 'interrupted' });
+    const now = this.#now();
+    const interrupted = await this.#store.interruptExpiredLive({ ownNodeId: this.nodeId, now });
+    if (interrupted.length) this.#log.warn({ streams: interrupted, nodeId: this.nodeId }, 'streams of a node whose lease expired interrupted: a reconnect on any node continues them within the grace');
+    const ids = await this.#store.endAbandonedLive({ ownNodeId: this.nodeId, now, endReason: 'interrupted' });
     if (ids.length) this.#log.warn({ streams: ids, nodeId: this.nodeId }, 'streams left live by a previous process marked ended (interrupted)');
     return ids;
   }
@@ -98,9 +129,11 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   }
 
   /**
-   * Renews the lease of every live stream this node serves, once (concurrent calls share it), after
-   * ending streams whose lease expired on any node (their node is gone). A stream whose lease another node took (it expired: this node could not reach the store in
-   * time) ends here with SHOWCASE_ERR_STREAM_LEASE_LOST, so the key has one publisher again.
+   * Renews the lease of every live stream this node serves, once (concurrent calls share it), then
+   * sweeps: streams whose lease expired on another node (their node is gone) become interrupted, and
+   * interrupted ones whose grace ran out with no publisher end. A stream whose lease another node
+   * took (it expired: this node could not reach the store in time) ends here with
+   * SHOWCASE_ERR_STREAM_LEASE_LOST, so the key has one publisher again.
    */
   renewLeases(): Promise<void> {
     this.#renewing ??= this.#renewOnce().finally(() => (this.#renewing = undefined));
@@ -111,10 +144,19 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     await this.#renewOwn();
     // After renewing ours (so a late tick never sweeps this node's own streams): streams of a node
     // that died without restarting stay live in the store until their lease expires; whichever
-    // node ticks first then ends them (one conditional update, cheap).
+    // node ticks first then interrupts them (one conditional update, cheap), naming the dead node.
+    // The publisher's reconnect, wherever the load balancer sends it, continues them (claimLive
+    // takes an interrupted stream). One lease period past the grace (so that a node waiting for
+    // its own restored streams ends them first, by its own timer) the sweep ends what nobody took.
     try {
-      const swept = await this.#store.endAbandonedLive({ now: this.#now(), endReason: 'interrupted' });
-      if (swept.length) this.#log.warn({ streams: swept, nodeId: this.nodeId }, 'streams whose node stopped renewing their lease marked ended (interrupted)');
+      const now = this.#now();
+      const interrupted = await this.#store.interruptExpiredLive({ ownNodeId: this.nodeId, now });
+      if (interrupted.length) this.#log.warn({ streams: interrupted, nodeId: this.nodeId, graceMs: this.#graceMs }, 'streams whose node stopped renewing their lease interrupted: a reconnect on any node continues them within the grace');
+      const ended = await this.#store.endExpiredInterrupted({ before: now - this.#graceMs - this.leaseMs, now, endReason: `interrupted; no reconnect within ${this.#graceMs} ms` });
+      if (ended.length) {
+        this.#log.warn({ streams: ended, nodeId: this.nodeId }, 'interrupted streams nobody continued within the grace ended');
+        this.safeEmit('abandoned', ended.filter((id) => !this.#streams.has(id)));
+      }
     } catch (err) {
       this.#log.error({ err, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'sweeping expired stream leases failed; retrying at the next tick');
     }
@@ -135,29 +177,43 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
       const s = this.#streams.get(id);
       // A stream that ended meanwhile released its lease: not lost.
       if (kept.has(id) || !s || s.state !== 'live') continue;
+      // The lease lapsed (the store was out of reach longer than leaseMs) and another node's sweep
+      // interrupted the stream, but nobody took it: this node, still serving it, takes it back.
+      const now = this.#now();
+      const again = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: s.startedAt ?? now }).catch(() => undefined);
+      if (again?.ok && s.state === 'live') {
+        this.#log.warn({ streamId: id, nodeId: this.nodeId }, 'stream lease had lapsed and was taken back (nobody else took it)');
+        continue;
+      }
+      if (s.state !== 'live') continue;
       this.#log.error({ streamId: id, nodeId: this.nodeId, code: 'SHOWCASE_ERR_STREAM_LEASE_LOST' }, 'stream lease lost to another node: ending the stream here');
       s.end('lease lost to another node');
     }
   }
 
   /**
-   * Brings back the streams a stopped process left 'interrupted' (a deploy): each waits
-   * reconnectGraceMs from now for its publisher to continue it under the same id, then ends.
-   * Returns their records (the caller restores what outputs continue from, before publishers come).
+   * Brings back the streams this node's previous process left 'interrupted' (a deploy, or a crash
+   * swept by another node): those whose expired lease names this node, or no node (a single node's
+   * older records). Each is adopted in the store (its lease stamped from now), prepared
+   * (prepareContinue) and waits reconnectGraceMs from now for its publisher to continue it under
+   * the same id, then ends. Another node's interrupted streams are left: the node their publisher
+   * reconnects to continues them (authorizePublish). Returns the records restored.
    */
   async restoreInterrupted(): Promise<StreamRecord[]> {
-    const recs = await this.#store.listStreamsInState('interrupted');
-    for (const rec of recs) {
-      if (this.#streams.has(rec.id)) continue;
-      const stream = new LiveStream(rec.id, 'interrupted');
-      stream.practice = rec.practice === true;
-      stream.startedAt = rec.startedAt;
-      this.#wire(stream);
-      this.#streams.set(rec.id, stream);
-      this.safeEmit('stream', stream);
+    const mine = (await this.#store.listStreamsInState('interrupted')).filter((r) => !this.#streams.has(r.id) && (r.lease === null || r.lease.nodeId === this.nodeId));
+    const restored: StreamRecord[] = [];
+    for (let i = 0; i < mine.length; i += MAX_ADOPT) {
+      const chunk = mine.slice(i, i + MAX_ADOPT);
+      const adopted = new Set(await this.#store.adoptInterrupted(this.nodeId, chunk.map((r) => r.id), this.#now()));
+      restored.push(...chunk.filter((r) => adopted.has(r.id)));
     }
-    if (recs.length) this.#log.info({ streams: recs.map((r) => r.id), graceMs: this.#graceMs }, 'streams interrupted by the previous process wait for their publishers to reconnect');
-    return recs;
+    for (const rec of restored) {
+      if (this.#streams.has(rec.id)) continue;
+      await this.#prepare(rec);
+      this.#create(rec, 'interrupted');
+    }
+    if (restored.length) this.#log.info({ streams: restored.map((r) => r.id), graceMs: this.#graceMs }, 'streams interrupted by the previous process wait for their publishers to reconnect');
+    return restored;
   }
 
   /** Starts the reconnect window of every restored interrupted stream (after outputs are ready). */
@@ -191,8 +247,19 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     // Refused here first when this node already has a live publisher: no store round trip.
     const local = this.#streams.get(id)?.publisher;
     if (local?.isAlive()) return this.#refuseBusy(keyLog, id);
-    const now = this.#now();
-    const claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    let now = this.#now();
+    let claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    const holder = !claim.ok && claim.why === 'held' ? claim.rec?.lease?.nodeId : undefined;
+    if (holder && holder !== this.nodeId && (await this.#isNodeGone?.(holder))) {
+      // The node holding it left the cluster (a kill -9): its publisher is back here, so the
+      // stream is interrupted now (naming that node, as its lease's expiry would) and claimed.
+      // Should that node still be alive, it learns at its next renewal that it lost the stream.
+      now = this.#now();
+      if (await this.#store.interruptLiveOf(id, holder, now)) {
+        this.#log.warn({ ...keyLog, streamId: id, holder, nodeId: this.nodeId }, 'the node holding the stream left the cluster: interrupted before its lease expired, continuing here');
+      }
+      claim = await this.#store.claimLive(id, { nodeId: this.nodeId, now, expiresAt: now + this.leaseMs, startedAt: now });
+    }
     if (!claim.ok) {
       if (claim.why === 'held') {
         this.#log.warn({ ...keyLog, streamId: id, holder: claim.rec?.lease?.nodeId, code: 'SHOWCASE_ERR_RTMP_ALREADY_PUBLISHING' }, 'publish refused: the stream is live on another node');
@@ -201,17 +268,18 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
       return this.#refuseKey(keyLog, id, claim.why === 'ended' ? 'stream has ended' : 'unknown stream key');
     }
     const rec = claim.rec;
+    // Another process served this stream (a node that died, or was stopped for a deploy, and was
+    // interrupted; or whose lease just expired): this node continues it, from where that one left.
+    const before = found.rec;
+    const takeover = before.state === 'interrupted' || (before.state === 'live' && before.lease !== null && before.lease.nodeId !== this.nodeId);
+    if (takeover && !this.#streams.has(id)) {
+      await this.#prepare(before);
+      this.#log.info({ ...keyLog, streamId: id, from: before.lease?.nodeId ?? null, nodeId: this.nodeId }, 'continuing a stream another process served');
+    }
     // From here on nothing awaits: the in-memory decision and the attach are one step.
     let stream = this.#streams.get(id);
     if (stream?.state === 'ended') return this.#refuseKey(keyLog, id, 'stream has ended');
-    if (!stream) {
-      stream = new LiveStream(id, found.rec.state);
-      stream.practice = found.rec.practice === true;
-      stream.startedAt = rec.startedAt;
-      this.#wire(stream);
-      this.#streams.set(id, stream);
-      this.safeEmit('stream', stream);
-    }
+    stream ??= this.#create({ ...found.rec, startedAt: rec.startedAt }, found.rec.state === 'live' && takeover ? 'interrupted' : found.rec.state);
     const current = stream.publisher;
     if (current) {
       if (current.isAlive()) return this.#refuseBusy(keyLog, id);
@@ -242,7 +310,7 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     if (!found.ok) return found;
     const rec = found.rec;
     if (this.#streams.get(rec.id)?.publisher?.isAlive()) return this.#refuseBusy(keyLog, rec.id);
-    if (rec.state === 'live' && rec.lease && rec.lease.nodeId !== this.nodeId && rec.lease.expiresAt > this.#now()) return this.#refuseBusy(keyLog, rec.id);
+    if (rec.state === 'live' && rec.lease && rec.lease.nodeId !== this.nodeId && rec.lease.expiresAt > this.#now() && !(await this.#isNodeGone?.(rec.lease.nodeId))) return this.#refuseBusy(keyLog, rec.id);
     return { ok: true, streamId: rec.id };
   }
 
@@ -296,14 +364,35 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     this.#writes.run(streamId, fn).catch((err) => this.#log.error({ err, streamId, write: what, code: 'SHOWCASE_ERR_STORE_WRITE_FAILED' }, 'stream state could not be written to the store'));
   }
 
+  /** Runs prepareContinue for a stream about to continue here; a failure is logged, the stream goes on without it. */
+  async #prepare(rec: StreamRecord): Promise<void> {
+    try {
+      await this.#prepareContinue?.(rec);
+    } catch (err) {
+      this.#log.error({ err, streamId: rec.id }, 'preparing the continuation of a stream failed: it continues with fresh HLS numbering');
+    }
+  }
+
+  /** A new in-memory LiveStream for a record, wired and announced (outputs attach). */
+  #create(rec: StreamRecord, state: StreamRecord['state']): LiveStream {
+    const stream = new LiveStream(rec.id, state);
+    stream.practice = rec.practice === true;
+    stream.startedAt = rec.startedAt;
+    this.#wire(stream);
+    this.#streams.set(rec.id, stream);
+    this.safeEmit('stream', stream);
+    return stream;
+  }
+
   #wire(stream: LiveStream): void {
     stream.onListenerError = (event, error) => this.#log.error({ err: error, event, streamId: stream.id }, 'stream listener failed');
     stream.on('state', (state, reason) => {
       this.#log.info({ streamId: stream.id, state, reason }, 'stream state changed');
       // Going live was written by the claim, before the publisher attached.
       if (state === 'live') return;
-      // Interrupted (a deploy) keeps no lease: the next process, or another node, claims it again.
-      const patch = state === 'interrupted' ? { state } : { state, endedAt: stream.endedAt ?? this.#now(), endReason: reason };
+      // Interrupted (a deploy) keeps an expired lease naming this node: its next process restores
+      // it, or the node its publisher reconnects to claims it.
+      const patch = state === 'interrupted' ? { state, interruptedAt: this.#now() } : { state, endedAt: stream.endedAt ?? this.#now(), endReason: reason };
       this.#queueWrite(stream.id, state, () => this.#store.releaseLive(stream.id, this.nodeId, patch));
     });
   }

@@ -9,6 +9,8 @@ import { dependsOn } from './services.js';
 import { roomAnalyticsBlock } from '../room/room-analytics.js';
 import { computeLevels, type Sale } from '../journey/levels/creator-levels.js';
 import { fromUnits } from '../commerce/money.js';
+import { journeyAnalytics } from '../journey/analytics/stream-journey-analytics.js';
+import { streamViewers } from '../cluster/audience-views.js';
 
 export type { StoredAnalytics } from '../metrics/stream-analytics.js';
 
@@ -77,26 +79,33 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
     const watchLive = a?.watchSecondsLive ?? 0;
     const watchReplay = a?.watchSecondsReplay ?? 0;
     const timeline = a?.timeline ?? [];
+    const peak = a?.peakViewers ?? 0;
+    const average = streamedMs > 0 ? Math.round((watchLive / (streamedMs / 1000)) * 100) / 100 : 0;
+    const commerce = o.commerce ? await o.commerce(rec.id) : undefined;
     return {
       streamId: rec.id,
       state: rec.state,
       minutesStreamed: Math.round((streamedMs / 60000) * 100) / 100,
-      peakConcurrentViewers: a?.peakViewers ?? 0,
-      averageConcurrentViewers: streamedMs > 0 ? Math.round((watchLive / (streamedMs / 1000)) * 100) / 100 : 0,
+      peakConcurrentViewers: peak,
+      averageConcurrentViewers: average,
       watchMinutes: { live: Math.round((watchLive / 60) * 100) / 100, replay: Math.round((watchReplay / 60) * 100) / 100 },
       uniqueViewers: a?.uniqueViewers ?? 0,
       uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error), merged across live and replay viewing',
-      currentViewers: live?.viewersTotal ?? 0,
+      // Clustered: summed across the nodes (this node being the stream's analytics owner, see the cluster plugin).
+      currentViewers: (await streamViewers(app, rec.id)).watching,
       timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
-      ...(o.commerce ? { commerce: await o.commerce(rec.id) } : {}),
+      ...(commerce ? { commerce } : {}),
       // The room (issue 14): stored per minute by the room server, up to room.countsFlushMs behind.
       room: roomAnalyticsBlock(await o.store.listRoomCounts(rec.id)),
+      // The creator's journey (issue 15): viewers live and in replay, per product, followers gained.
+      ...await journeyAnalytics(o.store, rec, { peak, average, replayUnique: a?.replayUniqueViewers ?? 0, replayWatchSeconds: watchReplay, snapshot: live, commerce }, now),
     };
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/stats', { schema: { params: IdParams } }, async (req) => {
     const p = await o.auth.requireAuthenticated(req);
-    const c = await o.store.getCreator(req.params.id);
+    // 'me': the calling creator (the studio's dashboard asks before it knows its id).
+    const c = await o.store.getCreator(req.params.id === 'me' && p.role === 'creator' ? p.creator.id : req.params.id);
     if (!c || (p.role === 'creator' && p.creator.id !== c.id)) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no creator with that id');
     const streams: StreamRecord[] = [];
     let cursor: string | null = null;

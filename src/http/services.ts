@@ -18,6 +18,7 @@ import type { WhepPlayback } from '../playback/whep/whep-playback.js';
 import type { SignalServer } from '../signaling/signal-server.js';
 import type { PracticeGate } from '../journey/practice/practice-gate.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { NotifyService } from '../journey/notify/notify-service.js';
 
 /**
  * The services route plugins use, each a fastify decorator registered once by the app (see
@@ -47,6 +48,8 @@ export interface ShowcaseServices {
   practice: PracticeGate;
   /** Only when clustered (cluster.redisUrl): membership, placement, the HLS proxy. */
   cluster: ClusterNode;
+  /** Notifications (src/journey/notify): the outbox writer and delivery worker, the VAPID key. */
+  notify: NotifyService;
 }
 
 declare module 'fastify' {

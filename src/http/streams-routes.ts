@@ -7,6 +7,7 @@ import { generateSecret, hashSecret } from '../core/secrets.js';
 import type { Store, StreamRecord } from '../store/types.js';
 import type { Principal } from './auth.js';
 import { dependsOn } from './services.js';
+import { streamViewers } from '../cluster/audience-views.js';
 
 const CreateStreamBody = Type.Object({
   title: Type.String({ minLength: 1, maxLength: 200 }),
@@ -165,7 +166,10 @@ async function streams(app: FastifyInstance): Promise<void> {
     const p = await o.auth.resolve(req);
     const rec = await o.store.getStream(req.params.id);
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
-    return view(req, rec, p);
+    const out = view(req, rec, p);
+    // A live stream's viewers now (watch sessions and room sockets), summed across the nodes when clustered.
+    if (rec.state === 'live') out.viewers = await streamViewers(app, rec.id);
+    return out;
   });
 
   app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/streams', { schema: { querystring: ListQuery } }, async (req) => {
@@ -205,5 +209,5 @@ export const streamsRoutes = fp(streams, {
   name: 'showcase-streams-routes',
   fastify: '5.x',
   encapsulate: true,
-  dependencies: dependsOn('config', 'store', 'auth', 'registry', 'rtmp', 'streamStatus'),
+  dependencies: dependsOn('config', 'store', 'auth', 'registry', 'rtmp', 'streamStatus', 'ticker'),
 });

@@ -41,7 +41,8 @@ async function studio(app: FastifyInstance, opts: StudioRoutesOptions): Promise<
     const a = get();
     // 'self' covers same-host ws:/wss: in current browsers; the explicit URL is for older Safari.
     const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(req.headers.host ?? '') ? req.headers.host! : '';
-    const ws = host ? ` ws://${host}${o.signalPath} wss://${host}${o.signalPath}` : '';
+    // The signaling socket, and the control room's room sockets (/v1/streams/:id/room).
+    const ws = host ? ` ws://${host}${o.signalPath} wss://${host}${o.signalPath} ws://${host}/v1/streams/ wss://${host}/v1/streams/` : '';
     reply.header('content-type', 'text/html; charset=utf-8');
     reply.header('cache-control', 'no-cache');
     reply.header('x-content-type-options', 'nosniff');

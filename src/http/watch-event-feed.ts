@@ -32,7 +32,9 @@ export type WatchEvent =
   /** Units sold during this stream per product id (from the shop's conversions). */
   | { type: 'sold'; counts: Record<string, number> }
   /** The promo the creator put on screen (null: taken off). */
-  | { type: 'promo'; promo: Record<string, unknown> | null };
+  | { type: 'promo'; promo: Record<string, unknown> | null }
+  /** The promo codes valid now changed (one was added, or the stream ended and its liveOnly ones went). */
+  | { type: 'promos'; items: Array<Record<string, unknown>> };
 
 export type WatchEventFeedEvents = {
   event: [streamId: string, event: WatchEvent];

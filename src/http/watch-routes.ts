@@ -294,8 +294,10 @@ async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void>
     const config = {
       id: rec.id,
       title: rec.title,
-      creator: creator ? { displayName: creator.displayName, handle: creator.handle } : null,
+      creator: creator ? { id: creator.id, displayName: creator.displayName, handle: creator.handle } : null,
       ...publicState(rec, opts.registry.get(id))!,
+      // The countdown (issue 15); the page starts by itself on the 'state' event at go-live.
+      scheduledAt: iso(rec.scheduledAt),
       // A practice stream's preview link: its signature goes on to the playlists and the events.
       hls: `${hlsBase}/hls/${rec.id}/master.m3u8${appendQuery('', preview)}`,
       events: `/v1/streams/${rec.id}/events${appendQuery('', preview)}`,
@@ -306,7 +308,9 @@ async function watch(app: FastifyInstance, o: WatchRoutesOptions): Promise<void>
     reply.header('cache-control', 'no-cache');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'strict-origin-when-cross-origin');
-    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; media-src 'self' blob:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
+    // media-src data: for hls.js's metadata track (<track src="data:,WEBVTT">): blocked, the track
+    // errors and drops the DATERANGE cues the native-player path of the highlight pop-up reads.
+    reply.header('content-security-policy', `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; media-src 'self' blob: data:${mediaOrigin}; connect-src 'self'${mediaOrigin}; worker-src 'self' blob:; frame-ancestors *; base-uri 'none'; form-action 'none'`);
     return reply.send(render(a.template, {
       title: escapeHtml(rec.title),
       creator: escapeHtml(creator?.displayName ?? ''),

@@ -18,6 +18,12 @@ export const JourneyConfigSchema = Type.Object({
   liveListLimit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   /** Stream practice flags cached in memory (the flag never changes after creation). */
   practiceCacheSize: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+  /** How long a creator's level and public card (name, follower count) are kept in memory for listings (GET /v1/live, storefronts, product placements). */
+  levelCacheMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 60_000 }),
+  /** Creators whose level and card are kept in memory at once (least recently used evicted). */
+  levelCacheSize: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 10_000 }),
+  /** GET /v1/products/:ref/streams lists streams that ended up to this many days ago (and live ones). */
+  productStreamsRecentDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
   /** What each earned level needs in one calendar month (UTC); see src/journey/levels/creator-levels.ts. */
   levels: Type.Object({
     insider: LevelThresholdSchema(300, 5),

@@ -203,7 +203,7 @@ export class ViewerSessionTable {
       active++;
       if ((f & COUNTED) === 0) {
         flags[s] = f | COUNTED;
-        onFirstActive(streamIndex, hashes[2 * s]!, hashes[2 * s + 1]!);
+        onFirstActive(streamIndex, hashes[2 * s]!, hashes[2 * s + 1]!, (f & REPLAY) !== 0);
       }
     }
     return active;

@@ -10,7 +10,7 @@ export type StoredAnalytics = AnalyticsRecord;
 export const MAX_STORED_MINUTES = 7 * 24 * 60;
 
 /** What the ticker holds of a stream now, in stored form (one tracking period only). */
-export function fromTicker(snap: StreamWatchSnapshot, timeline: MinuteBucket[], sketch: Uint8Array | undefined, nowMs: number): StoredAnalytics {
+export function fromTicker(snap: StreamWatchSnapshot, timeline: MinuteBucket[], sketch: Uint8Array | undefined, nowMs: number, replaySketch?: Uint8Array): StoredAnalytics {
   const w = snap.watchSeconds;
   return {
     watchSecondsLive: w.hls.live + w.webrtc.live,
@@ -18,10 +18,31 @@ export function fromTicker(snap: StreamWatchSnapshot, timeline: MinuteBucket[], 
     watchSecondsByProtocol: { hls: w.hls.live + w.hls.replay, webrtc: w.webrtc.live + w.webrtc.replay },
     uniqueViewers: snap.uniqueViewers,
     ...(sketch ? { uniqueSketch: Buffer.from(sketch).toString('base64') } : {}),
+    ...(snap.replayUniqueViewers > 0 || replaySketch ? { replayUniqueViewers: snap.replayUniqueViewers } : {}),
+    ...(replaySketch ? { replaySketch: Buffer.from(replaySketch).toString('base64') } : {}),
     peakViewers: snap.peakViewers,
     timeline: timeline.map((b) => ({ startMs: b.startMs, viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ...(b.ingestBitsPerSecond !== undefined ? { ingestBitsPerSecond: b.ingestBitsPerSecond } : {}) })),
     updatedAt: nowMs,
   };
+}
+
+/**
+ * Two periods' unique counts: the exact union of their HyperLogLogs when both have a sketch (the
+ * merged sketch kept), else the sum. A sketch of another precision (config changed) or a damaged
+ * one leaves the sum too.
+ */
+function mergeUnique(a: number, aSketch: string | undefined, b: number, bSketch: string | undefined): { count: number; sketch?: string } {
+  // A side that counted nobody adds nothing: the other's sketch stands as the union.
+  if (a === 0 && !aSketch) return { count: b, ...(bSketch ? { sketch: bSketch } : {}) };
+  if (b === 0 && !bSketch) return { count: a, ...(aSketch ? { sketch: aSketch } : {}) };
+  if (!aSketch || !bSketch) return { count: a + b };
+  try {
+    const h = HyperLogLog.fromRegisters(new Uint8Array(Buffer.from(aSketch, 'base64')));
+    h.merge(HyperLogLog.fromRegisters(new Uint8Array(Buffer.from(bSketch, 'base64'))));
+    return { count: Math.round(h.estimate()), sketch: Buffer.from(h.registers).toString('base64') };
+  } catch {
+    return { count: a + b };
+  }
 }
 
 /**
@@ -32,18 +53,10 @@ export function fromTicker(snap: StreamWatchSnapshot, timeline: MinuteBucket[], 
  */
 export function mergeAnalytics(base: StoredAnalytics | undefined, cur: StoredAnalytics): StoredAnalytics {
   if (!base) return cur;
-  let uniqueViewers = base.uniqueViewers + cur.uniqueViewers;
-  let uniqueSketch: string | undefined;
-  if (base.uniqueSketch && cur.uniqueSketch) {
-    try {
-      const a = HyperLogLog.fromRegisters(new Uint8Array(Buffer.from(base.uniqueSketch, 'base64')));
-      a.merge(HyperLogLog.fromRegisters(new Uint8Array(Buffer.from(cur.uniqueSketch, 'base64'))));
-      uniqueViewers = Math.round(a.estimate());
-      uniqueSketch = Buffer.from(a.registers).toString('base64');
-    } catch {
-      // A sketch of another precision (config changed) or a damaged one: the sum stands.
-    }
-  }
+  const { count: uniqueViewers, sketch: uniqueSketch } = mergeUnique(base.uniqueViewers, base.uniqueSketch, cur.uniqueViewers, cur.uniqueSketch);
+  const replay = base.replayUniqueViewers !== undefined || cur.replayUniqueViewers !== undefined
+    ? mergeUnique(base.replayUniqueViewers ?? 0, base.replaySketch, cur.replayUniqueViewers ?? 0, cur.replaySketch)
+    : undefined;
   const byMinute = new Map<number, StoredAnalytics['timeline'][number]>();
   for (const b of [...base.timeline, ...cur.timeline]) {
     const had = byMinute.get(b.startMs);
@@ -67,6 +80,8 @@ export function mergeAnalytics(base: StoredAnalytics | undefined, cur: StoredAna
     },
     uniqueViewers,
     ...(uniqueSketch ? { uniqueSketch } : {}),
+    ...(replay ? { replayUniqueViewers: replay.count } : {}),
+    ...(replay?.sketch ? { replaySketch: replay.sketch } : {}),
     peakViewers: Math.max(base.peakViewers, cur.peakViewers),
     timeline,
     updatedAt: cur.updatedAt,

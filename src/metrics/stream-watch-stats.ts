@@ -20,6 +20,8 @@ export interface StreamWatchSnapshot {
   watchSecondsTotal: number;
   /** HyperLogLog estimate (±0.81 % at 1σ with the default precision 14). */
   uniqueViewers: number;
+  /** The same estimate for the sessions that watched a replay (0 when none did). */
+  replayUniqueViewers: number;
   peakViewers: number;
   peakAtMs: number | null;
 }
@@ -30,6 +32,8 @@ export interface StreamWatchTotals extends StreamWatchSnapshot {
   timeline: MinuteBucket[];
   /** The unique-viewer sketch's registers (merge or re-estimate with HyperLogLog.fromRegisters). */
   uniqueSketch: Uint8Array;
+  /** The replay viewers' sketch, when any session watched a replay. */
+  replaySketch?: Uint8Array;
 }
 
 /** Read-only view of a tracked stream used by scrape-time collectors (no allocation per scrape). */
@@ -61,6 +65,8 @@ export class StreamWatchStats implements StreamWatchView {
   peakViewers = 0;
   peakAtMs: number | null = null;
   readonly unique: HyperLogLog;
+  /** Replay sessions only; made on the first one (most streams are never replayed while tracked). */
+  replayUnique: HyperLogLog | undefined;
   readonly timeline: MinuteTimeline;
 
   constructor(streamId: string, index: number, nowMs: number, hllPrecision: number, timelineMinutes: number) {
@@ -89,6 +95,14 @@ export class StreamWatchStats implements StreamWatchView {
     this.timeline.record(nowMs, total, ingestBitsPerSecond);
   }
 
+  /** Counts a session's first active tick in the unique sketches (a replay one in the replay sketch too). */
+  addViewer(hashHigh: number, hashLow: number, replay: boolean): void {
+    this.unique.add(hashHigh, hashLow);
+    if (!replay) return;
+    this.replayUnique ??= new HyperLogLog(this.unique.precision);
+    this.replayUnique.add(hashHigh, hashLow);
+  }
+
   /** When the stream last had a reason to carry series: tracked, ended, or last watched. */
   quietSinceMs(): number {
     return Math.max(this.trackedAtMs, this.endedAtMs ?? -Infinity, this.lastViewedAtMs ?? -Infinity);
@@ -109,6 +123,7 @@ export class StreamWatchStats implements StreamWatchView {
       watchSeconds: byProtocolMode(this.watchSeconds),
       watchSecondsTotal,
       uniqueViewers: Math.round(this.unique.estimate()),
+      replayUniqueViewers: this.replayUnique ? Math.round(this.replayUnique.estimate()) : 0,
       peakViewers: this.peakViewers,
       peakAtMs: this.peakAtMs,
     };
@@ -121,6 +136,7 @@ export class StreamWatchStats implements StreamWatchView {
       droppedAtMs: nowMs,
       timeline: this.timeline.buckets(),
       uniqueSketch: this.unique.registers.slice(),
+      ...(this.replayUnique ? { replaySketch: this.replayUnique.registers.slice() } : {}),
     };
   }
 }

@@ -69,5 +69,5 @@ export interface SessionTableStats {
   rejected: Readonly<Record<SessionRejectReason, number>>;
 }
 
-/** Called once per session, on the first tick it is active: (streamIndex, hashHigh, hashLow). */
-export type FirstActiveVisitor = (streamIndex: number, hashHigh: number, hashLow: number) => void;
+/** Called once per session, on the first tick it is active: (streamIndex, hashHigh, hashLow, whether it watches a replay). */
+export type FirstActiveVisitor = (streamIndex: number, hashHigh: number, hashLow: number, replay: boolean) => void;

@@ -191,13 +191,18 @@ export class WatchTicker extends TypedEmitter<WatchTickerEvents> {
     return this.#get(streamId)?.unique.registers.slice();
   }
 
+  /** A copy of a tracked stream's replay-viewer sketch registers; undefined when not tracked or never replayed. */
+  replaySketch(streamId: string): Uint8Array | undefined {
+    return this.#get(streamId)?.replayUnique?.registers.slice();
+  }
+
   /** A stream's per-minute buckets (oldest first), optionally from sinceMs; undefined when not tracked. */
   timeline(streamId: string, sinceMs?: number): MinuteBucket[] | undefined {
     return this.#get(streamId)?.timeline.buckets(sinceMs);
   }
 
-  readonly #onFirstActive = (streamIndex: number, hashHigh: number, hashLow: number): void => {
-    this.#stats[streamIndex]?.unique.add(hashHigh, hashLow);
+  readonly #onFirstActive = (streamIndex: number, hashHigh: number, hashLow: number, replay: boolean): void => {
+    this.#stats[streamIndex]?.addViewer(hashHigh, hashLow, replay);
   };
 
   #get(streamId: string): StreamWatchStats | undefined {

@@ -17,6 +17,8 @@ import { RetentionSweeper } from './retention-sweep.js';
 import { LinkSigner, loadLinkSecret } from './signed-links.js';
 import { recordingErrorCode, StreamRecorder, type DiskCheck, type RecordingStop } from './stream-recorder.js';
 import { RecordingVodSource } from './vod-source.js';
+import { recordedContinuation } from './recorded-continuation.js';
+import type { HlsContinuation } from '../playback/hls/hls-continuation.js';
 
 /** A recording's lifecycle and its record, as the store keeps them (table `recordings`). */
 export type RecordingState = StoreRecordingState;
@@ -68,6 +70,8 @@ export class RecordingService {
   #stopping = false;
   /** The stream's date ranges (commerce's highlights) for the VOD playlists, read at finalize. */
   dateRangesFor?: (streamId: string) => Promise<readonly DateRange[]>;
+  /** Hears each recording that became ready (notifications' recording.ready webhook). */
+  onReady?: (streamId: string, info: RecordingInfo) => void;
 
   constructor(o: RecordingServiceOptions) {
     this.#o = o;
@@ -192,12 +196,29 @@ export class RecordingService {
   }
 
   /**
+   * This node is about to continue a stream another process recorded (its own previous process, or
+   * a dead node, on a recordings directory they share): the recording's record is cached (so the
+   * continued recording keeps its start), and the answer is where the HLS numbering continues past
+   * every file already in the directory (undefined when it holds none).
+   */
+  async recordedContinuation(streamId: string): Promise<HlsContinuation | undefined> {
+    if (!ID.test(streamId) || !this.config.enabled) return undefined;
+    const rec = await this.#o.store.getRecording(streamId);
+    if (rec && !this.#recorders.has(streamId)) this.#cache.set(streamId, rec);
+    return recordedContinuation(join(this.root, streamId));
+  }
+
+  /**
    * A stream ended: when no recorder of this process holds it (a stream interrupted by the previous
    * process that nobody continued within the grace), finalize what the previous process recorded.
-   * A stream this process records is finalized by its recorder's end instead.
+   * A stream this process records is finalized by its recorder's end instead. Only a recording
+   * whose files this node sees, and not while another node has the stream live (it took over).
    */
   async streamEnded(streamId: string): Promise<void> {
     if (this.#stopping || !ID.test(streamId) || this.#recorders.has(streamId) || this.#finalizing.has(streamId)) return;
+    if (!existsSync(join(this.root, streamId))) return;
+    const stream = await this.#o.store.getStream(streamId);
+    if (stream?.state === 'live') return;
     const st = (await this.info(streamId))?.state;
     if (st !== 'recording' && st !== 'stopped' && st !== 'processing') return;
     this.#log.info({ streamId, state: st }, 'finalizing the recording of an interrupted stream nobody continued');
@@ -308,6 +329,8 @@ export class RecordingService {
         segments: r.segments, discontinuities: r.discontinuities, readyAt: this.#now(), finalizeMs: this.#now() - (endedAt ?? t0), ...early,
       });
       this.#log.info({ streamId: id, ms: this.#now() - t0, durationSeconds: r.durationSeconds, sizeBytes: r.sizeBytes, discontinuities: r.discontinuities }, 'recording ready');
+      const ready = this.#cache.get(id);
+      if (ready) this.onReady?.(id, ready);
     } catch (err) {
       if (this.#stopping && !(err instanceof NothingRecordedError)) {
         this.#log.info({ streamId: id }, 'finalize interrupted by shutdown: it resumes at the next start');

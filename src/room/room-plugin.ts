@@ -27,6 +27,8 @@ export interface RoomPluginOptions {
   logger: Logger;
   /** Delivery to the sockets (in-process unless a bus is given). */
   fanout?: RoomFanout;
+  /** The viewer count shown given this node's sockets (clustered: summed across nodes). */
+  viewerCount?: (streamId: string, local: number) => number;
 }
 
 declare module 'fastify' {
@@ -59,6 +61,7 @@ async function room(app: FastifyInstance, o: RoomPluginOptions): Promise<void> {
     fanout,
     resolveToken: (token, address) => o.auth.resolveToken(token, address),
     mediaTime: (id) => liveEdgeMediaTime(o.origin, o.registry, id),
+    ...(o.viewerCount ? { viewerCount: o.viewerCount } : {}),
     logger: o.logger,
   });
   app.decorate('room', server);

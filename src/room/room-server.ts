@@ -31,10 +31,12 @@ export interface RoomServerOptions {
   resolveToken: (token: string, address: string) => Promise<RoomPrincipal>;
   /** The PDT (ms) of the stream's live edge now; the wall clock when it has no live media. */
   mediaTime: (streamId: string) => number;
+  /** The viewer count a room's sockets are shown, given this node's sockets of it (clustered: summed across nodes); default: this node's. */
+  viewerCount?: (streamId: string, local: number) => number;
   logger: Logger;
 }
 
-/** What a room's sockets are sent in batches: its events, and the viewer count (this node's). */
+/** What a room's sockets are sent in batches: its events, and the viewer count (every node's when clustered). */
 type SocketEvent = RoomEvent | { type: 'viewers'; count: number };
 
 /** One open room socket. */
@@ -144,6 +146,13 @@ export class RoomServer implements UpgradeTarget {
   /** Room sockets of one stream on this node. */
   viewers(streamId: string): number {
     return this.#rooms.get(streamId)?.sockets.size ?? 0;
+  }
+
+  /** Room sockets per stream on this node (rooms with at least one). */
+  socketCounts(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const r of this.#rooms.values()) if (r.sockets.size > 0) out.push([r.streamId, r.sockets.size]);
+    return out;
   }
 
   /** Takes an upgrade on /v1/streams/:id/room within the server, address and stream caps. */
@@ -500,7 +509,7 @@ export class RoomServer implements UpgradeTarget {
         room.reactionTotal = 0;
         this.#o.fanout.publish(room.streamId, { type: 'reactions', counts });
       }
-      const n = room.sockets.size;
+      const n = this.#o.viewerCount ? this.#o.viewerCount(room.streamId, room.sockets.size) : room.sockets.size;
       if (n !== room.viewersSent) {
         room.viewersSent = n;
         this.#enqueue(room, { type: 'viewers', count: n });

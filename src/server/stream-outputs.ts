@@ -47,6 +47,10 @@ export class StreamOutputs implements Closable {
   constructor(o: StreamOutputsOptions) {
     this.#o = o;
     o.registry.on('stream', (s) => this.#attach(s));
+    // Streams the sweep ended that no node held (a dead node's, nobody reconnected): their recordings are finalized here.
+    o.registry.on('abandoned', (ids) => {
+      for (const id of ids) void o.recordings?.streamEnded(id);
+    });
   }
 
   /** Interrupts every live stream now (kept for the next process); the first step of a shutdown. */

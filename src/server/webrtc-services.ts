@@ -17,6 +17,9 @@ import { WhepPlayback } from '../playback/whep/whep-playback.js';
 import { WhepSessionAccounting, type WebRtcViewerSessions } from '../playback/whep/whep-session-accounting.js';
 import { RtmpPlaybackFeeds } from '../transcode/rtmp-playback-feeds.js';
 import { SignalServer } from '../signaling/signal-server.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import { ClusterPipes } from '../cluster/cluster-pipes.js';
+import { registerPipeCollectors } from '../cluster/pipe-metrics.js';
 
 /** The WebRTC servers of one process (one worker pool shared by WHIP, WHEP and the signaling). */
 export interface WebRtcParts {
@@ -26,6 +29,8 @@ export interface WebRtcParts {
   /** RTMP streams' WebRTC feeds (a second encode per stream, only while it has WHEP viewers). */
   feeds?: RtmpPlaybackFeeds;
   signaling: SignalServer;
+  /** Clustered with a cluster.secret: WHEP viewers here of streams other nodes hold (src/cluster/pipe-*.ts). */
+  pipes?: ClusterPipes;
 }
 
 export interface WebRtcStartOptions {
@@ -42,6 +47,8 @@ export interface WebRtcStartOptions {
   ingest: Owner;
   /** Where WHEP, the RTMP feeds, WHIP and the pool are closed, in that order. */
   webrtc: Owner;
+  /** Only when clustered: streams other nodes hold are piped here for WebRTC viewers. */
+  cluster?: ClusterNode;
   logger: Logger;
 }
 
@@ -98,12 +105,16 @@ export async function startWebRtc(o: WebRtcStartOptions): Promise<WebRtcParts | 
       return rec !== undefined && rec.practice !== true;
     },
     isHidden: (id) => o.registry.get(id)?.practice === true,
-    ...(feeds ? { sourceFor: (id: string) => feeds.sourceFor(id) } : {}),
+    // An RTMP stream held here starts its feed; a stream another node holds is piped from it.
+    sourceFor: async (id: string) => (await feeds?.sourceFor(id)) ?? pipes?.sources.sourceFor(id),
   });
+  const pipes = o.cluster && c.cluster.secret ? new ClusterPipes({ config: c, cluster: o.cluster, pool, whep, listenInfos, holds: (id) => o.registry.get(id)?.state === 'live', logger: log }) : undefined;
+  if (o.cluster && !pipes) log.warn('clustered without cluster.secret (SHOWCASE_CLUSTER_SECRET): WebRTC viewers of streams other nodes hold are refused');
   if (feeds) whep.on('sessionclosed', (s) => feeds.viewerLeft(s.streamId));
   if (feeds) whep.on('placementreleased', (id) => feeds.viewerLeft(id));
   new WhepSessionAccounting(whep, o.sessions, (id) => o.registry.get(id)?.state === 'live');
   registerWebRtcCollectors(o.metrics, { workers: () => pool.load(), sessions: () => ({ whip: whip.size, whep: whep.size }) });
+  if (pipes) registerPipeCollectors(o.metrics, pipes);
   // WebSocket signaling (/v1/signal) for the studio page and mediasoup-client viewers.
   const signaling = new SignalServer({
     ingest: whip,
@@ -123,9 +134,10 @@ export async function startWebRtc(o: WebRtcStartOptions): Promise<WebRtcParts | 
   });
   o.upgrades.route('signaling', signaling.path, signaling);
   o.ingest.add('signaling', signaling);
+  if (pipes) o.webrtc.add('cluster-pipes', pipes);
   o.webrtc.add('whep', whep);
   if (feeds) o.webrtc.add('rtmp-feeds', feeds);
   o.webrtc.add('whip', whip);
   o.webrtc.add('worker-pool', pool);
-  return { pool, whip, whep, feeds, signaling };
+  return { pool, whip, whep, feeds, signaling, pipes };
 }

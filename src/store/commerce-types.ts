@@ -86,6 +86,24 @@ export interface PromoRecord {
   createdAt: number;
 }
 
+/** A shopper copying a promo code on the watch page (table `promo_reveals`). */
+export interface PromoRevealRecord {
+  streamId: string;
+  code: string;
+  /** The viewer session the page carried, if any: a session's reveal of a code counts once. */
+  sessionId: string | null;
+  at: number;
+}
+
+/** A stream's commerce settings (table `stream_commerce`; a stream without a row has the defaults). */
+export interface StreamCommerceSettings {
+  /** Whether viewers see how many of each product sold during the stream (default true). */
+  showSoldCounts: boolean;
+}
+
+/** The settings of a stream that has none stored. */
+export const DEFAULT_STREAM_COMMERCE: Readonly<StreamCommerceSettings> = Object.freeze({ showSoldCounts: true });
+
 export interface CommerceStore {
   /**
    * Appends a product at the end of its stream's carousel, unless the stream holds maxPerStream
@@ -133,4 +151,16 @@ export interface CommerceStore {
   createPromo(p: PromoRecord): Promise<PromoRecord>;
   /** A stream's promo codes, oldest first. */
   listPromos(streamId: string): Promise<PromoRecord[]>;
+  /**
+   * Counts a reveal: true when counted; false when this session had revealed the code already
+   * (one statement, so concurrent beacons of one session count once) or the stream no longer exists.
+   * A reveal without a session always counts.
+   */
+  recordPromoReveal(r: PromoRevealRecord): Promise<boolean>;
+  /** A stream's reveals per code and minute (ms of the minute's start), ordered by minute then code. */
+  promoRevealCounts(streamId: string): Promise<Array<{ code: string; minute: number; reveals: number }>>;
+  /** The stream's commerce settings (the defaults when none were set; also for an unknown stream). */
+  getStreamCommerce(streamId: string): Promise<StreamCommerceSettings>;
+  /** Changes the fields present and returns the settings after; undefined when there is no such stream. */
+  updateStreamCommerce(streamId: string, patch: Partial<StreamCommerceSettings>): Promise<StreamCommerceSettings | undefined>;
 }

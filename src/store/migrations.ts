@@ -346,6 +346,79 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    description: 'commerce: promo code reveals and per-stream settings (issue 13)',
+    sql: `
+      CREATE TABLE promo_reveals (
+        id          INTEGER PRIMARY KEY,
+        stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code        TEXT NOT NULL,
+        session_id  TEXT,
+        at          INTEGER NOT NULL
+      ) STRICT;
+      -- A viewer session's reveal of a code counts once (NULL sessions are distinct: each counts).
+      CREATE UNIQUE INDEX promo_reveals_once ON promo_reveals (stream_id, code, session_id);
+
+      CREATE TABLE stream_commerce (
+        stream_id         TEXT PRIMARY KEY NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        show_sold_counts  INTEGER NOT NULL CHECK (show_sold_counts IN (0, 1))
+      ) STRICT;
+    `,
+  },
+  {
+    version: 11,
+    description: 'notifications: push subscriptions and the outbox (issue 15)',
+    sql: `
+      CREATE TABLE push_subscriptions (
+        id          TEXT PRIMARY KEY NOT NULL,
+        shopper_id  TEXT NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        endpoint    TEXT NOT NULL UNIQUE,
+        p256dh      TEXT NOT NULL,
+        auth        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      -- The go-live fan-out joins followers to this in (shopper_id, id) order.
+      CREATE INDEX push_subscriptions_by_shopper ON push_subscriptions (shopper_id, id);
+
+      -- Webhook deliveries, push fan-out jobs and push retries; a row is leased to one node at a time.
+      CREATE TABLE outbox (
+        id               TEXT PRIMARY KEY NOT NULL,
+        kind             TEXT NOT NULL CHECK (kind IN ('webhook', 'push-fanout', 'push')),
+        target           TEXT NOT NULL,
+        event_type       TEXT NOT NULL,
+        payload          TEXT NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         INTEGER NOT NULL,
+        next_attempt_at  INTEGER NOT NULL,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER,
+        cursor           TEXT,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+      CREATE INDEX outbox_by_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+    `,
+  },
+  {
+    version: 12,
+    description: 'discovery: products by ref, for product placements (issue 15)',
+    sql: `
+      -- GET /v1/products/:ref/streams: the streams whose carousel holds a product with that ref.
+      CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
+    `,
+  },
+  {
+    version: 13,
+    description: 'analytics: unique viewers of the replay (issue 15)',
+    sql: `
+      -- Unique viewers of the replay and their HyperLogLog, base64 (NULL: nobody watched a replay).
+      ALTER TABLE stream_analytics ADD COLUMN replay_unique_viewers INTEGER;
+      ALTER TABLE stream_analytics ADD COLUMN replay_sketch TEXT;
+    `,
+  },
 ]);
 
 /** The schema version this build writes and the newest it can read. */

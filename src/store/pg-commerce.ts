@@ -5,7 +5,7 @@ import {
   HIGHLIGHT_COLUMNS, PRODUCT_COLUMNS, highlightFromRow, highlightToRow, patchedProduct, productFromRow, productToRow, sameIdSet,
   type HighlightRow, type ProductRow,
 } from './commerce-records.js';
-import type { CommerceStore, ProductRecord } from './commerce-types.js';
+import { DEFAULT_STREAM_COMMERCE, type CommerceStore, type ProductRecord, type StreamCommerceSettings } from './commerce-types.js';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 const P = PRODUCT_COLUMNS.join(', ');
@@ -42,6 +42,11 @@ export function pgCommerce(d: PgCommerceDeps): CommerceStore {
     } catch (err) {
       d.translateWriteError(err);
     }
+  };
+
+  const settings = async (db: Queryable, streamId: string): Promise<StreamCommerceSettings> => {
+    const r = (await db.query<{ show_sold_counts: boolean }>('SELECT show_sold_counts FROM stream_commerce WHERE stream_id = $1', [streamId])).rows[0];
+    return r ? { showSoldCounts: r.show_sold_counts } : { ...DEFAULT_STREAM_COMMERCE };
   };
 
   return {
@@ -146,5 +151,23 @@ export function pgCommerce(d: PgCommerceDeps): CommerceStore {
     clickCounts: (streamId) => run(async () => (await pool.query<{ product_id: string; minute: number; clicks: number }>(
       `SELECT product_id, (at / 60000) * 60000 AS minute, count(*)::int AS clicks FROM clicks WHERE stream_id = $1
        GROUP BY product_id, minute ORDER BY minute, product_id`, [streamId])).rows.map((r) => ({ productId: r.product_id, minute: Number(r.minute), clicks: r.clicks }))),
+    recordPromoReveal: (r) => run(async () => {
+      try {
+        return ((await pool.query('INSERT INTO promo_reveals (stream_id, code, session_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [r.streamId, r.code, r.sessionId, r.at])).rowCount ?? 0) > 0;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === '23503') return false; // the stream is gone
+        return d.translateWriteError(err);
+      }
+    }),
+    promoRevealCounts: (streamId) => run(async () => (await pool.query<{ code: string; minute: string; reveals: number }>(
+      `SELECT code, (at / 60000) * 60000 AS minute, count(*)::int AS reveals FROM promo_reveals WHERE stream_id = $1
+       GROUP BY code, minute ORDER BY minute, code`, [streamId])).rows.map((r) => ({ code: r.code, minute: Number(r.minute), reveals: r.reveals }))),
+    getStreamCommerce: (streamId) => run(() => settings(pool, streamId)),
+    updateStreamCommerce: (streamId, patch) => run(() => tx(async (c) => {
+      if (!(await lockStream(c, streamId))) return undefined;
+      const next = { ...(await settings(c, streamId)), ...(patch.showSoldCounts !== undefined ? { showSoldCounts: patch.showSoldCounts } : {}) };
+      await c.query('INSERT INTO stream_commerce (stream_id, show_sold_counts) VALUES ($1, $2) ON CONFLICT (stream_id) DO UPDATE SET show_sold_counts = excluded.show_sold_counts', [streamId, next.showSoldCounts]);
+      return next;
+    })),
   };
 }

@@ -248,6 +248,76 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 8,
+    description: 'commerce: promo code reveals and per-stream settings (issue 13)',
+    sql: `
+      CREATE TABLE promo_reveals (
+        id          bigserial PRIMARY KEY,
+        stream_id   text COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        code        text COLLATE "C" NOT NULL,
+        session_id  text COLLATE "C",
+        at          bigint NOT NULL
+      );
+      CREATE UNIQUE INDEX promo_reveals_once ON promo_reveals (stream_id, code, session_id);
+
+      CREATE TABLE stream_commerce (
+        stream_id         text COLLATE "C" PRIMARY KEY REFERENCES streams(id) ON DELETE CASCADE,
+        show_sold_counts  boolean NOT NULL
+      );
+    `,
+  },
+  {
+    version: 9,
+    description: 'notifications: push subscriptions and the outbox (issue 15)',
+    sql: `
+      CREATE TABLE push_subscriptions (
+        id          text PRIMARY KEY,
+        shopper_id  text NOT NULL REFERENCES shoppers(id) ON DELETE CASCADE,
+        endpoint    text NOT NULL UNIQUE,
+        p256dh      text NOT NULL,
+        auth        text NOT NULL,
+        created_at  bigint NOT NULL
+      );
+      CREATE INDEX push_subscriptions_by_shopper ON push_subscriptions ((shopper_id COLLATE "C"), (id COLLATE "C"));
+
+      CREATE TABLE outbox (
+        id               text PRIMARY KEY,
+        kind             text NOT NULL CHECK (kind IN ('webhook', 'push-fanout', 'push')),
+        target           text NOT NULL,
+        event_type       text NOT NULL,
+        payload          text NOT NULL,
+        state            text NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         integer NOT NULL,
+        next_attempt_at  bigint NOT NULL,
+        lease_owner      text,
+        lease_expires_at bigint,
+        cursor           text,
+        last_error       text,
+        created_at       bigint NOT NULL,
+        updated_at       bigint NOT NULL
+      );
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+      CREATE INDEX outbox_by_lease ON outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+    `,
+  },
+  {
+    version: 10,
+    description: 'discovery: products by ref, for product placements (issue 15)',
+    sql: `
+      -- GET /v1/products/:ref/streams: the streams whose carousel holds a product with that ref.
+      CREATE INDEX IF NOT EXISTS products_by_ref ON products (ref, stream_id, position);
+    `,
+  },
+  {
+    version: 11,
+    description: 'analytics: unique viewers of the replay (issue 15)',
+    sql: `
+      -- Unique viewers of the replay and their HyperLogLog, base64 (NULL: nobody watched a replay).
+      ALTER TABLE stream_analytics ADD COLUMN replay_unique_viewers integer;
+      ALTER TABLE stream_analytics ADD COLUMN replay_sketch text;
+    `,
+  },
 ]);
 
 /** The PostgreSQL schema version this build writes and the newest it can read. */

@@ -13,6 +13,7 @@ import { StoreError, isStoreError } from './store-error.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { pgRoomMethods } from './pg-room.js';
 import { pgJourneyMethods } from './pg-journey.js';
+import { pgNotifyMethods } from './pg-notify.js';
 import { pgRoomModerationMethods } from './pg-room-moderation.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
@@ -223,9 +224,37 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     }),
     releaseLive: (id, nodeId, patch) => run(async () => {
       const r = await writeOne<StreamRow>(pool,
-        `UPDATE streams SET state = $3, ended_at = $4, end_reason = $5, lease_node_id = NULL, lease_expires_at = NULL
-         WHERE id = $1 AND (lease_node_id IS NULL OR lease_node_id = $2) RETURNING ${S}`, [id, nodeId, patch.state, patch.endedAt ?? null, patch.endReason ?? null]);
+        `UPDATE streams SET state = $3, ended_at = $4, end_reason = $5,
+           lease_node_id = CASE WHEN $6::bigint IS NULL THEN NULL ELSE $2 END, lease_expires_at = $6::bigint
+         WHERE id = $1 AND (lease_node_id IS NULL OR lease_node_id = $2) RETURNING ${S}`,
+        [id, nodeId, patch.state, patch.endedAt ?? null, patch.endReason ?? null, patch.state === 'interrupted' ? (patch.interruptedAt ?? null) : null]);
       return r ? streamFromRow(r) : undefined;
+    }),
+    interruptExpiredLive: (o) => run(async () => {
+      const res = await pool.query<{ id: string }>(
+        `UPDATE streams SET state = 'interrupted', lease_expires_at = $2
+         WHERE state = 'live' AND lease_node_id IS NOT NULL AND ($1::text IS NULL OR lease_node_id <> $1::text) AND lease_expires_at <= $2 RETURNING id`,
+        [o.ownNodeId ?? null, o.now]);
+      return res.rows.map((r) => r.id);
+    }),
+    interruptLiveOf: (id, nodeId, now) => run(async () => {
+      const res = await pool.query(`UPDATE streams SET state = 'interrupted', lease_expires_at = $3 WHERE id = $1 AND state = 'live' AND lease_node_id = $2`, [id, nodeId, now]);
+      return (res.rowCount ?? 0) > 0;
+    }),
+    endExpiredInterrupted: (o) => run(async () => {
+      const res = await pool.query<{ id: string }>(
+        `UPDATE streams SET state = 'ended', ended_at = $2, end_reason = $3, lease_node_id = NULL, lease_expires_at = NULL
+         WHERE state = 'interrupted' AND lease_node_id IS NOT NULL AND lease_expires_at <= $1 RETURNING id`,
+        [o.before, o.now, o.endReason]);
+      return res.rows.map((r) => r.id);
+    }),
+    adoptInterrupted: (nodeId, ids, now) => run(async () => {
+      if (ids.length === 0) return [];
+      if (ids.length > MAX_RENEW_IDS) throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', `at most ${MAX_RENEW_IDS} streams per adoption`);
+      const res = await pool.query<{ id: string }>(
+        `UPDATE streams SET lease_node_id = $1, lease_expires_at = $2
+         WHERE state = 'interrupted' AND (lease_node_id IS NULL OR lease_node_id = $1) AND id = ANY($3::text[]) RETURNING id`, [nodeId, now, ids]);
+      return res.rows.map((r) => r.id);
     }),
     endAbandonedLive: (o) => run(async () => {
       const res = await pool.query<{ id: string }>(
@@ -283,6 +312,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
 
     ...pgRoomMethods(pool, { run, writeOne, tx }),
     ...pgJourneyMethods(pool, { run, writeOne, tx }),
+    ...pgNotifyMethods(pool, { run, writeOne, tx }),
     ...pgCommerce({ pool, run, tx, translateWriteError }),
     ...pgRoomModerationMethods(pool, { run, writeOne, tx }),
 

@@ -68,6 +68,8 @@ export interface AnalyticsRow {
   watch_seconds_webrtc: number;
   unique_viewers: number;
   unique_sketch: string | null;
+  replay_unique_viewers: number | null;
+  replay_sketch: string | null;
   peak_viewers: number;
   updated_at: number;
 }
@@ -90,7 +92,7 @@ export const RECORDING_COLUMNS = [
   'finalize_ms', 'expired_at', 'updated_at',
 ] as const;
 export const ANALYTICS_COLUMNS = [
-  'watch_seconds_live', 'watch_seconds_replay', 'watch_seconds_hls', 'watch_seconds_webrtc', 'unique_viewers', 'unique_sketch', 'peak_viewers', 'updated_at',
+  'watch_seconds_live', 'watch_seconds_replay', 'watch_seconds_hls', 'watch_seconds_webrtc', 'unique_viewers', 'unique_sketch', 'replay_unique_viewers', 'replay_sketch', 'peak_viewers', 'updated_at',
 ] as const;
 export const MINUTE_COLUMNS = ['start_ms', 'viewers_avg', 'viewers_peak', 'watch_seconds', 'ingest_bits_per_second'] as const;
 
@@ -196,6 +198,8 @@ export function analyticsFromRows(r: AnalyticsRow, minutes: MinuteRow[]): Analyt
     watchSecondsByProtocol: { hls: r.watch_seconds_hls, webrtc: r.watch_seconds_webrtc },
     uniqueViewers: r.unique_viewers,
     ...(r.unique_sketch !== null ? { uniqueSketch: r.unique_sketch } : {}),
+    ...(r.replay_unique_viewers !== null ? { replayUniqueViewers: r.replay_unique_viewers } : {}),
+    ...(r.replay_sketch !== null ? { replaySketch: r.replay_sketch } : {}),
     peakViewers: r.peak_viewers,
     timeline: minutes.map((m) => ({
       startMs: m.start_ms,
@@ -217,6 +221,8 @@ export function analyticsToRow(a: AnalyticsRecord): AnalyticsRow {
     watch_seconds_webrtc: a.watchSecondsByProtocol.webrtc,
     unique_viewers: Math.round(a.uniqueViewers),
     unique_sketch: a.uniqueSketch ?? null,
+    replay_unique_viewers: a.replayUniqueViewers !== undefined ? Math.round(a.replayUniqueViewers) : null,
+    replay_sketch: a.replaySketch ?? null,
     peak_viewers: Math.round(a.peakViewers),
     updated_at: a.updatedAt,
   };
@@ -258,7 +264,8 @@ export function mergeExtra(current: Record<string, unknown>, patch: Record<strin
 /**
  * The stream after a patch (shared so both stores apply the same rules): id, createdAt and the
  * lease are not patchable even when a caller sneaks them in past the type; extra merges by key;
- * leaving 'live' drops the lease (nobody serves an ended or idle stream).
+ * leaving 'live' drops the lease (nobody serves an ended or idle stream), except that an
+ * interrupted stream keeps the expired lease naming its last node.
  */
 export function patchedStream(current: StreamRecord, patch: Partial<StreamRecord>): StreamRecord {
   const { extra, id: _id, createdAt: _createdAt, lease: _lease, ...fields } = patch;
@@ -267,7 +274,9 @@ export function patchedStream(current: StreamRecord, patch: Partial<StreamRecord
     if (!isPlainObject(extra)) throw new ShowcaseError('SHOWCASE_ERR_VALIDATION', 'stream extra must be a JSON object');
     next.extra = mergeExtra(current.extra, extra);
   }
-  if (next.state !== 'live') next.lease = null;
+  // An interrupted stream's expired lease names the node that served it (who may restore it): kept
+  // while it stays interrupted; claimLive, releaseLive and the sweeps own it.
+  if (next.state !== 'live' && !(next.state === 'interrupted' && current.state === 'interrupted')) next.lease = null;
   return next;
 }
 

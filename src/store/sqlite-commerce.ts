@@ -5,7 +5,7 @@ import {
   HIGHLIGHT_COLUMNS, PRODUCT_COLUMNS, highlightFromRow, highlightToRow, patchedProduct, productFromRow, productToRow, sameIdSet,
   type HighlightRow, type ProductRow,
 } from './commerce-records.js';
-import type { CommerceStore, ProductRecord } from './commerce-types.js';
+import { DEFAULT_STREAM_COMMERCE, type CommerceStore, type ProductRecord } from './commerce-types.js';
 
 const cols = (c: readonly string[]): string => c.join(', ');
 const params = (c: readonly string[]): string => c.map((n) => `@${n}`).join(', ');
@@ -42,8 +42,17 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
        FROM conversions WHERE stream_id = ? GROUP BY product_id, promo_code, currency, minute ORDER BY minute, product_id, promo_code, currency`),
     insertPromo: db.prepare(`INSERT INTO promos (${cols(PROMO_COLUMNS)}) VALUES (${params(PROMO_COLUMNS)})`),
     listPromos: db.prepare<[string], Omit<PromoRow, 'live_only'> & { live_only: number }>(`SELECT ${cols(PROMO_COLUMNS)} FROM promos WHERE stream_id = ? ORDER BY created_at, id`),
+    insertReveal: db.prepare<[string, string, string | null, number]>('INSERT INTO promo_reveals (stream_id, code, session_id, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    revealCounts: db.prepare<[string], { code: string; minute: number; reveals: number }>(
+      'SELECT code, (at / 60000) * 60000 AS minute, count(*) AS reveals FROM promo_reveals WHERE stream_id = ? GROUP BY code, minute ORDER BY minute, code'),
+    getSettings: db.prepare<[string], { show_sold_counts: number }>('SELECT show_sold_counts FROM stream_commerce WHERE stream_id = ?'),
+    setSettings: db.prepare<[string, number]>('INSERT INTO stream_commerce (stream_id, show_sold_counts) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET show_sold_counts = excluded.show_sold_counts'),
     clickCounts: db.prepare<[string], { product_id: string; minute: number; clicks: number }>(
       'SELECT product_id, (at / 60000) * 60000 AS minute, count(*) AS clicks FROM clicks WHERE stream_id = ? GROUP BY product_id, minute ORDER BY minute, product_id'),
+  };
+  const settings = (streamId: string): { showSoldCounts: boolean } => {
+    const r = q.getSettings.get(streamId);
+    return r ? { showSoldCounts: r.show_sold_counts === 1 } : { ...DEFAULT_STREAM_COMMERCE };
   };
   const list = (streamId: string): ProductRecord[] => q.listProducts.all(streamId).map(productFromRow);
   const get = (streamId: string, id: string): ProductRecord | undefined => {
@@ -72,6 +81,12 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
     q.deleteProduct.run(streamId, id);
     q.shiftAfter.run(streamId, cur.position);
     return true;
+  });
+  const settingsTx = db.transaction((streamId: string, patch: Parameters<CommerceStore['updateStreamCommerce']>[1]) => {
+    if (!q.streamExists.get(streamId)) return undefined;
+    const next = { ...settings(streamId), ...(patch.showSoldCounts !== undefined ? { showSoldCounts: patch.showSoldCounts } : {}) };
+    q.setSettings.run(streamId, next.showSoldCounts ? 1 : 0);
+    return next;
   });
   const reorderTx = db.transaction((streamId: string, ids: readonly string[], now: number) => {
     const current = list(streamId).map((p) => p.id);
@@ -119,5 +134,12 @@ export function sqliteCommerce(db: Database, run: <T>(fn: () => T) => Promise<T>
     }),
     listPromos: (streamId) => run(() => q.listPromos.all(streamId).map((r) => promoFromRow({ ...r, live_only: r.live_only === 1 }))),
     clickCounts: (streamId) => run(() => q.clickCounts.all(streamId).map((r) => ({ productId: r.product_id, minute: r.minute, clicks: r.clicks }))),
+    recordPromoReveal: (r) => run(() => {
+      if (!q.streamExists.get(r.streamId)) return false;
+      return write(() => q.insertReveal.run(r.streamId, r.code, r.sessionId, r.at)).changes > 0;
+    }),
+    promoRevealCounts: (streamId) => run(() => q.revealCounts.all(streamId).map((r) => ({ code: r.code, minute: r.minute, reveals: r.reveals }))),
+    getStreamCommerce: (streamId) => run(() => settings(streamId)),
+    updateStreamCommerce: (streamId, patch) => run(() => settingsTx.immediate(streamId, patch)),
   };
 }

@@ -13,6 +13,7 @@ import {
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
 import { sqliteRoomMethods } from './sqlite-room.js';
 import { sqliteJourneyMethods } from './sqlite-journey.js';
+import { sqliteNotifyMethods } from './sqlite-notify.js';
 import { sqliteRoomModerationMethods } from './sqlite-room-moderation.js';
 import type { CreatorRecord, Store, StreamRecord } from './types.js';
 
@@ -109,8 +110,28 @@ function prepare(db: Database) {
       `UPDATE streams SET lease_expires_at = ? WHERE lease_node_id = ? AND state = 'live' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
     ),
     releaseLive: db.prepare<[Record<string, unknown>], RawStream>(
-      `UPDATE streams SET state = @state, ended_at = @ended_at, end_reason = @end_reason, lease_node_id = NULL, lease_expires_at = NULL
+      `UPDATE streams SET state = @state, ended_at = @ended_at, end_reason = @end_reason,
+         lease_node_id = CASE WHEN @state = 'interrupted' AND @at IS NOT NULL THEN @node ELSE NULL END,
+         lease_expires_at = CASE WHEN @state = 'interrupted' THEN @at ELSE NULL END
        WHERE id = @id AND (lease_node_id IS NULL OR lease_node_id = @node) RETURNING ${S}`,
+    ),
+    interruptExpired: db.prepare<[Record<string, unknown>], { id: string }>(
+      `UPDATE streams SET state = 'interrupted', lease_expires_at = @now
+       WHERE state = 'live' AND lease_node_id IS NOT NULL AND (@own IS NULL OR lease_node_id <> @own) AND lease_expires_at <= @now
+       RETURNING id`,
+    ),
+    interruptLiveOf: db.prepare<[Record<string, unknown>]>(
+      `UPDATE streams SET state = 'interrupted', lease_expires_at = @now WHERE id = @id AND state = 'live' AND lease_node_id = @node`,
+    ),
+    endExpiredInterrupted: db.prepare<[Record<string, unknown>], { id: string }>(
+      `UPDATE streams SET state = 'ended', ended_at = @now, end_reason = @reason, lease_node_id = NULL, lease_expires_at = NULL
+       WHERE state = 'interrupted' AND lease_node_id IS NOT NULL AND lease_expires_at <= @before
+       RETURNING id`,
+    ),
+    adoptInterrupted: db.prepare<[Record<string, unknown>], { id: string }>(
+      `UPDATE streams SET lease_node_id = @node, lease_expires_at = @now
+       WHERE state = 'interrupted' AND (lease_node_id IS NULL OR lease_node_id = @node) AND id IN (SELECT value FROM json_each(@ids))
+       RETURNING id`,
     ),
     endAbandoned: db.prepare<[Record<string, unknown>], { id: string }>(
       `UPDATE streams SET state = 'ended', ended_at = @now, end_reason = @reason, lease_node_id = NULL, lease_expires_at = NULL
@@ -251,10 +272,19 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       return q.renewLeases.all(expiresAt, nodeId, JSON.stringify(ids)).map((r) => r.id);
     }),
     releaseLive: (id, nodeId, patch) => run(() => {
-      const row = write(() => q.releaseLive.get({ id, node: nodeId, state: patch.state, ended_at: patch.endedAt ?? null, end_reason: patch.endReason ?? null }));
+      const at = patch.state === 'interrupted' ? (patch.interruptedAt ?? null) : null;
+      const row = write(() => q.releaseLive.get({ id, node: nodeId, state: patch.state, ended_at: patch.endedAt ?? null, end_reason: patch.endReason ?? null, at }));
       return row ? streamIn(row) : undefined;
     }),
     endAbandonedLive: (o) => run(() => q.endAbandoned.all({ own: o.ownNodeId ?? null, now: o.now, reason: o.endReason }).map((r) => r.id)),
+    interruptExpiredLive: (o) => run(() => q.interruptExpired.all({ own: o.ownNodeId ?? null, now: o.now }).map((r) => r.id)),
+    interruptLiveOf: (id, nodeId, now) => run(() => q.interruptLiveOf.run({ id, node: nodeId, now }).changes > 0),
+    endExpiredInterrupted: (o) => run(() => q.endExpiredInterrupted.all({ before: o.before, now: o.now, reason: o.endReason }).map((r) => r.id)),
+    adoptInterrupted: (nodeId, ids, now) => run(() => {
+      if (ids.length === 0) return [];
+      if (ids.length > MAX_RENEW_IDS) throw new ShowcaseError('SHOWCASE_ERR_BAD_REQUEST', `at most ${MAX_RENEW_IDS} streams per adoption`);
+      return q.adoptInterrupted.all({ node: nodeId, now, ids: JSON.stringify(ids) }).map((r) => r.id);
+    }),
 
     getRecording: (streamId) => run(() => {
       const row = q.getRecording.get(streamId);
@@ -279,6 +309,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     ...sqliteRoomMethods(db, { run, write }),
     ...sqliteJourneyMethods(db, { run, write }),
+    ...sqliteNotifyMethods(db, { run, write }),
     ...sqliteCommerce(db, run, write),
     ...sqliteRoomModerationMethods(db, { run, write }),
 

@@ -5,7 +5,8 @@
  * media path awaits the store: publish decisions are taken before media flows, and writes made
  * while media flows (state changes, recording progress, analytics) are queued, not awaited.
  */
-import type { CommerceStore } from './commerce-types.js';
+import type { CommerceStore, ProductRecord } from './commerce-types.js';
+import type { NotifyStore } from './notify-types.js';
 
 /**
  * 'interrupted': the server stopped (SIGTERM, a deploy) while the stream was live; the next process
@@ -110,6 +111,9 @@ export interface AnalyticsRecord {
   uniqueViewers: number;
   /** The unique-viewer HyperLogLog registers (base64), so later viewing merges exactly. */
   uniqueSketch?: string;
+  /** Unique viewers of the replay (issue 15), and their sketch; absent when nobody watched one. */
+  replayUniqueViewers?: number;
+  replaySketch?: string;
   peakViewers: number;
   /** Oldest first. */
   timeline: AnalyticsMinute[];
@@ -164,16 +168,42 @@ export interface LeaseStore {
   renewLeases(nodeId: string, ids: readonly string[], expiresAt: number): Promise<string[]>;
   /**
    * Leaves live for `patch.state` (ended, or idle) and drops the lease, only if nodeId holds it (or
-   * nobody does): a node that lost its lease cannot end the stream another node now serves.
-   * Returns the record after, undefined when it was not this node's to release.
+   * nobody does): a node that lost its lease cannot end the stream another node now serves. For
+   * 'interrupted' the lease is kept naming nodeId, expired at `patch.interruptedAt` (see
+   * interruptExpiredLive). Returns the record after, undefined when it was not this node's to release.
    */
-  releaseLive(id: string, nodeId: string, patch: { state: Exclude<StreamState, 'live'>; endedAt?: number | null; endReason?: string | null }): Promise<StreamRecord | undefined>;
+  releaseLive(id: string, nodeId: string, patch: { state: Exclude<StreamState, 'live'>; endedAt?: number | null; endReason?: string | null; interruptedAt?: number }): Promise<StreamRecord | undefined>;
   /**
    * Ends streams left live by a node that no longer serves them: those with no lease, this node's
    * own (ownNodeId, at start-up: this process serves nothing yet), or an expired lease. Another
    * node's unexpired lease is never touched. Returns the ids ended.
    */
   endAbandonedLive(o: { ownNodeId?: string; now: number; endReason: string }): Promise<string[]>;
+  /**
+   * A dead node's streams: live ones whose lease expired (another node's, never ownNodeId's) become
+   * 'interrupted', their lease kept naming the node that held them with expiresAt = now (the moment
+   * of the interruption), so whichever node the publisher reconnects to continues them (claimLive).
+   * Returns the ids interrupted.
+   */
+  interruptExpiredLive(o: { ownNodeId?: string; now: number }): Promise<string[]>;
+  /**
+   * The same for one stream whose node is known to be gone (it left the cluster set) before its
+   * lease expired: live under nodeId's lease, expired or not, it becomes 'interrupted' naming
+   * nodeId, expired at now. False when the stream is not live under nodeId's lease (any more).
+   */
+  interruptLiveOf(id: string, nodeId: string, now: number): Promise<boolean>;
+  /**
+   * Interrupted streams whose lease (interrupted at, or adopted at) is at or before `before`: no
+   * publisher came back within the grace; they end (endedAt now, endReason) and lose the lease.
+   * An interrupted stream without a lease is left to the next start-up. Returns the ids ended.
+   */
+  endExpiredInterrupted(o: { before: number; now: number; endReason: string }): Promise<string[]>;
+  /**
+   * At start-up: of these interrupted streams, those whose lease names nodeId or that have none are
+   * stamped as nodeId's from `now` (their reconnect window starts there); another node's are left.
+   * Returns the ids adopted.
+   */
+  adoptInterrupted(nodeId: string, ids: readonly string[], now: number): Promise<string[]>;
 }
 
 /** Recording state, one row per stream. */
@@ -190,7 +220,7 @@ export interface AnalyticsStore {
   putAnalytics(streamId: string, a: AnalyticsRecord): Promise<boolean>;
 }
 
-export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore {
+export interface Store extends CreatorStore, StreamStore, LeaseStore, RecordingStore, AnalyticsStore, ShopperStore, RoomMessageStore, RoomModerationStore, JourneyStore, CommerceStore, NotifyStore {
   /** 'sqlite' or 'postgres', for logs. */
   readonly kind: 'sqlite' | 'postgres';
   /** Schema version the database is at after migrations. */
@@ -278,10 +308,38 @@ export interface JourneyStore {
   /** Ends a follow; false when there was none. */
   unfollow(creatorId: string, shopperId: string): Promise<boolean>;
   followerCount(creatorId: string): Promise<number>;
+  /** Whether shopperId follows creatorId. */
+  isFollowing(creatorId: string, shopperId: string): Promise<boolean>;
   /** The follows of a shopper, newest first, paged (an invalid cursor is a BAD_REQUEST; limit capped). */
   listFollowing(shopperId: string, o: { limit: number; cursor?: string | null }): Promise<Page<FollowRecord>>;
   /** A creator's follower ids in ascending order after `after` (exclusive), at most `limit` (capped): fan-out reads in batches. */
   listFollowers(creatorId: string, o: { after?: string; limit: number }): Promise<string[]>;
+  /** One creator's public streams (never practice ones): live and upcoming, as listDiscoverable orders them. */
+  listCreatorDiscoverable(creatorId: string, o: { scheduledSince: number; limit: number }): Promise<{ live: StreamRecord[]; upcoming: StreamRecord[] }>;
+  /** One creator's past public streams (ended after going live), newest start first (started_at DESC, id DESC), paged. */
+  listCreatorPast(creatorId: string, o: { limit: number; cursor?: string | null }): Promise<Page<StreamRecord>>;
+  /**
+   * Public streams live now or ended at or after `endedSince` whose carousel holds a product with
+   * this `ref` at a position below `maxPosition`: live first, then newest start; one row per
+   * stream (its first such product); at most `limit` (capped).
+   */
+  listStreamsByProductRef(ref: string, o: { maxPosition: number; endedSince: number; limit: number }): Promise<ProductStream[]>;
+  /** What a creator's level is computed from since `since` (ms): live spans of public streams and their sales per minute. */
+  levelActivity(creatorId: string, since: number): Promise<LevelActivity>;
+  /** How many of a creator's current followers followed within [from, to) (ms). */
+  followersGained(creatorId: string, from: number, to: number): Promise<number>;
+}
+
+/** A stream and the product of its carousel that a product listing matched. */
+export interface ProductStream {
+  stream: StreamRecord;
+  product: ProductRecord;
+}
+
+/** A creator's activity for levels: public streams' live spans (endedAt null while live) and sales per minute. */
+export interface LevelActivity {
+  intervals: Array<{ startedAt: number; endedAt: number | null }>;
+  sales: Array<{ at: number; count: number }>;
 }
 
 // ---- Room moderation and counts (issue 14) ------------------------------------------------------

@@ -5,7 +5,9 @@
 // spreads 9 streams 3/3/3 and hands out each node's own RTMP URL; a stream published (real ffmpeg)
 // to B plays through C's HLS (a segment fetched from C decodes with ffprobe, cache headers kept),
 // including a proxied blocking reload; after `kill -9` of B it leaves the set and its lease
-// expires: the stream is ended (interrupted) by a surviving node and C stops proxying it.
+// expires: a surviving node moves the stream to interrupted (naming B: a reconnect anywhere would
+// continue it, see failover-netns.test.ts), C stops proxying it, and with nobody reconnecting it
+// ends once the grace (and one lease period) ran out.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +38,7 @@ t.test('three nodes: placement, HLS through another node, a killed node leaves a
   const cluster = { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500 };
   const common = (id: string, host: string, port: number): ConfigOverrides => ({
     http: { host, port }, rtmp: { host, port: 0 }, store: { url: storeUrl, maxConnections: 4 },
-    node: { id, url: `http://${host}:${port}`, leaseMs: 3000 }, cluster, recording: { enabled: false },
+    node: { id, url: `http://${host}:${port}`, leaseMs: 3000 }, cluster, recording: { enabled: false }, streams: { reconnectGraceMs: 2000 },
   });
 
   const hostA = '127.0.0.2';
@@ -137,17 +139,21 @@ t.test('three nodes: placement, HLS through another node, a killed node leaves a
   t.equal((await getText(`${c.base}/hls/nosuchstream/master.m3u8`)).status, 404, 'a stream nobody holds is a local 404');
 
   // kill -9 of B: it leaves the set when its heartbeat expires, its lease expires, a surviving node
-  // ends the stream (interrupted), and C stops proxying it.
+  // interrupts the stream (naming B), C stops proxying it; nobody reconnects: it ends after the grace.
   childB.kill('SIGKILL');
   await exitedB;
   const killedAt = Date.now();
   await waitFor(() => a.app.cluster!.membership.node('node-b') === undefined && c.app.cluster!.membership.node('node-b') === undefined, 'B left the set', 10_000, 50);
   const leftMs = Date.now() - killedAt;
-  await waitFor(async () => { const r = await a.app.store.getStream(s.id); return r?.state === 'ended' && r.endReason === 'interrupted' ? r : undefined; }, 'B\'s stream ended by a survivor once its lease expired', 15_000);
+  const interrupted = await waitFor(async () => { const r = await a.app.store.getStream(s.id); return r?.state === 'interrupted' ? r : undefined; }, 'B\'s stream interrupted by a survivor once its lease expired', 15_000);
   const expiredMs = Date.now() - killedAt;
-  t.comment(`after kill -9: left the set in ${leftMs} ms, lease expired and stream ended in ${expiredMs} ms`);
-  t.equal((await a.app.store.getStream(s.id))?.lease, null, 'no lease left');
+  t.equal(interrupted.lease?.nodeId, 'node-b', 'its expired lease names B');
+  t.ok(interrupted.lease!.expiresAt <= Date.now(), 'expired');
+  t.equal(interrupted.endedAt, null, 'not ended: a reconnect within the grace would continue it');
   t.equal((await getText(`${c.base}/hls/${s.id}/master.m3u8`)).status, 404, 'C no longer proxies it');
+  const ended = await waitFor(async () => { const r = await a.app.store.getStream(s.id); return r?.state === 'ended' ? r : undefined; }, 'ended once nobody reconnected within the grace', 20_000);
+  t.match(ended, { endReason: /^interrupted; no reconnect within 2000 ms/, lease: null });
+  t.comment(`after kill -9: left the set in ${leftMs} ms, lease expired and stream interrupted in ${expiredMs} ms, ended (no reconnect) in ${Date.now() - killedAt} ms`);
   const afterKill = await api(a.base, 'GET', `/v1/streams/${placed[1]!.id}/ingest`);
   t.not(afterKill.json.nodeId, 'node-b', 'placement no longer hands out B');
 });

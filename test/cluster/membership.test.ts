@@ -60,6 +60,9 @@ t.test('join, load, expiry of a silent node, leave on close, a Redis outage surv
   t.ok(a.node('ghost'), 'the silent node was in the set');
   t.ok(await beatUntil(a, () => a.node('ghost') === undefined), 'it left the set once its heartbeat key expired');
   t.equal(await raw.sismember('sc-test:nodes', 'ghost'), 0, 'and its id was removed from the members');
+  t.equal(await a.isGone('ghost'), true, 'asked of Redis: the silent node is gone');
+  t.equal(await a.isGone('b'), false, 'a heartbeating one is not');
+  t.equal(await a.isGone('a'), false, 'nor this node');
   t.ok(logs.find((l) => l.msg === 'cluster node left (its heartbeat expired)' && l.nodeId === 'ghost'));
 
   // A node that stops cleanly leaves at once.
@@ -76,6 +79,7 @@ t.test('join, load, expiry of a silent node, leave on close, a Redis outage surv
   t.ok(a.failures >= 2, 'each heartbeat retried');
   t.equal(logs.lines.filter((l) => l.code === 'SHOWCASE_ERR_CLUSTER_REDIS_UNAVAILABLE').length, 1, 'the outage is logged once');
   t.same(a.nodes().map((n) => n.id), ['a'], 'placement still has this node');
+  t.equal(await a.isGone('ghost'), false, 'with Redis down nobody is known to be gone');
   await redis.restart();
   t.ok(await beatUntil(a, () => a.healthy), 'heartbeats resume once Redis is back (the client reconnected)');
   const raw2 = new Redis(redis.url);

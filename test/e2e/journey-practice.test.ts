@@ -95,6 +95,7 @@ t.test('practice mode: hidden on every public surface, the owner previews throug
   const segPath = new URL(seg, rendition).pathname;
   const product = await srv.api('POST', `/v1/streams/${id}/products`, { title: 'Rehearsal lamp', url: 'https://shop.example/lamp' }, owner.token);
   t.equal(product.status, 201, 'the owner fills the carousel of a practice stream');
+  t.equal((await srv.api('POST', `/v1/streams/${id}/promos`, { code: 'REHEARSAL', description: 'x' }, owner.token)).status, 201, 'and adds a promo code');
   const surfaces: Array<[string, string]> = [
     ['GET', `/v1/streams/${id}`],
     ['GET', `/hls/${id}/master.m3u8`],
@@ -107,6 +108,7 @@ t.test('practice mode: hidden on every public surface, the owner previews throug
     ['GET', `/v1/streams/${id}/highlights`],
     ['GET', `/v1/streams/${id}/promos`],
     ['GET', `/go/${id}/${(product.json as { id: string }).id}`],
+    ['POST', `/v1/streams/${id}/promos/REHEARSAL/reveals`],
     ['POST', `/whep/${id}`],
   ];
   for (const [method, path] of surfaces) {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { startServer, waitFor, getText, getBytes } from '../helpers/server.js';
 import { expectIngestMeasured } from '../helpers/ingest-metrics.js';
 import { publishRtmp, ffprobe } from '../helpers/ffmpeg.js';
+import { partGrid } from '../../src/transcode/ladder.js';
+import { announcedPartTarget } from '../../src/playback/hls/playlist-writer.js';
 
 const srv = await startServer();
 t.teardown(() => srv.close());
@@ -59,21 +61,28 @@ t.test('OBS-style RTMP publish becomes an aligned LL-HLS ladder', async (t) => {
   }
   const a = lists['180p']!;
   const b = lists['144p']!;
+  // The part target follows hls.partSeconds on the 30 fps frame grid (0.334 = 10 frames by default).
+  const { hls } = srv.app.config;
+  const partFrames = partGrid(hls, 30).partFrames;
+  const partTarget = announcedPartTarget(partFrames / 30);
+  t.ok(Math.abs(partTarget * 30 - partFrames) < 0.05, `PART-TARGET ${partTarget} is ${partFrames} whole frames at 30 fps`);
+  t.ok(partTarget <= hls.partSeconds + 1 / 60, 'and the frame count nearest hls.partSeconds');
+  const partHoldBack = Number((partTarget * hls.partHoldBackParts).toFixed(3));
   for (const pl of [a, b]) {
     t.equal(tag(pl, 'EXT-X-TARGETDURATION'), '2');
-    t.equal(tag(pl, 'EXT-X-PART-INF'), 'PART-TARGET=0.334');
-    t.equal(tag(pl, 'EXT-X-SERVER-CONTROL'), 'CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.002,HOLD-BACK=6,CAN-SKIP-UNTIL=12');
+    t.equal(tag(pl, 'EXT-X-PART-INF'), `PART-TARGET=${partTarget}`);
+    t.equal(tag(pl, 'EXT-X-SERVER-CONTROL'), `CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${partHoldBack},HOLD-BACK=6,CAN-SKIP-UNTIL=12`);
     t.match(pl, /#EXT-X-MAP:URI="init1\.mp4"/);
     t.match(pl, /#EXT-X-PROGRAM-DATE-TIME:\d{4}-\d\d-\d\dT/);
     t.match(pl, /#EXT-X-PART:DURATION=[\d.]+,URI="p0\.0\.m4s",INDEPENDENT=YES|#EXT-X-PART:DURATION=[\d.]+,URI="p\d+\.0\.m4s",INDEPENDENT=YES/);
     t.match(pl, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p\d+\.\d+\.m4s"/);
     t.match(pl, /#EXT-X-RENDITION-REPORT:URI="\.\.\/1[84][04]p\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+/);
-    for (const m of pl.matchAll(/#EXT-X-PART:DURATION=([\d.]+)/g)) t.ok(Number(m[1]) <= 0.334, `part ${m[1]} <= PART-TARGET`);
-    // Parts on the frame grid (10 frames at 30 fps): within a complete segment, none under half
-    // the target except its last, where the next segment's keyframe cut it short.
+    for (const m of pl.matchAll(/#EXT-X-PART:DURATION=([\d.]+)/g)) t.ok(Number(m[1]) <= partTarget, `part ${m[1]} <= PART-TARGET`);
+    // Parts on the frame grid (partFrames frames at 30 fps): within a complete segment, none under
+    // half the target except its last, where the next segment's keyframe cut it short.
     for (const seg of pl.matchAll(/((?:#EXT-X-PART:.*\n)+)#EXTINF:[\d.]+,\ns(\d+)\.m4s/g)) {
       const durations = [...seg[1]!.matchAll(/DURATION=([\d.]+)/g)].map((m) => Number(m[1]));
-      durations.slice(0, -1).forEach((d, i) => t.ok(d >= 0.167, `segment ${seg[2]} part ${i} (${d}) is not a runt`));
+      durations.slice(0, -1).forEach((d, i) => t.ok(d >= partTarget / 2, `segment ${seg[2]} part ${i} (${d}) is not a runt`));
     }
   }
   // Aligned ladder: the same segment number starts at the same wall-clock time in every rendition.

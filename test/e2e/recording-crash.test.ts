@@ -84,7 +84,7 @@ function spawnServer(dataDir: string): { child: ChildProcess; ready: Promise<{ h
     const m = /READY (\{.*\})/.exec(out);
     if (!m && child.exitCode !== null) throw new Error(`server exited: ${out.slice(-2000)}`);
     return m ? (JSON.parse(m[1]!) as { http: number; rtmp: number }) : undefined;
-  }, 'server listening', 20000);
+  }, 'server listening', 60000);
   return { child, ready, exited, out: () => out };
 }
 

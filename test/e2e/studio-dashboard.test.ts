@@ -43,6 +43,7 @@ t.test('the studio console: sign in, refused token, create a scheduled stream', 
   await page.goto(`${srv.base}/studio#token=${encodeURIComponent(token)}`);
   await waitFor(async () => (await consoleHook(page)).signedIn, 'signed in', 10000);
   t.notMatch(page.url(), /token/, 'the token is stripped from the address');
+  t.notOk(await page.locator('.sign-in').isVisible(), 'signed in: the sign-in form is hidden');
 
   const at = new Date(Date.now() + 3 * 3_600_000);
   const local = new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);

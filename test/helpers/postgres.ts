@@ -26,6 +26,10 @@ export interface PgCluster {
   url: string;
   dir: string;
   stop(): Promise<void>;
+  /** Stops the server (fast shutdown: sessions cut), keeping its data: a PostgreSQL outage. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port and data (after pause); resolves once it accepts connections. */
+  resume(): Promise<void>;
 }
 
 /** Where Debian keeps the server binaries (newest major first), or undefined when not installed. */
@@ -69,9 +73,14 @@ export async function startPgCluster(): Promise<PgCluster> {
   runAs(join(bin, 'initdb'), ['-D', data, '-U', 'showcase', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
   // Durability off: a test cluster is thrown away, and fsyncs on a shared 2-core machine are slow.
   const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  runAs(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const start = (): void => runAs(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  start();
   const url = `postgres://showcase@127.0.0.1:${port}/postgres`;
-  return { url, dir, stop: () => stopPgCluster(dir) };
+  return {
+    url, dir, stop: () => stopPgCluster(dir),
+    pause: async () => runAs(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']),
+    resume: async () => start(),
+  };
 }
 
 /** Stops a cluster started by startPgCluster and deletes its directory. */

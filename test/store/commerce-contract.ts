@@ -122,4 +122,44 @@ export function runCommerceContract(tap: Test, target: Target): void {
     await store.createPromo({ ...promo, id: 'pm3', code: 'MORE', liveOnly: false, createdAt: 2 });
     t.same((await store.listPromos('s1')).map((p) => [p.code, p.liveOnly]), [['SAVE', true], ['MORE', false]]);
   });
+
+  tap.test(`${target.name}: promo reveals count once per session and code, even 20 at once; per minute`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createStream(stream('s1'));
+    await store.createStream(stream('s2'));
+    const minute = 1_700_000_040_000;
+    const once = await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordPromoReveal({ streamId: 's1', code: 'SAVE', sessionId: 'sess1', at: minute + i })));
+    t.equal(once.filter(Boolean).length, 1, 'one of 20 concurrent beacons of one session counts');
+    t.equal(await store.recordPromoReveal({ streamId: 's1', code: 'MORE', sessionId: 'sess1', at: minute + 100 }), true, 'the same session, another code');
+    t.equal(await store.recordPromoReveal({ streamId: 's1', code: 'SAVE', sessionId: 'sess2', at: minute + 59_000 }), true, 'another session');
+    t.equal(await store.recordPromoReveal({ streamId: 's1', code: 'SAVE', sessionId: null, at: minute + 61_000 }), true);
+    t.equal(await store.recordPromoReveal({ streamId: 's1', code: 'SAVE', sessionId: null, at: minute + 62_000 }), true, 'no session: each counts');
+    t.equal(await store.recordPromoReveal({ streamId: 's2', code: 'SAVE', sessionId: 'sess1', at: minute }), true, 'per stream');
+    t.equal(await store.recordPromoReveal({ streamId: 'nope', code: 'SAVE', sessionId: null, at: minute }), false, 'unknown stream');
+    t.same(await store.promoRevealCounts('s1'), [
+      { code: 'MORE', minute, reveals: 1 },
+      { code: 'SAVE', minute, reveals: 2 },
+      { code: 'SAVE', minute: minute + 60_000, reveals: 2 },
+    ]);
+    await store.deleteStream('s1');
+    t.same(await store.promoRevealCounts('s1'), [], 'reveals go with their stream');
+    t.same(await store.promoRevealCounts('s2'), [{ code: 'SAVE', minute, reveals: 1 }]);
+  });
+
+  tap.test(`${target.name}: stream commerce settings: defaults, patch, unknown stream, cascade`, async (t) => {
+    const store = await (await target.fresh(t))();
+    await store.createStream(stream('s1'));
+    t.same(await store.getStreamCommerce('s1'), { showSoldCounts: true }, 'the default');
+    t.same(await store.updateStreamCommerce('s1', {}), { showSoldCounts: true }, 'an empty patch changes nothing');
+    t.same(await store.updateStreamCommerce('s1', { showSoldCounts: false }), { showSoldCounts: false });
+    t.same(await store.getStreamCommerce('s1'), { showSoldCounts: false });
+    t.same(await store.updateStreamCommerce('s1', {}), { showSoldCounts: false }, 'kept by an empty patch');
+    t.same(await store.updateStreamCommerce('s1', { showSoldCounts: true }), { showSoldCounts: true });
+    t.equal(await store.updateStreamCommerce('nope', { showSoldCounts: false }), undefined, 'unknown stream');
+    t.same(await store.getStreamCommerce('nope'), { showSoldCounts: true });
+    await store.updateStreamCommerce('s1', { showSoldCounts: false });
+    await store.deleteStream('s1');
+    await store.createStream(stream('s1'));
+    t.same(await store.getStreamCommerce('s1'), { showSoldCounts: true }, 'settings go with their stream');
+  });
 }

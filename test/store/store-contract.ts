@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import type { ShowcaseError } from '../../src/core/errors.js';
 import { runRoomContract } from './store-contract-room.js';
 import { runJourneyContract } from './store-contract-journey.js';
+import { runNotifyContract } from './store-contract-notify.js';
 import { runCommerceContract } from './commerce-contract.js';
 import type { AnalyticsRecord, CreatorRecord, NewStreamRecord, RecordingRecord, Store, StreamRecord } from '../../src/store/types.js';
 
@@ -54,6 +55,7 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
   };
   runRoomContract(tap, target.name, open);
   runJourneyContract(tap, target.name, open);
+  runNotifyContract(tap, target.name, open);
   // Products and highlights (issue 13), in a file of their own.
   runCommerceContract(tap, target);
 
@@ -212,6 +214,12 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
     t.same(await store.getAnalytics('s1'), b);
     await store.putAnalytics('s1', { ...b, timeline: [] });
     t.same((await store.getAnalytics('s1'))?.timeline, [], 'an empty timeline clears the minutes');
+    // Replay viewers (issue 15): kept when given, absent when not.
+    const c: AnalyticsRecord = { ...a, replayUniqueViewers: 4, replaySketch: Buffer.from('replay registers').toString('base64') };
+    await store.putAnalytics('s1', c);
+    t.same(await store.getAnalytics('s1'), c, 'replay unique viewers and their sketch round-trip');
+    await store.putAnalytics('s1', a);
+    t.same(await store.getAnalytics('s1'), a, 'and are cleared by a record without them');
   });
 
   tap.test(`${target.name}: leases: one node holds a live stream; others are refused until it expires`, async (t) => {
@@ -266,6 +274,45 @@ export function runStoreContract(tap: Test, target: StoreTarget): void {
     t.match(await store.getStream('theirs'), { state: 'live', lease: { nodeId: 'B' } }, 'another node\'s running stream is left alone');
     t.equal((await store.getStream('idle'))?.state, 'idle');
     t.same(await store.endAbandonedLive({ now: 6000, endReason: 'interrupted' }), [], 'nothing left to sweep');
+  });
+
+  tap.test(`${target.name}: failover: a dead node's expired leases go to interrupted naming it, then end past the grace`, async (t) => {
+    const { store, reopen } = await open(t);
+    const other = await reopen();
+    for (const id of ['dead', 'alive', 'mine', 'deploy', 'legacy', 'theirs']) await store.createStream(stream(id));
+    await store.claimLive('dead', { nodeId: 'B', now: 1000, expiresAt: 2000, startedAt: 1000 });
+    await store.claimLive('alive', { nodeId: 'C', now: 1000, expiresAt: 100_000, startedAt: 1000 });
+    await store.claimLive('mine', { nodeId: 'A', now: 1000, expiresAt: 2000, startedAt: 1000 });
+    t.same(await other.interruptExpiredLive({ ownNodeId: 'A', now: 3000 }), ['dead'], 'only another node\'s expired lease (not A\'s own, not an unexpired one)');
+    t.match(await store.getStream('dead'), { state: 'interrupted', endedAt: null, lease: { nodeId: 'B', expiresAt: 3000 } }, 'interrupted, the expired lease naming B from the sweep on');
+    t.match(await store.getStream('alive'), { state: 'live', lease: { nodeId: 'C', expiresAt: 100_000 } });
+    t.match(await store.getStream('mine'), { state: 'live', lease: { nodeId: 'A' } });
+    t.same(await store.interruptExpiredLive({ ownNodeId: 'A', now: 3500 }), [], 'nothing more to interrupt');
+    // A graceful stop (a deploy) keeps its lease too, expired at the moment of the interruption.
+    await store.claimLive('deploy', { nodeId: 'D', now: 1000, expiresAt: 100_000, startedAt: 1000 });
+    t.match(await store.releaseLive('deploy', 'D', { state: 'interrupted', interruptedAt: 2500 }), { state: 'interrupted', lease: { nodeId: 'D', expiresAt: 2500 } });
+    t.match(await store.updateStream('deploy', { extra: { k: 1 } }), { state: 'interrupted', lease: { nodeId: 'D', expiresAt: 2500 } }, 'a patch of an interrupted stream keeps the lease');
+    await store.updateStream('legacy', { state: 'interrupted' });
+    t.equal((await store.getStream('legacy'))?.lease, null, 'an older interrupted record has no lease');
+    // Adoption at start-up: own and lease-less ones only.
+    t.same((await other.adoptInterrupted('D', ['deploy', 'dead', 'legacy', 'nope'], 4000)).sort(), ['deploy', 'legacy'], 'D adopts its own and the lease-less one, not B\'s');
+    t.match(await store.getStream('legacy'), { state: 'interrupted', lease: { nodeId: 'D', expiresAt: 4000 } });
+    t.same(await store.adoptInterrupted('E', ['deploy'], 4100), [], 'another node cannot adopt D\'s');
+    // The end of the grace: at or before `before` only, and only interrupted ones with a lease.
+    await store.updateStream('theirs', { state: 'interrupted' });
+    t.same(await store.endExpiredInterrupted({ before: 2999, now: 9000, endReason: 'no reconnect' }), [], 'the grace has not run out');
+    t.same(await store.endExpiredInterrupted({ before: 3000, now: 9000, endReason: 'no reconnect' }), ['dead']);
+    t.match(await store.getStream('dead'), { state: 'ended', endedAt: 9000, endReason: 'no reconnect', lease: null });
+    t.equal((await store.getStream('theirs'))?.state, 'interrupted', 'no lease: left to a start-up');
+    // A publisher reconnecting on any node continues an interrupted stream: claimLive takes it.
+    const c = await other.claimLive('deploy', { nodeId: 'C', now: 5000, expiresAt: 8000, startedAt: 5000 });
+    t.match(c.ok && c.rec, { state: 'live', startedAt: 1000, lease: { nodeId: 'C', expiresAt: 8000 } }, 'C continues D\'s interrupted stream');
+    t.same(await store.endExpiredInterrupted({ before: 100_000, now: 9500, endReason: 'x' }), ['legacy'], 'a continued stream is not swept (the adopted one is)');
+    // A node gone from the cluster before its lease expired: its stream is interrupted on demand.
+    t.equal(await other.interruptLiveOf('alive', 'B', 9600), false, 'not B\'s lease: untouched');
+    t.equal(await other.interruptLiveOf('alive', 'C', 9600), true, 'C\'s unexpired lease');
+    t.match(await store.getStream('alive'), { state: 'interrupted', lease: { nodeId: 'C', expiresAt: 9600 } });
+    t.equal(await other.interruptLiveOf('alive', 'C', 9700), false, 'no longer live');
   });
 
   tap.test(`${target.name}: data persists across close and reopen; calls after close reject`, async (t) => {

@@ -7,6 +7,8 @@ import type { StreamRecord } from '../../src/store/types.js';
 import { clusterNode } from '../../src/cluster/cluster-node.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { pino } from 'pino';
+import { WatchTicker } from '../../src/metrics/watch-ticker.js';
+import { ViewerSessionTable } from '../../src/metrics/session-table.js';
 
 function node(id: string, streams: number, cpu = 0.1, extra: Partial<NodeInfo> = {}): NodeInfo {
   return { id, url: `http://10.0.0.${id.charCodeAt(0) - 96}:8080`, rtmpHost: `10.0.0.${id.charCodeAt(0) - 96}`, rtmpPort: 1935, rtmpApp: 'live', whip: true, load: { streams, cpu, transcoderSpeed: 1 }, at: 0, ...extra };
@@ -92,8 +94,27 @@ t.test('holders: another node\'s unexpired lease on a live stream, cached, looku
   t.equal(reads, 1, 'the cache holds capacity entries: the oldest were evicted');
 });
 
+t.test('holders: with the store out of reach (a PostgreSQL restart) the last answer stands; with none, the error', async (t) => {
+  let now = 10_000;
+  let down = false;
+  const store = { getStream: async (id: string) => {
+    if (down) throw new Error('connection refused');
+    return (id === 's1' ? { state: 'live', lease: { nodeId: 'b', expiresAt: 50_000 } } : undefined) as StreamRecord | undefined;
+  } };
+  const h = new StreamHolders({ store, selfId: 'self', ttlMs: 1000, capacity: 16, now: () => now });
+  t.equal(await h.holder('s1'), 'b');
+  down = true;
+  now += 5000;
+  t.equal(await h.holder('s1'), 'b', 'an expired answer is used while the store fails');
+  await t.rejects(h.holder('s9'), /connection refused/, 'nothing known: the caller answers locally');
+  down = false;
+  now += 5000;
+  t.equal(await h.holder('s1'), 'b', 'read again once the store is back');
+});
+
 t.test('config: no Redis URL, no cluster; a Redis URL needs node.url; the environment sets both', async (t) => {
-  const deps = { store: { getStream: async () => undefined }, nodeId: 'n1', streams: () => ({ live: 0, speeds: [] }), ingest: () => ({ rtmpPort: 1935, whip: false }), logger: pino({ level: 'silent' }) };
+  const deps = { store: { getStream: async () => undefined }, nodeId: 'n1', streams: () => ({ live: 0, speeds: [] }), ingest: () => ({ rtmpPort: 1935, whip: false }), logger: pino({ level: 'silent' }),
+    ticker: new WatchTicker({ table: new ViewerSessionTable() }), roomSockets: () => [], holdsLive: () => false };
   t.equal(clusterNode(loadConfig({ env: {} }), deps), undefined, 'the single-node default builds nothing of the cluster');
   t.throws(() => loadConfig({ env: { SHOWCASE_REDIS_URL: 'redis://127.0.0.1:6379' } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' });
   t.throws(() => loadConfig({ env: { SHOWCASE_REDIS_URL: 'http://x' } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' }, 'not a redis URL');

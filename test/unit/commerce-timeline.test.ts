@@ -88,3 +88,38 @@ t.test('VOD ranges: those overlapping the recording; one still open ends where t
   const out = vodDateRanges(rendition, ranges);
   t.same(out.map((d) => [d.id, d.endDate]), [['a', T0 + 1500], ['open', T0 + 4000]]);
 });
+
+t.test('a timeline\'s ordered cue list gives the same window by binary search as the full scan', async (t) => {
+  // Seeded pseudo-random timelines: highlights back to back (some ended early), the last maybe open.
+  let seed = 7;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  for (let run = 0; run < 50; run++) {
+    const tl = new HighlightTimeline(1000);
+    let at = T0;
+    const count = 1 + rnd(60);
+    for (let i = 0; i < count; i++) {
+      at += rnd(3) === 0 ? 0 : 1 + rnd(5000);
+      tl.start(h(`hl_${run}_${i}`, at));
+      if (rnd(4) === 0) { at += rnd(2000); tl.end('s', at); }
+    }
+    const list = tl.dateRanges('s');
+    const scan = (from: number): string[] => [...list].filter((d) => d.endDate === undefined || d.endDate >= from)
+      .sort((a, b) => a.startDate - b.startDate || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((d) => d.id);
+    for (const from of [T0 - 1, T0, at - 3000, at, at + 1, T0 + rnd(Math.max(1, at - T0))]) {
+      t.same(dateRangesFrom(list, from).map((d) => d.id), scan(from), `run ${run} from ${from - T0}`);
+    }
+  }
+  // A restored list that is not in order (an open range mid-list) is scanned, not searched.
+  const tl = new HighlightTimeline(1000);
+  tl.restore('s', [h('open-old', T0), { ...h('b', T0 + 1000), endDate: T0 + 2000 }, h('c', T0 + 3000)]);
+  t.same(dateRangesFrom(tl.dateRanges('s'), T0 + 2500).map((d) => d.id), ['open-old', 'c']);
+});
+
+t.test('a highlight stamped before the previous one (a clock step back) keeps the window right', async (t) => {
+  const tl = new HighlightTimeline(1000);
+  tl.start(h('a', T0 + 5000));
+  tl.start(h('b', T0 + 1000)); // a ends at its own start (5000), b starts before it
+  tl.start(h('c', T0 + 2000));
+  // b ended at 2000: from 3000 only a (ended 5000) and c (open) remain.
+  t.same(dateRangesFrom(tl.dateRanges('s'), T0 + 3000).map((d) => d.id), ['c', 'a']);
+});

@@ -90,7 +90,9 @@ t.test('registry: interruptAll persists interrupted; a new registry restores it 
   await a.flush();
   t.equal((await store.getStream('s1'))!.state, 'interrupted', 'persisted');
   t.equal((await store.getStream('s1'))!.endedAt, null);
-  t.equal((await store.getStream('s1'))!.lease, null, 'an interrupted stream holds no lease');
+  const lease = (await store.getStream('s1'))!.lease;
+  t.match(lease, { nodeId: 'local' }, 'an interrupted stream keeps a lease naming the node that served it (its restart restores it)');
+  t.ok(lease!.expiresAt <= Date.now(), 'an expired one: nobody serves it now');
 
   const b = new StreamRegistry({ store, logger: log, reconnectGraceMs: 60_000 });
   t.same(await b.recoverInterrupted(), [], 'an interrupted stream is not a crashed one');
@@ -181,6 +183,22 @@ t.test('continuations: kept in the store, restored into the origin, dropped when
   restoreContinuations(next, [{ id: 's2', extra: { [CONTINUATION_KEY]: point } }]);
   next.end('s2');
   t.equal(next.interrupt('s2'), undefined, 'ending a stream drops its continuation');
+});
+
+t.test('origin: a stream that ended here and comes back (it moved to another node and back) gets a fresh origin, continued', async (t) => {
+  const origin = new HlsOrigin({ timing: { segmentSeconds: 2, partSeconds: 0.334 }, windowSegments: 3, retainExtraSegments: 1, maxBlockingRequests: 10, endedRetainSeconds: 60 });
+  t.teardown(() => origin.close());
+  const first = origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]);
+  feed(first, 1, frags.length);
+  origin.end('s1');
+  t.equal(origin.get('s1'), first, 'kept for its retention, ended');
+  const point = { nextMsn: 40, discontinuities: 2, lastRunId: 3 };
+  origin.continueFrom('s1', point);
+  const again = origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]);
+  t.not(again, first, 'a new origin');
+  t.notOk(again.ended);
+  t.same(again.continuedFrom, point, 'continuing from where the recording says');
+  t.equal(origin.getOrCreate('s1', [{ name: 'hi', fallbackBandwidth: 1e6 }]), again, 'and kept while live');
 });
 
 t.test('store migration 2 (then 3): the state CHECK admits interrupted; rows survive the table rebuild', async (t) => {

@@ -13,7 +13,7 @@ const PageQuery = Type.Object({
 
 /**
  * Followers: a shopper follows a creator (`PUT /v1/creators/:id/followers/me`, shopper token),
- * unfollows (`DELETE`), and lists whom they follow (`GET /v1/shoppers/me/following`). A disabled or
+ * unfollows (`DELETE`), asks whether it follows (`GET`), and lists whom they follow (`GET /v1/shoppers/me/following`). A disabled or
  * unknown creator is a 404. GET /v1/creators/:id/public is the public creator view, with followerCount.
  */
 async function followers(app: FastifyInstance): Promise<void> {
@@ -32,8 +32,17 @@ async function followers(app: FastifyInstance): Promise<void> {
   app.put<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/followers/me', { schema: { params: IdParams } }, async (req) => {
     const me = await shopper(req);
     await followable(req.params.id);
-    const added = await store.follow(req.params.id, me.id, Date.now());
+    const at = Date.now();
+    const added = await store.follow(req.params.id, me.id, at);
+    if (added && app.hasDecorator('notify')) await app.notify.followerAdded(req.params.id, me.id, at);
     return { following: true, added, followerCount: await store.followerCount(req.params.id) };
+  });
+
+  // Whether this shopper follows the creator (the follow buttons ask when a page opens).
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/followers/me', { schema: { params: IdParams } }, async (req) => {
+    const me = await shopper(req);
+    await followable(req.params.id);
+    return { following: await store.isFollowing(req.params.id, me.id), followerCount: await store.followerCount(req.params.id) };
   });
 
   app.delete<{ Params: Static<typeof IdParams> }>('/v1/creators/:id/followers/me', { schema: { params: IdParams } }, async (req, reply) => {

@@ -22,6 +22,33 @@ export const WebhooksConfigSchema = Type.Object({
   timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
   /** How long a claimed row stays leased to this node before another may take it over. */
   leaseMs: Type.Integer({ minimum: 5_000, maximum: 600_000, default: 60_000 }),
-  /** First retry delay; doubles per attempt (with jitter) up to an hour, for 24 h from creation. */
+  /** First retry delay; doubles per attempt (with jitter) up to retryMaxDelayMs, for 24 h from creation. */
   retryBaseMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+  /** The longest wait between two attempts (so a long outage is still retried a few times an hour). */
+  retryMaxDelayMs: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 3_600_000 }),
+  /** How often the delivery worker looks for due rows when nothing woke it (a retry coming due, another node's event). */
+  pollMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1_000 }),
+  /** Delivered and dead rows are deleted this long after their last update. */
+  keepDoneMs: Type.Integer({ minimum: 60_000, maximum: 90 * 86_400_000, default: 7 * 86_400_000 }),
+}, { additionalProperties: false, default: {} });
+
+/** Web Push settings (`push.*`): the go-live notification to followers' browsers. */
+export const PushConfigSchema = Type.Object({
+  /** The VAPID `sub` claim (RFC 8292): a mailto: or https: contact for push services. */
+  vapidSubject: Type.String({ pattern: '^(mailto:|https://)', maxLength: 200, default: 'mailto:push@showcase.invalid' }),
+  /** Subscriptions one shopper may hold (browsers and devices); the oldest is not replaced: a new one is refused. */
+  maxSubscriptionsPerShopper: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  /** Push requests in flight at once per node during a fan-out. */
+  concurrency: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
+  /** Followers' subscriptions read from the store per page of a fan-out (what it holds in memory). */
+  batchSize: Type.Integer({ minimum: 10, maximum: 10_000, default: 500 }),
+  /** One push request's timeout. */
+  timeoutMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+  /** How long the push service keeps a message for an offline browser (the TTL header, seconds). */
+  ttlSeconds: Type.Integer({ minimum: 0, maximum: 2_419_200, default: 3_600 }),
+  /**
+   * Accept http:// endpoints and loopback or private addresses (tests, a local push service). Off:
+   * only https:// endpoints on public hosts, so a shopper cannot make the server call into its own network.
+   */
+  allowLocalEndpoints: Type.Boolean({ default: false }),
 }, { additionalProperties: false, default: {} });

@@ -26,6 +26,7 @@ const PUBLIC_SURFACES: Array<{ methods: readonly string[]; path: RegExp }> = [
   { methods: ['GET'], path: new RegExp(`^/v1/streams/${ID}/(?:events|room/messages|products|highlights|promos)$`) },
   { methods: ['GET', 'HEAD'], path: new RegExp(`^/go/${ID}/`) },
   { methods: ['POST'], path: new RegExp(`^/v1/streams/${ID}/heartbeat$`) },
+  { methods: ['POST'], path: new RegExp(`^/v1/streams/${ID}/promos/[^/]+/reveals$`) },
 ];
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false });

@@ -54,6 +54,29 @@ function formatDateRange(d: DateRange): string {
  * schedule them by START-DATE. Sorted by start, then id, so every rendition lists them alike.
  */
 export function dateRangesFrom(all: readonly DateRange[], fromMs: number): DateRange[] {
-  return all.filter((d) => d.endDate === undefined || d.endDate >= fromMs)
-    .sort((a, b) => a.startDate - b.startDate || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const kept = ORDERED.has(all) ? all.slice(firstEndingFrom(all, fromMs)) : all.filter((d) => d.endDate === undefined || d.endDate >= fromMs);
+  return kept.sort((a, b) => a.startDate - b.startDate || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// Lists whose owner keeps them in start order without overlaps (so their ends never decrease and
+// only the last may be open): the ranges a window carries are a suffix, found by binary search
+// instead of a scan of the whole list on every playlist render (a 2-hour stream: 500 highlights).
+const ORDERED = new WeakSet<readonly DateRange[]>();
+
+/** Declares that `list` is, and stays, in start order with no two ranges overlapping. */
+export function markOrderedRanges<T extends readonly DateRange[]>(list: T): T {
+  ORDERED.add(list);
+  return list;
+}
+
+function firstEndingFrom(all: readonly DateRange[], fromMs: number): number {
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const end = all[mid]!.endDate;
+    if (end === undefined || end >= fromMs) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

@@ -1,6 +1,6 @@
 /**
- * Where a stream's LL-HLS numbering continues after a server restart (a deploy interrupted it).
- * The next process starts its timelines here, so players keep a monotonic media sequence with an
+ * Where a stream's LL-HLS numbering continues after a server restart (a deploy interrupted it) or
+ * on another node (the one that served it died). The next process starts its timelines here, so players keep a monotonic media sequence with an
  * EXT-X-DISCONTINUITY, and the recorder's files (s<msn>.m4s, init<run>.mp4) never collide with the
  * ones the previous process wrote into the same recording.
  */
@@ -68,4 +68,23 @@ export function restoreContinuations(origin: ContinuationOrigin, recs: Array<{ i
     const c = parseContinuation(rec.extra[CONTINUATION_KEY]);
     if (c) origin.continueFrom(rec.id, c);
   }
+}
+
+/** Where a recording says a stream continues (RecordingService.recordedContinuation), narrow on purpose. */
+interface RecordedContinuations {
+  recordedContinuation(streamId: string): Promise<HlsContinuation | undefined>;
+}
+
+/**
+ * The registry's prepareContinue: a stream this node continues (restored at start-up, or taken over
+ * from a dead node) resumes its HLS numbering at the later of what a graceful stop saved in the
+ * record and what the recordings directory holds (after a `kill -9` only the files tell: past the
+ * highest segment and init there, with one more discontinuity).
+ */
+export function continuationPreparer(origin: () => ContinuationOrigin, recordings: () => RecordedContinuations | undefined): (rec: { id: string; extra: Record<string, unknown> }) => Promise<void> {
+  return async (rec) => {
+    const recorded = await recordings()?.recordedContinuation(rec.id);
+    const c = laterContinuation(parseContinuation(rec.extra[CONTINUATION_KEY]), recorded);
+    if (c) origin().continueFrom(rec.id, c);
+  };
 }

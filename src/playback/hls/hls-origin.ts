@@ -44,6 +44,12 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
    */
   getOrCreate(streamId: string, renditions: HlsStreamOptions['renditions'], timing?: PlaylistTiming): HlsStream {
     let s = this.#streams.get(streamId);
+    // An ended origin kept for its retention while the stream goes live here again (in a cluster:
+    // it moved to another node and came back): the new run gets a fresh origin.
+    if (s?.ended) {
+      this.drop(streamId);
+      s = undefined;
+    }
     if (!s) {
       const continueFrom = this.#continuations.get(streamId);
       this.#continuations.delete(streamId);
@@ -59,7 +65,8 @@ export class HlsOrigin extends TypedEmitter<HlsOriginEvents> {
    * continues from there (one entry per restored stream; dropped when the stream ends).
    */
   continueFrom(streamId: string, c: HlsContinuation): void {
-    if (!this.#streams.has(streamId)) this.#continuations.set(streamId, c);
+    const s = this.#streams.get(streamId);
+    if (!s || s.ended) this.#continuations.set(streamId, c);
   }
 
   /**

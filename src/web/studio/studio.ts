@@ -9,7 +9,7 @@ import { SignalError } from './signal-client.js';
 import { StudioMonitor } from './studio-monitor.js';
 import { StudioPublisher } from './studio-publisher.js';
 import { mountDashboard, type ConsoleState } from './dashboard/dashboard.js';
-import { mountCarouselEditor, type ControlRoomState } from './control-room/carousel-editor.js';
+import { mountControlRoom, newControlRoomHook, type ControlRoomHook } from './control-room/control-room.js';
 import { loadToken } from './creator-api.js';
 
 type State = 'idle' | 'preview' | 'connecting' | 'live' | 'reconnecting' | 'stopping' | 'stopped' | 'error';
@@ -33,8 +33,8 @@ interface StudioHook {
   monitor: { state: 'idle' | 'connecting' | 'playing' | 'ended' | 'error'; framesDecoded: number; setupMs: number | null; firstFrameMs: number | null };
   /** The creator console: signed in, streams per group, the last API error in words. */
   console: ConsoleState;
-  /** The control room (/studio?stream=<id>, signed in): products and the current highlight. */
-  controlRoom: ControlRoomState | null;
+  /** The control room (/studio?stream=<id>, signed in): products, highlight, promos, counts, chat. */
+  controlRoom: ControlRoomHook | null;
 }
 
 declare global {
@@ -318,13 +318,19 @@ window.setInterval(() => {
 }, 500);
 
 const view = new URLSearchParams(location.search).get('view');
-if (view && /^[A-Za-z0-9_-]{1,64}$/.test(view)) void monitor(view);
-else void startPreview();
-if (!view) mountDashboard(byId('console'), hook.console);
 // The control room for one stream (also while OBS is the camera), once signed in.
 const roomStream = new URLSearchParams(location.search).get('stream');
 const roomToken = loadToken();
-if (!view && roomToken && roomStream && /^[A-Za-z0-9_-]{1,64}$/.test(roomStream)) {
-  hook.controlRoom = { streamId: roomStream, productIds: [], highlight: null, error: null };
-  mountCarouselEditor(byId('control-room'), roomToken, hook.controlRoom);
+const controlRoom = !view && roomToken && roomStream && /^[A-Za-z0-9_-]{1,64}$/.test(roomStream) ? { streamId: roomStream, token: roomToken } : undefined;
+if (view && /^[A-Za-z0-9_-]{1,64}$/.test(view)) void monitor(view);
+// In the control room the camera waits for Go live: OBS (or another phone) may be the camera.
+else if (!controlRoom) void startPreview();
+else {
+  root.dataset.mode = 'control-room';
+  note.textContent = 'Camera off · Go live here opens this device\'s camera';
+}
+if (!view) mountDashboard(byId('console'), hook.console);
+if (controlRoom) {
+  hook.controlRoom = newControlRoomHook(controlRoom.streamId);
+  mountControlRoom(byId('control-room'), controlRoom.token, hook.controlRoom);
 }

@@ -7,12 +7,10 @@
  */
 import { ChatSocket, type RoomFrame } from './chat-socket.js';
 import { ReplayChat, type ChatMessage } from './replay-chat.js';
+import { createShopper, forgetShopper, storedShopper } from './shopper.js';
 
-const STORAGE_KEY = 'showcase.shopper';
 const MAX_SHOWN = 100;
 const MAX_HEARTS = 12;
-
-interface Shopper { id: string; displayName: string; token: string }
 
 /** What the test hook (window.__showcaseChat) shows. */
 export interface ChatHook {
@@ -41,13 +39,25 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text?: s
   return e;
 }
 
-function stored(): Shopper | undefined {
-  try {
-    const v = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as Shopper | null;
-    return v && typeof v.token === 'string' && typeof v.displayName === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
+/** One message as a list item (author and text as text, never HTML); the studio adds its buttons to it. */
+export function chatItem(m: ChatMessage): HTMLLIElement {
+  const li = el('li', `chat-msg chat-${m.author.role}`);
+  li.dataset.id = m.id;
+  li.append(el('span', 'chat-author', m.author.displayName), el('span', 'chat-text', m.text));
+  return li;
+}
+
+/**
+ * Applies a history, chat or chat.deleted frame to the messages kept by id (a reconnect's history
+ * shows nothing twice; at most `max` kept, the oldest dropped); whether the frame was one of those.
+ */
+export function applyMessageFrame(messages: Map<string, ChatMessage>, f: RoomFrame, max: number): boolean {
+  if (f.type === 'history') for (const m of f.items as ChatMessage[]) messages.set(m.id, m);
+  else if (f.type === 'chat') messages.set(f.id as string, f as unknown as ChatMessage);
+  else if (f.type === 'chat.deleted') messages.delete(f.id as string);
+  else return false;
+  while (messages.size > max) messages.delete(messages.keys().next().value!);
+  return true;
 }
 
 /** Builds the chat into root and runs it. */
@@ -70,19 +80,14 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
   form.append(input, send, react);
   root.append(viewers, log, hearts, notice, form);
 
-  let me = stored();
+  let me = storedShopper();
   const messages = new Map<string, ChatMessage>();
 
   const render = (items: ChatMessage[]): void => {
     const ids = items.map((m) => m.id);
     if (ids.join() === hook.shown.join()) return;
     hook.shown = ids;
-    log.replaceChildren(...items.map((m) => {
-      const li = el('li', `chat-msg chat-${m.author.role}`);
-      li.dataset.id = m.id;
-      li.append(el('span', 'chat-author', m.author.displayName), el('span', 'chat-text', m.text));
-      return li;
-    }));
+    log.replaceChildren(...items.map(chatItem));
     log.scrollTop = log.scrollHeight;
   };
   const renderLive = (): void => render([...messages.values()].slice(-MAX_SHOWN));
@@ -100,18 +105,11 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/streams/${encodeURIComponent(o.streamId)}/room`,
     token: () => me?.token,
     onFrame: (f: RoomFrame) => {
+      if (applyMessageFrame(messages, f, MAX_SHOWN * 2)) {
+        if (hook.mode === 'live') renderLive();
+        return;
+      }
       switch (f.type) {
-        case 'history':
-          // A reconnect sends history again: keyed by id, nothing shows twice.
-          for (const m of f.items as ChatMessage[]) messages.set(m.id, m);
-          break;
-        case 'chat':
-          messages.set(f.id as string, f as unknown as ChatMessage);
-          while (messages.size > MAX_SHOWN * 2) messages.delete(messages.keys().next().value!);
-          break;
-        case 'chat.deleted':
-          messages.delete(f.id as string);
-          break;
         case 'auth.ok':
           hook.authed = true;
           return;
@@ -126,7 +124,7 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
           hook.errors.push(f.code as string);
           if (hook.errors.length > 20) hook.errors.shift();
           if (f.code === 'SHOWCASE_ERR_UNAUTHORIZED') {
-            localStorage.removeItem(STORAGE_KEY);
+            forgetShopper();
             me = undefined;
             setJoined();
           }
@@ -135,7 +133,6 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
         default:
           return;
       }
-      if (hook.mode === 'live') renderLive();
     },
   });
 
@@ -161,18 +158,14 @@ export function startChatPanel(root: HTMLElement, o: ChatPanelOptions): ChatHook
     const text = input.value.trim();
     if (!text) return;
     if (!me) {
-      void fetch('/v1/shoppers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: text }) })
-        .then(async (res) => {
-          const body = await res.json() as Shopper & { error?: { message: string } };
-          if (res.status !== 201) return say(body.error?.message ?? 'Could not join');
-          me = { id: body.id, displayName: body.displayName, token: body.token };
-          localStorage.setItem(STORAGE_KEY, JSON.stringify(me));
-          input.value = '';
-          say('');
-          setJoined();
-          hook.authed = false;
-          socket.restart();
-        }, () => say('Could not join: no network'));
+      void createShopper(text).then((created) => {
+        me = created;
+        input.value = '';
+        say('');
+        setJoined();
+        hook.authed = false;
+        socket.restart();
+      }, (err: Error) => say(err.message));
       return;
     }
     if (socket.send({ type: 'chat', text })) {

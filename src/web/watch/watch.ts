@@ -11,15 +11,20 @@ import { QualityMenu } from './quality-menu.js';
 import { renderDebug } from './debug-panel.js';
 import { ViewerHeartbeat } from './heartbeat.js';
 import { HIGHLIGHT_CLASS, HighlightPopup, ShopCarousel, activeHighlight, type HighlightRange, type ShopProduct } from './shop.js';
-import { PromoBanner, type ShopPromo } from './promo-banner.js';
+import { PromoBanner, PromoList, type ShopPromo } from './promo-banner.js';
+import { cueHighlights, metadataCues } from './highlight-cues.js';
 import { startChatPanel, type ChatHook } from './chat-panel.js';
+import { countdownText } from './countdown.js';
+import { mountFollowButton, type FollowState } from './follow-button.js';
 
 /** What the server embeds in the page (src/http/watch-routes.ts). */
 interface PageConfig {
   id: string;
   title: string;
-  creator: { displayName: string; handle: string } | null;
+  creator: { id: string; displayName: string; handle: string } | null;
   state: StreamState;
+  /** When the stream is announced to start (ISO), null when unscheduled. */
+  scheduledAt: string | null;
   startedAt: string | null;
   endedAt: string | null;
   hls: string;
@@ -38,6 +43,8 @@ interface ShowcaseHook {
   wallLatency: number | null;
   targetLatency: number | null;
   buffer: number;
+  /** How far the live start jumped to reach the target latency, seconds (player.ts #joinLive). */
+  joinedS: number;
   stalls: number;
   level: number;
   autoLevel: boolean;
@@ -51,16 +58,32 @@ interface ShowcaseHook {
   replayAvailable: boolean;
   /** Carousel product ids, in order. */
   products: string[];
-  /** The highlight on screen: its range, and the playhead's program date when it appeared. */
-  highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number } | null;
-  /** Units sold per product during this stream, as the last 'sold' event said. */
+  /**
+   * The highlight on screen: its range (startMs on its source's clock: program date for hls.js's
+   * date ranges, media time for metadata cues), and the playhead's program date when it appeared.
+   */
+  highlight: { id: string; productId: string; startMs: number; shownAtProgramMs: number | null; source: HighlightSource } | null;
+  /** Where the pop-up's ranges come from: hls.js's LevelDetails.dateRanges, or the video's metadata cues (native players). */
+  highlightSource: HighlightSource;
+  /** Units sold per product during this stream, as the products API or the last 'sold' event said. */
   sold: Record<string, number>;
+  /** Promo codes listed on the page, in order. */
+  promos: string[];
+  /** The promo code on screen (the banner), or null. */
+  promoOnScreen: string | null;
+  /** Reveal beacons sent (a code copied), with the status the server answered (0: no answer). */
+  reveals: Array<{ code: string; status: number }>;
+  /** The countdown on the waiting card ("Starts in 04:59"), null when not scheduled or not waiting. */
+  countdown: string | null;
 }
+
+type HighlightSource = 'dateranges' | 'cues';
 
 declare global {
   interface Window {
     __showcase: ShowcaseHook;
     __showcaseChat: ChatHook;
+    __showcaseFollow: FollowState | null;
   }
 }
 
@@ -84,7 +107,8 @@ const cardText = byId('card-text');
 const cardAction = byId<HTMLButtonElement>('card-action');
 const unmute = byId<HTMLButtonElement>('unmute');
 const debugEl = byId('debug');
-const debug = new URLSearchParams(location.search).get('debug') === '1';
+const query = new URLSearchParams(location.search);
+const debug = query.get('debug') === '1';
 debugEl.hidden = !debug;
 
 const hook: ShowcaseHook = {
@@ -95,6 +119,7 @@ const hook: ShowcaseHook = {
   wallLatency: null,
   targetLatency: null,
   buffer: 0,
+  joinedS: 0,
   stalls: 0,
   level: -1,
   autoLevel: true,
@@ -108,7 +133,12 @@ const hook: ShowcaseHook = {
   replayAvailable: false,
   products: [],
   highlight: null,
+  highlightSource: 'dateranges',
   sold: {},
+  promos: [],
+  promoOnScreen: null,
+  reveals: [],
+  countdown: null,
 };
 window.__showcase = hook;
 
@@ -154,7 +184,7 @@ function setView(view: View): void {
   badge.className = `badge badge-${cls}`;
   switch (view) {
     case 'waiting':
-      showCard('Starting soon', "This live hasn't started yet. Stay on this page: it will start playing by itself.");
+      showCard('Starting soon', waitingText());
       break;
     case 'connecting':
       showCard('Connecting…', 'The live is starting.', undefined, true);
@@ -173,6 +203,20 @@ function setView(view: View): void {
   }
   updateUnmute();
 }
+
+/** The waiting card's text: the countdown to a scheduled start, and that the page starts by itself. */
+function waitingText(): string {
+  const at = config.scheduledAt ? Date.parse(config.scheduledAt) : NaN;
+  hook.countdown = Number.isFinite(at) ? countdownText(at, Date.now()) : null;
+  const lead = hook.countdown ? `${hook.countdown}. ` : "This live hasn't started yet. ";
+  return `${lead}Stay on this page: it will start playing by itself.`;
+}
+
+// The countdown ticks while the page waits; the 'state' event at go-live starts the player.
+setInterval(() => {
+  if (hook.view === 'waiting') cardText.textContent = waitingText();
+  else hook.countdown = null;
+}, 1000);
 
 function updateUnmute(): void {
   hook.muted = video.muted;
@@ -317,6 +361,8 @@ async function checkReplay(): Promise<void> {
 function onState(u: StateUpdate): void {
   const previous = hook.state;
   hook.state = u.state;
+  // A liveOnly code goes with the live (the server's 'promos' event says so too; this needs no network).
+  refreshPromos();
   if (u.state === 'idle') {
     if (!player) setView('waiting');
   } else if (u.state === 'live') {
@@ -349,6 +395,7 @@ setInterval(() => {
   hook.wallLatency = s?.wallLatency ?? null;
   hook.targetLatency = s?.targetLatency ?? null;
   hook.buffer = s?.buffer ?? 0;
+  hook.joinedS = s?.joinedS ?? 0;
   hook.autoLevel = s?.autoLevel ?? true;
   if (s && s.level >= 0) hook.level = s.level;
   hook.currentTime = video.currentTime;
@@ -367,21 +414,61 @@ const carousel = new ShopCarousel(byId('shop'), byId('carousel'), () => {
   return `?${q.toString()}`;
 });
 const popup = new HighlightPopup(byId('popup'), carousel);
-const setProducts = (items: ShopProduct[]): void => {
+const setProducts = (items: Array<ShopProduct & { sold?: number }>): void => {
   carousel.set(items);
   hook.products = carousel.items.map((p) => p.id);
 };
+const setSold = (counts: Record<string, number>): void => {
+  hook.sold = counts;
+  carousel.setSold(counts);
+};
 void fetch(`${config.api}/products`, { cache: 'no-store' }).then(async (r) => {
-  if (r.ok) setProducts(((await r.json()) as { items: ShopProduct[] }).items);
+  if (!r.ok) return;
+  const items = ((await r.json()) as { items: Array<ShopProduct & { sold?: number }> }).items;
+  setProducts(items);
+  // The counts so far come with the list, unless the creator turned them off (then no item has one).
+  const sold: Record<string, number> = {};
+  for (const p of items) if (p.sold) sold[p.id] = p.sold;
+  setSold(sold);
 }).catch(() => { /* no carousel this time; a 'products' event brings it */ });
 
-// The promo on screen: what GET .../promos says now, then 'promo' events.
-const promoBanner = new PromoBanner(byId('promo'));
+/** Counts a copied code (a reveal): a keepalive POST, so it survives the shopper leaving for the shop. */
+function reveal(code: string): void {
+  const q = new URLSearchParams();
+  const sid = player?.sessionId();
+  if (sid) q.set('sid', sid);
+  const entry = { code, status: 0 };
+  hook.reveals.push(entry);
+  if (hook.reveals.length > MAX_ERRORS) hook.reveals.shift();
+  void fetch(`${config.api}/promos/${encodeURIComponent(code)}/reveals${sid ? `?${q.toString()}` : ''}`, { method: 'POST', keepalive: true, cache: 'no-store' })
+    .then((r) => { entry.status = r.status; })
+    .catch(() => { /* a lost beacon loses one count, never the page */ });
+}
+
+// The promo on screen: what GET .../promos says now, then 'promo' events; the codes valid now listed
+// under the carousel, then 'promos' events. Copying either counts a reveal.
+const promoBanner = new PromoBanner(byId('promo'), reveal);
+const promoList = new PromoList(byId('promos'), byId('promo-list'), () => hook.state === 'live', reveal);
+const showOnScreen = (p: ShopPromo | null): void => {
+  promoBanner.show(p);
+  hook.promoOnScreen = promoBanner.code;
+};
+const setPromos = (items: ShopPromo[]): void => {
+  promoList.set(items);
+  hook.promos = [...promoList.codes];
+};
+function refreshPromos(): void {
+  promoList.refresh();
+  hook.promos = [...promoList.codes];
+}
 void fetch(`${config.api}/promos`, { cache: 'no-store' }).then(async (r) => {
   if (!r.ok) return;
   const d = (await r.json()) as { items: ShopPromo[]; onScreen?: string | null };
-  promoBanner.show(d.items.find((p) => p.code === d.onScreen) ?? null);
-}).catch(() => { /* no banner this time; a 'promo' event brings it */ });
+  setPromos(d.items);
+  showOnScreen(d.items.find((p) => p.code === d.onScreen) ?? null);
+}).catch(() => { /* no codes this time; 'promo' and 'promos' events bring them */ });
+// Dated codes start and end on the shopper's clock too.
+setInterval(refreshPromos, 1000);
 
 /** The highlight ranges of the playing rendition's playlist (the same in every rendition). */
 function highlightRanges(): HighlightRange[] {
@@ -396,13 +483,25 @@ function highlightRanges(): HighlightRange[] {
   return out;
 }
 
-// The pop-up follows the playhead's program date (hls.js: the playing fragment's PDT plus the
-// time into it), checked every 40 ms: well inside the 250 ms the issue allows.
+// The pop-up follows the playhead, checked every 40 ms: well inside the 250 ms the issue allows.
+// With hls.js (wherever MSE exists): the playing fragment's program date (plus the time into it)
+// against the playlist's date ranges. With the browser's own HLS player (Safari without MSE):
+// the video's metadata cues, which carry the same ranges on the media timeline, against
+// currentTime. ?highlights=cues takes the cue path under hls.js too (its cues have Safari's shape).
 setInterval(() => {
-  const programMs = player?.hls?.playingDate?.getTime();
-  const range = programMs === undefined ? undefined : activeHighlight(highlightRanges(), programMs);
+  const source: HighlightSource = player && (player.mode === 'native' || query.get('highlights') === 'cues') ? 'cues' : 'dateranges';
+  hook.highlightSource = source;
+  let range: HighlightRange | undefined;
+  let programMs: number | null;
+  if (source === 'cues') {
+    range = activeHighlight(cueHighlights(metadataCues(video)), video.currentTime * 1000);
+    programMs = player?.playingDateMs() ?? null;
+  } else {
+    programMs = player?.hls?.playingDate?.getTime() ?? null;
+    range = programMs === null ? undefined : activeHighlight(highlightRanges(), programMs);
+  }
   if (!popup.show(range)) return;
-  hook.highlight = range && popup.shown ? { id: range.id, productId: range.productId, startMs: range.startMs, shownAtProgramMs: programMs! } : null;
+  hook.highlight = range && popup.shown ? { id: range.id, productId: range.productId, startMs: range.startMs, shownAtProgramMs: programMs, source } : null;
 }, 40);
 
 // The state the server rendered the page with, then the live feed (its first event repeats it).
@@ -413,13 +512,15 @@ new StateFeed({
   onState,
   named: {
     products: (d) => setProducts((d as { items: ShopProduct[] }).items),
-    promo: (d) => promoBanner.show((d as { promo: ShopPromo | null }).promo),
-    sold: (d) => {
-      hook.sold = (d as { counts: Record<string, number> }).counts;
-      carousel.setSold(hook.sold);
-    },
+    promo: (d) => showOnScreen((d as { promo: ShopPromo | null }).promo),
+    promos: (d) => setPromos((d as { items: ShopPromo[] }).items),
+    // Empty counts when the creator turned them off: every "N sold" goes.
+    sold: (d) => setSold((d as { counts: Record<string, number> }).counts),
   },
 }).start();
 
 // The room's chat (issue 14): live over the room socket, in a replay following the playhead.
 window.__showcaseChat = startChatPanel(byId('chat'), { streamId: config.id, mode: () => (playerKind === 'replay' ? 'replay' : 'live'), playheadMs: () => player?.playingDateMs() ?? null });
+
+// Follow the creator (issue 15): the same shopper on this device as the chat's.
+window.__showcaseFollow = config.creator ? mountFollowButton(byId('follow'), config.creator.id) : null;

@@ -1,17 +1,25 @@
 /// <reference lib="dom" />
 /**
  * The creator console under the publisher: sign in with the creator token (kept on the device),
- * then the stream list and a create/schedule form (POST /v1/streams). A refused token signs out
- * with a clear message.
+ * then the level panel (level and progress, GET /v1/creators/me/stats), the stream list with each
+ * past stream's results (analytics, download link) and a create/schedule form (POST /v1/streams).
+ * A refused token signs out with a clear message.
  */
 import { ApiError, api, clearToken, explainApiError, loadToken, saveToken } from '../creator-api.js';
 import { fetchStreams, renderStreams, type StreamGroup } from './stream-list.js';
+import { renderLevelPanel } from './level-panel.js';
+import { renderStreamResults, type StreamResults } from './stream-results.js';
 
 /** What the test hook reports about the console. */
 export interface ConsoleState {
   signedIn: boolean;
   counts: Record<StreamGroup, number>;
   error: string | null;
+  /** The level held now and the words of the progress panel, once read. */
+  level?: string | null;
+  progress?: string | null;
+  /** Results opened, by stream id. */
+  results?: Record<string, StreamResults>;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): HTMLElementTagNameMap[K] {
@@ -35,7 +43,8 @@ export function mountDashboard(host: HTMLElement, state: ConsoleState): void {
   create.append(title, when, practiceLabel, el('button', { type: 'submit', textContent: 'Create stream' }));
   const signOut = el('button', { type: 'button', textContent: 'Sign out', className: 'sign-out' });
   const signedIn = el('div', { className: 'console-signed-in', hidden: true });
-  signedIn.append(create, list, signOut);
+  const levelPanel = el('section', { className: 'level-panel', id: 'level-panel' });
+  signedIn.append(levelPanel, create, list, signOut);
   host.append(message, signIn, signedIn);
 
   let token = loadToken();
@@ -53,6 +62,9 @@ export function mountDashboard(host: HTMLElement, state: ConsoleState): void {
     if (!token) return;
     try {
       state.counts = renderStreams(list, await fetchStreams(token), Date.now());
+      const stats = await renderLevelPanel(levelPanel, token);
+      state.level = stats.level;
+      state.progress = levelPanel.querySelector('.level-progress')?.textContent ?? null;
       state.signedIn = true;
       state.error = null;
       message.textContent = '';
@@ -73,6 +85,18 @@ export function mountDashboard(host: HTMLElement, state: ConsoleState): void {
     tokenInput.value = '';
     saveToken(token);
     void refresh();
+  });
+  list.addEventListener('click', (e) => {
+    const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button.show-results');
+    const host = button?.parentElement?.querySelector<HTMLElement>('.stream-results');
+    const id = button?.dataset.streamId;
+    if (!token || !host || !id) return;
+    host.hidden = !host.hidden;
+    if (host.hidden) return;
+    host.textContent = 'Loading…';
+    renderStreamResults(host, token, id).then((r) => { state.results = { ...state.results, [id]: r }; }, (err: unknown) => {
+      host.textContent = explainApiError(err);
+    });
   });
   signOut.addEventListener('click', () => { clearToken(); token = undefined; render(); });
   create.addEventListener('submit', (e) => {

@@ -2,7 +2,8 @@
 /**
  * The dashboard's stream list: the creator's streams (GET /v1/streams) grouped upcoming
  * (scheduledAt in the future), live and past, each linking to its control room
- * (/studio?stream=<id>). Text goes in as text, never HTML.
+ * (/studio?stream=<id>); a past one has a Results button (src/web/studio/dashboard/stream-results.ts).
+ * Text goes in as text, never HTML.
  */
 import { api } from '../creator-api.js';
 
@@ -67,6 +68,18 @@ export function renderStreams(host: HTMLElement, streams: StreamSummary[], now: 
       meta.className = 'stream-meta';
       meta.textContent = [s.practice ? 'practice' : '', s.scheduledAt ? new Date(s.scheduledAt).toLocaleString() : ''].filter(Boolean).join(' · ');
       li.append(' ', meta);
+      if (group === 'past') {
+        // The dashboard opens the stream's results (analytics, download) here.
+        const more = document.createElement('button');
+        more.type = 'button';
+        more.className = 'show-results';
+        more.dataset.streamId = s.id;
+        more.textContent = 'Results';
+        const results = document.createElement('div');
+        results.className = 'stream-results';
+        results.hidden = true;
+        li.append(' ', more, results);
+      }
       ul.append(li);
     }
     section.append(ul);
