@@ -5,6 +5,7 @@
  * shopper, as the chat's join does, then follows. A second tap unfollows. Text only, never HTML.
  */
 import { createShopper, forgetShopper, storedShopper, type Shopper } from './shopper.js';
+import { subscribeToPush } from '../push/subscribe.js';
 
 /** What the test hooks show of a follow button. */
 export interface FollowState {
@@ -65,6 +66,8 @@ export function mountFollowButton(root: HTMLElement, creatorId: string, onCount?
     if (!res.ok) throw new Error(body.error?.message ?? 'Could not follow');
     state.following = body.following === true;
     if (typeof body.followerCount === 'number') onCount?.((state.followerCount = body.followerCount));
+    // A new follow also asks for go-live notifications on this browser (never blocks or fails the follow).
+    if (method === 'PUT' && state.following) void subscribeToPush(me.token);
   };
   const run = (job: () => Promise<void>): void => {
     state.busy = true;
