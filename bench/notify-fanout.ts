@@ -32,6 +32,8 @@ export interface NotifyFanoutResult {
   rssPeakMb: number;
   heapBaselineMb: number;
   heapPeakMb: number;
+  /** The push thread's own V8 heap at its peak. */
+  pushThreadHeapPeakMb: number;
   quietLatencyP50Ms: number;
   quietLatencyP95Ms: number;
   fanoutLatencyP50Ms: number;
@@ -163,10 +165,12 @@ export async function runNotifyFanoutBench(opts: { followers?: number; seconds?:
     const base = process.memoryUsage();
     let rssPeak = base.rss;
     let heapPeak = base.heapUsed;
+    let threadHeapPeak = 0;
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
       rssPeak = Math.max(rssPeak, m.rss);
       heapPeak = Math.max(heapPeak, m.heapUsed);
+      void app!.notify.pushThreadHeapUsed().then((n) => (threadHeapPeak = Math.max(threadHeapPeak, n)), () => {});
     }, 100);
     const fanLive = await goLive(app, src, tokens.fans!, windowS + 40);
     const during = await measure(fanLive, windowS * 1000);
@@ -184,7 +188,7 @@ export async function runNotifyFanoutBench(opts: { followers?: number; seconds?:
     return {
       followers, lastPushAfterSeconds: Number(tookS.toFixed(1)), pushesPerSecond: Math.round(st.push / Math.max(0.001, (st.lastPushAt - st.firstPushAt) / 1000)),
       pushesReceived: st.push, webhooksReceived: st.hooks,
-      rssBaselineMb: mb(base.rss), rssPeakMb: mb(rssPeak), heapBaselineMb: mb(base.heapUsed), heapPeakMb: mb(heapPeak),
+      rssBaselineMb: mb(base.rss), rssPeakMb: mb(rssPeak), heapBaselineMb: mb(base.heapUsed), heapPeakMb: mb(heapPeak), pushThreadHeapPeakMb: mb(threadHeapPeak),
       quietLatencyP50Ms: quiet.p50, quietLatencyP95Ms: quiet.p95, fanoutLatencyP50Ms: during.p50, fanoutLatencyP95Ms: during.p95,
       latencyDeltaP50Ms: during.p50 - quiet.p50, windowSeconds: windowS, loadAvgAtStart,
     };
@@ -209,6 +213,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     'pushes / webhooks received': `${r.pushesReceived} / ${r.webhooksReceived}`,
     'RSS baseline / peak (MB)': `${r.rssBaselineMb} / ${r.rssPeakMb}`,
     'V8 heap baseline / peak (MB)': `${r.heapBaselineMb} / ${r.heapPeakMb}`,
+    'push thread V8 heap peak (MB)': r.pushThreadHeapPeakMb,
     'origin latency quiet go-live p50 / p95 (ms)': `${r.quietLatencyP50Ms} / ${r.quietLatencyP95Ms}`,
     'origin latency during the fan-out p50 / p95 (ms)': `${r.fanoutLatencyP50Ms} / ${r.fanoutLatencyP95Ms}`,
     'target: within 50 ms of the quiet go-live': r.latencyDeltaP50Ms <= 50 ? `met (p50 +${r.latencyDeltaP50Ms} ms)` : `missed (p50 +${r.latencyDeltaP50Ms} ms)`,

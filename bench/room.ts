@@ -147,7 +147,9 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
   const chatPerSecond = opts.chatPerSecond ?? 20;
   const reactionsPerSecond = opts.reactionsPerSecond ?? 2000;
   const height = opts.height ?? 720;
-  if (total > 50_000 || seconds > 600 || chatPerSecond > 200) throw new Error('bounded: at most 50,000 sockets, 600 s and 200 messages a second');
+  for (const [name, v, max] of [['sockets', total, 50_000], ['seconds', seconds, 600], ['idle seconds', idleSeconds, 600], ['chat messages a second', chatPerSecond, 200], ['reactions a second', reactionsPerSecond, 100_000], ['source height', height, 1080]] as const) {
+    if (!(v > 0 && v <= max)) throw new Error(`bounded: ${name} must be above 0 and at most ${max} (got ${v})`);
+  }
   const loadAvgAtStart = loadavg()[0]!;
   const src = sourceFile(height, 60);
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-room-'));

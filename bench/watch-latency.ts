@@ -114,6 +114,9 @@ export function checkPartGrid(rendition: string, media: string, partTargetS: num
   };
 }
 
+/** hls.js's ErrorDetails.BUFFER_STALLED_ERROR, as the watch page lists it in __showcase.errors. */
+const ErrorDetailsStalled = 'bufferStalledError';
+
 /** What the page exposes as window.__showcase (src/web/watch/watch.ts). */
 interface Hook {
   view: string;
@@ -245,7 +248,8 @@ export async function measureWatch(browser: Browser, url: string, opts: { second
     stalls: hook.stalls - stallsBefore,
     stallsSinceFirstFrame: hook.stalls,
     aheadP50S: ahead.length ? round(pct(ahead, 50)) : null,
-    stallErrors: hook.stallErrors ?? null,
+    // The page reports hls.js errors as type/details strings.
+    stallErrors: hook.stallErrors ?? hook.errors.filter((e) => e.includes(ErrorDetailsStalled)).length,
     targetAtFirstFrameS: hook.targetAtFirstFrame == null ? null : round(hook.targetAtFirstFrame),
     latencyAtFirstFrameS: hook.latencyAtFirstFrame == null ? null : round(hook.latencyAtFirstFrame),
     startup: hook.startup ?? [],

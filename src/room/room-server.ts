@@ -84,6 +84,8 @@ interface Room {
   /** Events since the last flush, framed once for every socket. */
   outbox: RoomOutbox<SocketEvent>;
   flushTimer?: NodeJS.Timeout;
+  /** The history read the sockets joining now will share (see #history). */
+  historyRead?: Promise<{ frame: Buffer; ids: ReadonlySet<string> }>;
   /** A flush is writing its batch (slice by slice); the next waits for it. */
   flushing: boolean;
   /** The next flush may not start before this (ms): room.batchMs, or 3 times the last flush's duration. */
@@ -92,6 +94,8 @@ interface Room {
 
 /** A flush is followed by at least this many times its CPU time before the next: fan-out takes at most about a quarter of the process's CPU. */
 const FLUSH_SPACING = 3;
+/** Sockets joining within this many ms share one history read. */
+const HISTORY_WINDOW_MS = 25;
 /** Sockets written per turn of the event loop during a flush. */
 const FLUSH_SLICE = 500;
 
@@ -235,23 +239,42 @@ export class RoomServer implements UpgradeTarget {
     ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
     ws.on('close', () => this.#leave(s));
     ws.on('message', (data, isBinary) => this.#onFrame(s, data, isBinary));
-    let items: RoomMessageRecord[] = [];
-    try {
-      items = c.historyMessages > 0 ? await this.#o.store.recentRoomMessages(streamId, c.historyMessages) : [];
-    } catch (err) {
-      this.#log.error({ err, streamId }, 'room history read failed');
-    }
+    const history = await this.#history(room);
     // Events queued but not flushed yet are held too; the socket takes the next flushes from here.
     const held = [...(s.held ?? []), ...room.outbox.eventsFrom(s.from)];
     s.held = null;
     s.from = room.outbox.length;
-    const seen = new Set(items.map((m) => m.id));
-    this.#send(s, JSON.stringify({ type: 'history', items: items.map(chatEvent) }));
+    const seen = history.ids;
+    if (this.#writable(s)) s.ws.send(history.frame, { binary: false });
     this.#send(s, JSON.stringify({ type: 'room', ...room.policy.settings }));
     for (const e of held) {
       if (e.type === 'chat' && seen.has(e.id)) continue;
       this.#send(s, JSON.stringify(e));
     }
+  }
+
+  /**
+   * The room's last messages for a joining socket, read once for every socket that joined in the
+   * HISTORY_WINDOW_MS before the read starts (a join storm costs one read and one serialization per
+   * window, not one per socket; a join waits that much longer for its history). Sharing is sound
+   * because a socket holds every event from its join on, and the read starts after its join: what
+   * the read misses, the socket holds.
+   */
+  #history(room: Room): Promise<{ frame: Buffer; ids: ReadonlySet<string> }> {
+    if (room.historyRead) return room.historyRead;
+    const c = this.#o.config;
+    const read = new Promise<void>((resolve) => setTimeout(resolve, HISTORY_WINDOW_MS)).then(async () => {
+      room.historyRead = undefined;
+      let items: RoomMessageRecord[] = [];
+      try {
+        items = c.historyMessages > 0 ? await this.#o.store.recentRoomMessages(room.streamId, c.historyMessages) : [];
+      } catch (err) {
+        this.#log.error({ err, streamId: room.streamId }, 'room history read failed');
+      }
+      return { frame: Buffer.from(JSON.stringify({ type: 'history', items: items.map(chatEvent) })), ids: new Set(items.map((m) => m.id)) };
+    });
+    room.historyRead = read;
+    return read;
   }
 
   #leave(s: RoomSocket): void {

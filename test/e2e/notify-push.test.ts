@@ -4,7 +4,7 @@
 // decrypted in test/helpers/push-receiver.ts with node:crypto) and verifies the VAPID JWT against
 // GET /v1/push/vapid-public-key; a 410 deletes the subscription; a practice stream notifies
 // nobody; an OBS reconnect within the grace does not notify again; webhooks carry stream.live,
-// stream.ended, follower.added and conversion.created, signed.
+// stream.ended, recording.ready (not the practice stream's), follower.added and conversion.created, signed.
 import t from 'tap';
 import { startServer, waitFor, logsOnFailure } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
@@ -17,7 +17,7 @@ const secret = generateSecret();
 const hooks = await startWebhookReceiver(secret);
 const srv = await startServer({
   streams: { reconnectGraceMs: 15_000 },
-  recording: { enabled: false },
+  recording: { minFreeBytes: 0 },
   push: { allowLocalEndpoints: true, maxSubscriptionsPerShopper: 2 },
   webhooks: { endpoints: [{ url: hooks.url, secret }], pollMs: 100, retryBaseMs: 100 },
 });
@@ -120,6 +120,10 @@ t.test('a practice stream notifies nobody; going live pushes to each follower on
   await rehearsal.done;
   await waitFor(async () => ((await srv.api('GET', `/v1/streams/${practice.id}`)).json.state === 'ended' ? true : undefined), 'rehearsal ended', 20_000);
   await hooks.until((d) => d.some((x) => x.json.type === 'stream.ended' && x.json.data.streamId === show.id) && d.some((x) => x.json.type === 'conversion.created'), 'stream.ended and conversion.created');
+  // Both recordings finalize; only the public one is announced.
+  await waitFor(async () => ((await srv.api('GET', `/v1/streams/${practice.id}/recording`)).json?.state === 'ready' ? true : undefined), 'the practice recording ready', 30_000);
+  await hooks.until((d) => d.some((x) => x.json.type === 'recording.ready' && x.json.data.streamId === show.id), 'recording.ready', 30_000);
+  t.match(hooks.deliveries.find((x) => x.json.type === 'recording.ready')!.json.data, { streamId: show.id, creatorId: creator.id, replayUrl: `/hls/${show.id}/master.m3u8` });
   // Everything written is handled: nothing is pending in the outbox.
   await waitFor(async () => ((await srv.app.store.outboxCounts()).pending === 0 ? true : undefined), 'the outbox drained');
 

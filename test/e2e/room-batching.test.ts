@@ -90,3 +90,21 @@ t.test('a room larger than a flush slice (500 sockets a turn) gets every message
   t.ok(flushes < 6, 'fewer flushes than messages');
   for (const c of [s, ...readers]) c.ws.close();
 });
+
+t.test('a join storm shares history reads: sockets joining within 25 ms get one read between them', async (t) => {
+  const store = srv.app.store;
+  const read = store.recentRoomMessages.bind(store);
+  let reads = 0;
+  store.recentRoomMessages = (...a) => {
+    reads++;
+    return read(...a);
+  };
+  t.teardown(() => { store.recentRoomMessages = read; });
+  const storm = await Promise.all(Array.from({ length: 60 }, () => openRoom(srv.base, stream.id)));
+  const histories = await Promise.all(storm.map((c) => c.next((f) => f.type === 'history')));
+  t.ok(reads >= 1 && reads <= storm.length / 3, `${storm.length} joins, ${reads} history reads`);
+  const ids = JSON.stringify(histories[0].items.map((m: { id: string }) => m.id));
+  t.ok(histories[0].items.length > 0, 'the history holds the earlier messages');
+  t.ok(histories.every((h) => JSON.stringify(h.items.map((m: { id: string }) => m.id)) === ids), 'the same history for all');
+  for (const c of storm) c.ws.close();
+});

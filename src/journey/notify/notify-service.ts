@@ -74,6 +74,11 @@ export class NotifyService {
     });
   }
 
+  /** The push thread's V8 heap in use (bytes). */
+  pushThreadHeapUsed(): Promise<number> {
+    return this.#sender.threadHeapUsed();
+  }
+
   /** Events dropped because the write queue was full. */
   get dropped(): number {
     return this.#dropped;

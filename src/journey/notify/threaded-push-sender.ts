@@ -44,6 +44,12 @@ export class ThreadedPushSender implements PushSending {
     });
   }
 
+  /** The push thread's V8 heap in use (bytes), 0 when no thread runs (the bench samples it). */
+  async threadHeapUsed(): Promise<number> {
+    const w = this.#worker;
+    return w ? (await w.getHeapStatistics()).used_heap_size : 0;
+  }
+
   /** Ends the thread; what it still held answers 'retry'. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -10,7 +10,7 @@ export function renderDebug(el: HTMLElement, s: PlayerStats | undefined, extra: 
   if (s) {
     lines.push(
       `latency  ${f(s.latency)} s (target ${f(s.targetLatency)})  behind ingest ${f(s.wallLatency)} s`,
-      `buffer   ${f(s.buffer)} s  rate ${f(s.playbackRate, 2)}x`,
+      `buffer   ${f(s.buffer)} s  rate ${f(s.playbackRate, 2)}x  joined +${f(s.joinedS)} s`,
       `level    ${s.level}${s.autoLevel ? ' (auto)' : ''}  ${s.height ? `${s.height}p` : '–'}  ${s.bitrate ? formatBitrate(s.bitrate) : '–'}`,
       `est. bw  ${s.bandwidthEstimate ? formatBitrate(s.bandwidthEstimate) : '–'}`,
       `dropped  ${s.droppedFrames} frames`,

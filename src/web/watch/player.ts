@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import Hls, { ErrorDetails, ErrorTypes, Events, type ErrorData } from 'hls.js';
 import { sessionIdOf } from './heartbeat.js';
+import { bufferedEndAt, catchUpRate, liveJoinPosition } from './live-join.js';
 
 /** One rendition as the quality menu shows it. */
 export interface Rendition {
@@ -25,6 +26,8 @@ export interface PlayerStats {
   bandwidthEstimate: number | null;
   playbackRate: number;
   droppedFrames: number;
+  /** How far the live start jumped to reach the target latency, seconds (0: no jump). */
+  joinedS: number;
 }
 
 /** What the page learns from the player. */
@@ -49,6 +52,9 @@ const LIMITS = { network: 6, media: 3, rebuild: 2, manifest: 60 };
 const MANIFEST_GIVE_UP_MS = 20000;
 // Counters reset once playback has run this long without a fatal error.
 const HEALTHY_AFTER_MS = 20000;
+// Live: playback progress events (about 4 a second) after the first frame during which the page may
+// still jump once to hls.js's live sync position (live-join.ts).
+const JOIN_CHECKS = 12;
 
 /** hls.js logger for ?debug=1: warnings and errors only, prefixed, on the console. */
 function hlsConsoleLogger(): { trace(): void; debug(): void; log(): void; info(): void; warn(...a: unknown[]): void; error(...a: unknown[]): void } {
@@ -88,6 +94,10 @@ export class WatchPlayer {
   #nativeWired = false;
   #healthySince = 0;
   #timer?: number;
+  /** Progress events left in which a live start may still jump to the sync position (JOIN_CHECKS per hls.js instance). */
+  #joinChecks = 0;
+  /** How far the last live start jumped, seconds (0: it did not). */
+  #joinedS = 0;
   #destroyed = false;
   readonly #detach: Array<() => void> = [];
   readonly #debug: boolean;
@@ -101,7 +111,11 @@ export class WatchPlayer {
     this.#shouldRetryManifest = opts.shouldRetryManifest ?? (() => true);
     this.mode = playbackMode(video);
     this.#listen('ended', () => this.#cb.onEnded());
-    this.#listen('timeupdate', () => this.#noteProgress());
+    this.#listen('timeupdate', () => {
+      this.#noteProgress();
+      this.#joinLive();
+      this.#followLive();
+    });
   }
 
   /** The hls.js instance, when that is the mode (debugging and tests). */
@@ -183,6 +197,7 @@ export class WatchPlayer {
       bandwidthEstimate: h && Number.isFinite(h.bandwidthEstimate) ? h.bandwidthEstimate : null,
       playbackRate: v.playbackRate,
       droppedFrames: quality?.droppedVideoFrames ?? 0,
+      joinedS: this.#joinedS,
     };
   }
 
@@ -201,6 +216,33 @@ export class WatchPlayer {
         v.play()?.catch(() => this.#cb.onAutoplayBlocked());
       } else this.#cb.onAutoplayBlocked();
     });
+  }
+
+  /** Live start: one jump from where hls.js's start-up left the first frame to its live sync position, when already buffered. */
+  #joinLive(): void {
+    const h = this.#hls;
+    const v = this.#video;
+    if (!h || this.#joinChecks <= 0 || v.paused || v.seeking) return;
+    this.#joinChecks--;
+    const to = liveJoinPosition({ latency: h.latency, targetLatency: h.targetLatency ?? NaN, syncPosition: h.liveSyncPosition ?? NaN, currentTime: v.currentTime, bufferedEnd: bufferedEndAt(v.buffered, v.currentTime) });
+    if (to === null) return;
+    this.#joinChecks = 0;
+    this.#joinedS = to - v.currentTime;
+    v.currentTime = to;
+  }
+
+  /** Live: the playback rate that brings the playhead back to the target latency (1 when there or too little is buffered). */
+  #followLive(): void {
+    const h = this.#hls;
+    const v = this.#video;
+    if (!h || !this.#live || v.paused || v.seeking) return;
+    const details = h.levels[h.currentLevel]?.details;
+    if (!details?.live) {
+      if (v.playbackRate !== 1 && v.playbackRate !== 0) v.playbackRate = 1;
+      return;
+    }
+    const rate = catchUpRate({ latency: h.latency, targetLatency: h.targetLatency ?? NaN, ahead: bufferedEndAt(v.buffered, v.currentTime) - v.currentTime, targetDuration: details.targetduration });
+    if (v.playbackRate !== rate && v.playbackRate !== 0) v.playbackRate = rate;
   }
 
   #noteProgress(): void {
@@ -224,8 +266,9 @@ export class WatchPlayer {
   #createHls(): void {
     const hls = new Hls({
       lowLatencyMode: this.#live,
-      // Start at the live edge the playlist asks for (PART-HOLD-BACK), catch up gently when behind.
-      maxLiveSyncPlaybackRate: 1.5,
+      // Start at the live edge the playlist asks for (PART-HOLD-BACK). Catching up when behind is the
+      // page's own (#followLive, live-join.ts): hls.js's stops with 1 s buffered, above a sub-second target.
+      maxLiveSyncPlaybackRate: 1,
       backBufferLength: this.#live ? 10 : 30,
       // Live: do not keep buffering far ahead of what the origin can have.
       maxBufferLength: this.#live ? 8 : 30,
@@ -254,6 +297,8 @@ export class WatchPlayer {
       },
     });
     this.#hls = hls;
+    this.#joinChecks = this.#live ? JOIN_CHECKS : 0;
+    this.#joinedS = 0;
     hls.on(Events.MANIFEST_PARSED, () => {
       this.#counts.manifest = 0;
       this.#manifestFailingSince = 0;

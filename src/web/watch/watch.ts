@@ -43,6 +43,8 @@ interface ShowcaseHook {
   wallLatency: number | null;
   targetLatency: number | null;
   buffer: number;
+  /** How far the live start jumped to reach the target latency, seconds (player.ts #joinLive). */
+  joinedS: number;
   stalls: number;
   level: number;
   autoLevel: boolean;
@@ -117,6 +119,7 @@ const hook: ShowcaseHook = {
   wallLatency: null,
   targetLatency: null,
   buffer: 0,
+  joinedS: 0,
   stalls: 0,
   level: -1,
   autoLevel: true,
@@ -392,6 +395,7 @@ setInterval(() => {
   hook.wallLatency = s?.wallLatency ?? null;
   hook.targetLatency = s?.targetLatency ?? null;
   hook.buffer = s?.buffer ?? 0;
+  hook.joinedS = s?.joinedS ?? 0;
   hook.autoLevel = s?.autoLevel ?? true;
   if (s && s.level >= 0) hook.level = s.level;
   hook.currentTime = video.currentTime;
