@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { byProtocolMode, type ByProtocolMode } from '../metrics/stream-watch-stats.js';
 
 /** A stream's viewers now: watch sessions (HLS and WebRTC, live and replay) and room sockets. */
 export interface StreamViewers {
   watching: number;
   room: number;
+  /** The watch sessions by protocol and mode (not shown by GET /v1/streams/:id: the analytics' replay viewers). */
+  sessions: ByProtocolMode;
 }
 
 /**
@@ -15,9 +18,14 @@ export async function streamViewers(app: FastifyInstance, streamId: string): Pro
   if (app.hasDecorator('cluster')) {
     await app.cluster.audience.refresh([streamId]);
     const t = app.cluster.audience.totals(streamId);
-    return { watching: t.watching, room: t.room };
+    return { watching: t.watching, room: t.room, sessions: byProtocolMode(t.sessions) };
   }
-  return { watching: app.ticker.snapshot(streamId)?.viewersTotal ?? 0, room: app.hasDecorator('room') ? app.room.viewers(streamId) : 0 };
+  const snap = app.ticker.snapshot(streamId);
+  return {
+    watching: snap?.viewersTotal ?? 0,
+    room: app.hasDecorator('room') ? app.room.viewers(streamId) : 0,
+    sessions: snap?.viewers ?? byProtocolMode([0, 0, 0, 0]),
+  };
 }
 
 /** A stream's watch sessions now, without waiting (summed across nodes as of the last tick when clustered). */

@@ -51,7 +51,8 @@ async function cluster(app: FastifyInstance): Promise<void> {
   app.get('/v1/cluster/nodes', async (req) => {
     const p = await app.auth.requireAuthenticated(req);
     if (p.role !== 'operator') throw new ShowcaseError('SHOWCASE_ERR_FORBIDDEN', 'only the operator sees the cluster');
-    return { self: node.id, redisHealthy: node.membership.healthy, nodes: node.membership.nodes(), proxy: { inFlight: node.proxy.inFlight, proxied: node.proxy.proxied, failed: node.proxy.failed, rejected: node.proxy.rejected } };
+    return { self: node.id, redisHealthy: node.membership.healthy, nodes: node.membership.nodes(), proxy: { inFlight: node.proxy.inFlight, proxied: node.proxy.proxied, failed: node.proxy.failed, rejected: node.proxy.rejected },
+      audience: { healthy: node.audience.healthy, rounds: node.audience.rounds, failures: node.audience.failures } };
   });
 }
 

@@ -82,6 +82,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
     const peak = a?.peakViewers ?? 0;
     const average = streamedMs > 0 ? Math.round((watchLive / (streamedMs / 1000)) * 100) / 100 : 0;
     const commerce = o.commerce ? await o.commerce(rec.id) : undefined;
+    const viewers = await streamViewers(app, rec.id);
     return {
       streamId: rec.id,
       state: rec.state,
@@ -92,13 +93,13 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRoutesOptions): 
       uniqueViewers: a?.uniqueViewers ?? 0,
       uniqueViewersMethod: 'HyperLogLog (precision 14, ~0.8 % standard error), merged across live and replay viewing',
       // Clustered: summed across the nodes (this node being the stream's analytics owner, see the cluster plugin).
-      currentViewers: (await streamViewers(app, rec.id)).watching,
+      currentViewers: viewers.watching,
       timeline: timeline.map((b) => ({ minute: new Date(b.startMs).toISOString(), viewersAvg: b.viewersAvg, viewersPeak: b.viewersPeak, watchSeconds: b.watchSeconds, ingestBitsPerSecond: b.ingestBitsPerSecond ?? null })),
       ...(commerce ? { commerce } : {}),
       // The room (issue 14): stored per minute by the room server, up to room.countsFlushMs behind.
       room: roomAnalyticsBlock(await o.store.listRoomCounts(rec.id)),
       // The creator's journey (issue 15): viewers live and in replay, per product, followers gained.
-      ...await journeyAnalytics(o.store, rec, { peak, average, replayUnique: a?.replayUniqueViewers ?? 0, replayWatchSeconds: watchReplay, snapshot: live, commerce }, now),
+      ...await journeyAnalytics(o.store, rec, { peak, average, replayUnique: a?.replayUniqueViewers ?? 0, replayWatchSeconds: watchReplay, snapshot: live && { ...live, viewers: viewers.sessions }, commerce }, now),
     };
   });
 

@@ -168,7 +168,10 @@ async function streams(app: FastifyInstance): Promise<void> {
     if (!rec) throw new ShowcaseError('SHOWCASE_ERR_NOT_FOUND', 'no stream with that id');
     const out = view(req, rec, p);
     // A live stream's viewers now (watch sessions and room sockets), summed across the nodes when clustered.
-    if (rec.state === 'live') out.viewers = await streamViewers(app, rec.id);
+    if (rec.state === 'live') {
+      const v = await streamViewers(app, rec.id);
+      out.viewers = { watching: v.watching, room: v.room };
+    }
     return out;
   });
 

@@ -117,6 +117,9 @@ t.test('viewers on two nodes, summed on a third; a dead share expires; a Redis o
   };
   t.equal(await own(a), 1, 'A\'s /metrics: its own viewer');
   t.equal(await own(b), 2, 'B\'s /metrics: its own two');
+  const nodesView = (await c.api('GET', '/v1/cluster/nodes')).json;
+  t.match(nodesView.audience, { healthy: true }, 'the operator sees the shares\' round trips healthy');
+  t.ok(nodesView.audience.rounds > 3 && nodesView.audience.failures === 0, 'one a tick, none failed');
 
   t.same(heartbeatFailures, [], 'every heartbeat so far landed on the node that issued its session');
 
