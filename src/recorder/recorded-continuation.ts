@@ -49,8 +49,9 @@ function discontinuities(entries: JournalEntry[], rendition: string, maxFileMsn:
 /**
  * Where a stream's HLS numbering continues, derived from its recording directory alone: what a
  * node continuing a stream after the node that served it was killed (nothing saved) reads from the
- * shared recordings volume. The next segment comes after the highest s<msn>.m4s of any rendition
- * (including one a dead process left half-written, so no file is ever reused), runs are numbered
+ * shared recordings volume. The next segment comes two after the highest s<msn>.m4s of any rendition
+ * (including one a dead process left half-written, so no file is ever reused; the one between is the
+ * live edge whose parts the dead node had advertised), runs are numbered
  * above the highest init<run>.mp4, and the discontinuities are counted from the journal. Undefined
  * when the directory holds no media (nothing recorded, or no such directory).
  */
@@ -77,5 +78,8 @@ export async function recordedContinuation(dir: string): Promise<HlsContinuation
     if (e.t === 'seg') maxMsn = Math.max(maxMsn, e.msn);
   }
   for (const [name, f] of files) disc = Math.max(disc, discontinuities(entries, name, f.maxMsn));
-  return { nextMsn: maxMsn + 1, discontinuities: disc, lastRunId };
+  // One segment of margin: the dead node's playlists already advertised parts of the segment after
+  // the last one it recorded (its live edge), and CDNs keep those URIs as immutable. Numbering the
+  // new run past that segment means no part URI a player or a cache saw is ever reused.
+  return { nextMsn: maxMsn + 2, discontinuities: disc, lastRunId };
 }

@@ -28,7 +28,7 @@ t.test('a killed node\'s recording: past the highest file (a half-written one to
     init('360p', 1, false), init('180p', 1, false),
     ...[0, 1, 2, 3].flatMap((m) => [seg('360p', m, 1), seg('180p', m, 1)]),
   ]);
-  t.same(await recordedContinuation(dir), { nextMsn: 5, discontinuities: 0, lastRunId: 1 });
+  t.same(await recordedContinuation(dir), { nextMsn: 6, discontinuities: 0, lastRunId: 1 });
 });
 
 t.test('discontinuities are counted from the journal, including a run that had only begun', async (t) => {
@@ -40,7 +40,7 @@ t.test('discontinuities are counted from the journal, including a run that had o
     // A transcoder restart in that process: its first segment (9) was cut short by a kill -9.
     init('180p', 3, true),
   ]);
-  t.same(await recordedContinuation(dir), { nextMsn: 10, discontinuities: 2, lastRunId: 3 });
+  t.same(await recordedContinuation(dir), { nextMsn: 11, discontinuities: 2, lastRunId: 3 });
 });
 
 t.test('no recording, or one without media: nothing to continue from', async (t) => {
