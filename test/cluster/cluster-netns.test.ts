@@ -11,8 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe, publishRtmp } from '../helpers/ffmpeg.js';
-import { freshDatabase, pgCluster } from '../helpers/postgres.js';
-import { bridgeNetOrSkip, bridgeRedis, clusterApi as api, forwardDatabase, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
+import { bridgeDatabase, bridgeNetOrSkip, bridgeRedis, clusterApi as api, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { getBytes, getText, waitFor } from '../helpers/server.js';
 
@@ -21,8 +20,7 @@ const skip = netnsClusterSkip();
 t.test('three nodes in three network namespaces', { skip }, async (t) => {
   const net = bridgeNetOrSkip(t, 3);
   if (!net) return;
-  const pg = await pgCluster(t);
-  const db = await forwardDatabase(t, net, await freshDatabase(t, pg));
+  const db = await bridgeDatabase(t, net);
   const redis = await bridgeRedis(t, net);
 
   const ids = ['node-a', 'node-b', 'node-c'];

@@ -7,9 +7,8 @@
 // C counts the holder gone and its pipe is closed. Only HTTP, RTMP and WebRTC from outside.
 import t from 'tap';
 import { publishRtmp } from '../helpers/ffmpeg.js';
-import { freshDatabase, pgCluster } from '../helpers/postgres.js';
 import { aiortcSkip, runAiortcClient } from '../helpers/aiortc.js';
-import { bridgeNetOrSkip, bridgeRedis, clusterApi as api, forwardDatabase, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
+import { bridgeDatabase, bridgeNetOrSkip, bridgeRedis, clusterApi as api, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
 import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
 import { getText, waitFor } from '../helpers/server.js';
 
@@ -19,8 +18,7 @@ const SECRET = 'netns-cluster-secret-0123456789';
 t.test('WHEP through another node, nodes and viewer in their own network namespaces', { skip }, async (t) => {
   const net = bridgeNetOrSkip(t, 3);
   if (!net) return;
-  const pg = await pgCluster(t);
-  const db = await forwardDatabase(t, net, await freshDatabase(t, pg));
+  const db = await bridgeDatabase(t, net);
   const redis = await bridgeRedis(t, net);
 
   const viewerNs = net.hosts[0]!;

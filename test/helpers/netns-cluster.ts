@@ -3,6 +3,7 @@
 // of the test reached over the bridge, the nodes' common config, and the admin API seen from outside.
 import type { Test } from 'tap';
 import { existsSync } from 'node:fs';
+import { freshDatabase, pgCluster } from './postgres.js';
 import { startRedis, type TestRedis } from './redis.js';
 import { netnsSkip } from './netns.js';
 import { createBridgeNet, type BridgeNet } from './netns-bridge.js';
@@ -53,6 +54,11 @@ export async function forwardDatabase(t: Test, net: BridgeNet, url: string): Pro
   db.hostname = net.bridgeAddress;
   db.port = String(pgForward.port);
   return db;
+}
+
+/** A fresh database on the run's PostgreSQL (./postgres.ts), reached from the namespaces over the bridge. */
+export async function bridgeDatabase(t: Test, net: BridgeNet): Promise<URL> {
+  return forwardDatabase(t, net, await freshDatabase(t, await pgCluster(t)));
 }
 
 /** A Redis of the test's own listening on the bridge address, removed at teardown. */
