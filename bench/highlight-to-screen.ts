@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ShowcaseApp } from '../src/app.js';
-import { CHROMIUM_ARGS, ensureWebAssets } from './watch-latency.js';
+import { CHROMIUM_ARGS, cliArgs, ensureWebAssets } from './watch-latency.js';
 
 /** One highlight's figures (ms). */
 export interface HighlightSample {
@@ -294,11 +294,7 @@ export async function runHighlightToScreenBench(opts: { highlights?: number; int
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
+  const { arg, num } = cliArgs();
   const r = await runHighlightToScreenBench({ highlights: num('highlights'), intervalS: num('interval'), preset: arg('preset'), quick: process.argv.includes('--quick') });
   console.log(`${r.highlights} highlights ${r.intervalS} s apart (${r.missed} missed), ladder ${r.renditions.join(',')}, load ${r.loadAvg}, page clock offset ${r.pageClockOffsetMs} ms (corrected)`);
   console.table(r.samples.map((x, i) => ({ highlight: i + 1, 'POST to pop-up (ms)': x.popupMs, 'live latency then (ms)': x.latencyAtPopupMs, 'POST to pushed event (ms)': x.pushedMs, 'START-DATE - POST (ms)': x.startDateMinusPostMs, 'playhead - START-DATE at pop-up (ms)': x.programGapMs })));

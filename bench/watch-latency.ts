@@ -143,6 +143,16 @@ interface Hook {
 }
 
 /** The browser flags this workplace's Debian Chromium needs headless (no sandbox, no GPU, no network chatter). */
+/** The command line's `--name value` options: `arg` as text, `num` as a number (undefined when absent). */
+export function cliArgs(argv: string[] = process.argv): { arg(name: string): string | undefined; num(name: string): number | undefined } {
+  const arg = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i > 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
+  return { arg, num };
+}
+
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
   '--autoplay-policy=no-user-gesture-required', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'];
 
@@ -330,11 +340,7 @@ export async function runWatchLatencyBench(opts: { seconds?: number; height?: nu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
+  const { arg, num } = cliArgs();
   const r = await runWatchLatencyBench({ seconds: num('seconds'), height: num('height'), preset: arg('preset'), opens: num('opens'), holdBackParts: num('hold-back-parts'), segmentSeconds: num('segment-seconds'), partSeconds: num('part-seconds') });
   const row = (figure: string, f: (p: PlayerLatency) => string, target: [string, string]) =>
     ({ figure, 'stock hls.js': f(r.stock), 'watch page': f(r.page), target: `${target[0]} / ${target[1]}` });

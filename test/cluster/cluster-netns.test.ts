@@ -7,62 +7,32 @@
 // (naming B), which ends once the grace ran out with nobody reconnecting (the reconnect that
 // continues it on another node: failover-netns.test.ts).
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe, publishRtmp } from '../helpers/ffmpeg.js';
-import { freshDatabase, pgCluster } from '../helpers/postgres.js';
-import { startRedis } from '../helpers/redis.js';
-import { netnsSkip } from '../helpers/netns.js';
-import { createBridgeNet } from '../helpers/netns-bridge.js';
-import { startNodeProcess, tcpForward, type NodeProcess } from '../helpers/node-process.js';
-import { ADMIN, TEST_LADDER, getBytes, getText, waitFor } from '../helpers/server.js';
+import { bridgeDatabase, bridgeNetOrSkip, bridgeRedis, clusterApi as api, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
+import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { getBytes, getText, waitFor } from '../helpers/server.js';
 
-const skip = !existsSync('dist/src/main.js') ? 'run npm run build first (the nodes are dist/src/main.js)' : netnsSkip();
-
-async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const skip = netnsClusterSkip();
 
 t.test('three nodes in three network namespaces', { skip }, async (t) => {
-  let net: ReturnType<typeof createBridgeNet>;
-  try {
-    net = createBridgeNet(3);
-  } catch (err) {
-    // The kernel refused (a container without CAP_NET_ADMIN): reported as a skip, not a pass.
-    t.skip(`cannot create namespaces here: ${(err as Error).message}`, () => undefined);
-    return;
-  }
-  t.teardown(() => net.remove());
-  const pg = await pgCluster(t);
-  const db = new URL(await freshDatabase(t, pg));
-  // The test PostgreSQL listens on loopback: the namespaces reach it through a forwarder on the bridge.
-  const pgForward = await tcpForward(net.bridgeAddress, { host: db.hostname, port: Number(db.port) });
-  t.teardown(() => pgForward.close());
-  db.hostname = net.bridgeAddress;
-  db.port = String(pgForward.port);
-  const redis = await startRedis({ host: net.bridgeAddress });
-  t.teardown(() => redis.remove());
+  const net = bridgeNetOrSkip(t, 3);
+  if (!net) return;
+  const db = await bridgeDatabase(t, net);
+  const redis = await bridgeRedis(t, net);
 
   const ids = ['node-a', 'node-b', 'node-c'];
-  const nodes: NodeProcess[] = [];
-  t.teardown(async () => {
-    if (!t.passing()) for (const n of nodes) t.comment(`${n.id} log (tail):\n${n.log().slice(-4000)}`);
-    await Promise.all(nodes.map((n) => n.stop()));
-  });
+  const nodes = teardownNodes(t, 4000);
   for (const [i, id] of ids.entries()) {
     const { name, address } = net.hosts[i]!;
     const port = 8080;
     nodes.push(await startNodeProcess({
       id, address, port, netns: name,
       config: {
-        logLevel: 'info', adminToken: ADMIN,
-        http: { host: address, port }, rtmp: { host: address, port: 1935 },
-        store: { url: db.toString(), maxConnections: 4 }, node: { id, url: `http://${address}:${port}`, leaseMs: 3000 }, streams: { reconnectGraceMs: 2000 },
-        cluster: { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500 },
-        transcode: { ladder: TEST_LADDER, x264Preset: 'ultrafast', audioBitrateKbps: 64 },
+        ...netnsNodeConfig({ id, address, port, db, redisUrl: redis.url, leaseMs: 3000 }),
+        streams: { reconnectGraceMs: 2000 },
         webrtc: { enabled: false }, recording: { enabled: false },
       },
     }));

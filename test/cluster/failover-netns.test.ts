@@ -19,24 +19,20 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { databaseUrl, startPgCluster } from '../helpers/postgres.js';
-import { startRedis } from '../helpers/redis.js';
-import { netnsSkip } from '../helpers/netns.js';
-import { createBridgeNet } from '../helpers/netns-bridge.js';
-import { startNodeProcess, tcpForward, type NodeProcess } from '../helpers/node-process.js';
+import { bridgeNetOrSkip, bridgeRedis, clusterApi, forwardDatabase, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
+import { startNodeProcess } from '../helpers/node-process.js';
 import { startHaproxy } from '../helpers/haproxy.js';
-import { ADMIN, TEST_LADDER, getText, waitFor } from '../helpers/server.js';
+import { getText, waitFor } from '../helpers/server.js';
 import { readJournal, type JournalSegment } from '../../src/recorder/journal.js';
 
-const skip = !existsSync('dist/src/main.js') ? 'run npm run build first (the nodes are dist/src/main.js)' : netnsSkip();
+const skip = netnsClusterSkip();
 // Long enough that a PostgreSQL restart never lets a lease lapse, and that the takeover below is
 // seen to come from the holder leaving the cluster (its heartbeat, 1.5 s), not from its lease.
 const LEASE_MS = 10_000;
 const GRACE_MS = 30_000;
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return clusterApi(base, method, path, body, { timeoutMs: 10_000 });
 }
 
 /** The live edge of a media playlist: msn * 1000 + part of the preload hint (undefined when none). */
@@ -72,14 +68,8 @@ function assertAdvancing(t: Test, what: string, samples: Record<string, Array<{ 
 }
 
 t.test('failover behind HAProxy: Redis and PostgreSQL restarts with live media, kill -9 and the same stream continues on another node', { skip }, async (t) => {
-  let net: ReturnType<typeof createBridgeNet>;
-  try {
-    net = createBridgeNet(3);
-  } catch (err) {
-    t.skip(`cannot create namespaces here: ${(err as Error).message}`, () => undefined);
-    return;
-  }
-  t.teardown(() => net.remove());
+  const net = bridgeNetOrSkip(t, 3);
+  if (!net) return;
   // A PostgreSQL of this test's own: it is restarted below, which must not disturb other files.
   const pgc = await startPgCluster();
   t.teardown(() => pgc.stop());
@@ -87,37 +77,25 @@ t.test('failover behind HAProxy: Redis and PostgreSQL restarts with live media, 
   await admin.connect();
   await admin.query('CREATE DATABASE showcase_failover');
   await admin.end();
-  const db = new URL(databaseUrl(pgc.url, 'showcase_failover'));
-  const pgForward = await tcpForward(net.bridgeAddress, { host: db.hostname, port: Number(db.port) });
-  t.teardown(() => pgForward.close());
-  const sql = new pg.Pool({ connectionString: db.toString(), max: 2 });
+  const dbUrl = databaseUrl(pgc.url, 'showcase_failover');
+  const db = await forwardDatabase(t, net, dbUrl);
+  const sql = new pg.Pool({ connectionString: dbUrl, max: 2 });
   sql.on('error', () => {}); // the restart below cuts its idle connections
   t.teardown(() => sql.end());
-  db.hostname = net.bridgeAddress;
-  db.port = String(pgForward.port);
-  const redis = await startRedis({ host: net.bridgeAddress });
-  t.teardown(() => redis.remove());
+  const redis = await bridgeRedis(t, net);
   // The recordings volume every node mounts (one directory: the namespaces share the filesystem).
   const recordings = mkdtempSync(join(tmpdir(), 'showcase-shared-rec-'));
   t.teardown(() => rmSync(recordings, { recursive: true, force: true }));
 
   const ids = ['node-a', 'node-b', 'node-c'];
-  const nodes: NodeProcess[] = [];
-  t.teardown(async () => {
-    if (!t.passing()) for (const n of nodes) t.comment(`${n.id} log (tail):\n${n.log().slice(-5000)}`);
-    await Promise.all(nodes.map((n) => n.stop()));
-  });
+  const nodes = teardownNodes(t, 5000);
   for (const [i, id] of ids.entries()) {
     const { name, address } = net.hosts[i]!;
     nodes.push(await startNodeProcess({
       id, address, port: 8080, netns: name,
       config: {
-        logLevel: 'info', adminToken: ADMIN,
-        http: { host: address, port: 8080 }, rtmp: { host: address, port: 1935 },
-        store: { url: db.toString(), maxConnections: 4 }, node: { id, url: `http://${address}:8080`, leaseMs: LEASE_MS },
-        cluster: { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500 },
+        ...netnsNodeConfig({ id, address, port: 8080, db, redisUrl: redis.url, leaseMs: LEASE_MS }),
         streams: { reconnectGraceMs: GRACE_MS },
-        transcode: { ladder: TEST_LADDER, x264Preset: 'ultrafast', audioBitrateKbps: 64 },
         webrtc: { enabled: false }, recording: { dir: recordings, minFreeBytes: 0 },
       },
     }));

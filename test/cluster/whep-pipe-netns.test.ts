@@ -6,61 +6,32 @@
 // addresses (GET /v1/cluster/pipes on both), and the viewer decodes frames. After `kill -9` of B,
 // C counts the holder gone and its pipe is closed. Only HTTP, RTMP and WebRTC from outside.
 import t from 'tap';
-import { existsSync } from 'node:fs';
 import { publishRtmp } from '../helpers/ffmpeg.js';
-import { freshDatabase, pgCluster } from '../helpers/postgres.js';
-import { startRedis } from '../helpers/redis.js';
-import { netnsSkip } from '../helpers/netns.js';
-import { createBridgeNet } from '../helpers/netns-bridge.js';
 import { aiortcSkip, runAiortcClient } from '../helpers/aiortc.js';
-import { startNodeProcess, tcpForward, type NodeProcess } from '../helpers/node-process.js';
-import { ADMIN, TEST_LADDER, getText, waitFor } from '../helpers/server.js';
+import { bridgeDatabase, bridgeNetOrSkip, bridgeRedis, clusterApi as api, netnsClusterSkip, netnsNodeConfig, teardownNodes } from '../helpers/netns-cluster.js';
+import { startNodeProcess, type NodeProcess } from '../helpers/node-process.js';
+import { getText, waitFor } from '../helpers/server.js';
 
-const skip = !existsSync('dist/src/main.js') ? 'run npm run build first (the nodes are dist/src/main.js)' : netnsSkip() || aiortcSkip();
+const skip = netnsClusterSkip() || aiortcSkip();
 const SECRET = 'netns-cluster-secret-0123456789';
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
-
 t.test('WHEP through another node, nodes and viewer in their own network namespaces', { skip }, async (t) => {
-  let net: ReturnType<typeof createBridgeNet>;
-  try {
-    net = createBridgeNet(3);
-  } catch (err) {
-    // The kernel refused (a container without CAP_NET_ADMIN): reported as a skip, not a pass.
-    t.skip(`cannot create namespaces here: ${(err as Error).message}`, () => undefined);
-    return;
-  }
-  t.teardown(() => net.remove());
-  const pg = await pgCluster(t);
-  const db = new URL(await freshDatabase(t, pg));
-  const pgForward = await tcpForward(net.bridgeAddress, { host: db.hostname, port: Number(db.port) });
-  t.teardown(() => pgForward.close());
-  db.hostname = net.bridgeAddress;
-  db.port = String(pgForward.port);
-  const redis = await startRedis({ host: net.bridgeAddress });
-  t.teardown(() => redis.remove());
+  const net = bridgeNetOrSkip(t, 3);
+  if (!net) return;
+  const db = await bridgeDatabase(t, net);
+  const redis = await bridgeRedis(t, net);
 
   const viewerNs = net.hosts[0]!;
-  const nodes: NodeProcess[] = [];
-  t.teardown(async () => {
-    if (!t.passing()) for (const n of nodes) t.comment(`${n.id} log (tail):\n${n.log().slice(-5000)}`);
-    await Promise.all(nodes.map((n) => n.stop()));
-  });
+  const nodes = teardownNodes(t, 5000);
   for (const [i, id] of [[1, 'node-b'], [2, 'node-c']] as const) {
     const { name, address } = net.hosts[i]!;
     const port = 8080;
+    const base = netnsNodeConfig({ id, address, port, db, redisUrl: redis.url, leaseMs: 3000 });
     nodes.push(await startNodeProcess({
       id, address, port, netns: name,
       config: {
-        logLevel: 'info', adminToken: ADMIN,
-        http: { host: address, port }, rtmp: { host: address, port: 1935 },
-        store: { url: db.toString(), maxConnections: 4 }, node: { id, url: `http://${address}:${port}`, leaseMs: 3000 },
-        cluster: { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500, secret: SECRET, pipeKeepaliveMs: 300, pipeTimeoutMs: 2000, pipeIdleStopMs: 500 },
-        transcode: { ladder: TEST_LADDER, x264Preset: 'ultrafast', audioBitrateKbps: 64 },
+        ...base,
+        cluster: { ...base.cluster, secret: SECRET, pipeKeepaliveMs: 300, pipeTimeoutMs: 2000, pipeIdleStopMs: 500 },
         // The host's own address (the namespace's veth) is what WebRTC and the pipe listen on.
         webrtc: { enabled: true, workers: 1, iceConsentTimeoutSeconds: 6, rtmpPlayback: { idleStopMs: 1500, x264Preset: 'ultrafast' } },
         recording: { enabled: false }, streams: { reconnectGraceMs: 0 },

@@ -3,23 +3,18 @@
 // beacon and the per-stream commerce settings, on a server of its own: each file's wrong-token
 // calls stay under the per-address failure limit.
 import t from 'tap';
-import { startServer, ADMIN } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
+import { addProduct, aliceAndBob, checkMatrix, matrixTokens, type MatrixRoute, type Who } from '../helpers/creator-fixtures.js';
 
 const srv = await startServer({ commerce: { promoRevealsPerSecond: 100 }, room: { shopperCreatesPerMinute: 100 } });
 t.teardown(() => srv.close());
 
-const alice = await srv.api('POST', '/v1/creators', { handle: 'alice', displayName: 'Alice' });
-const bob = await srv.api('POST', '/v1/creators', { handle: 'bob', displayName: 'Bob' });
-const A = alice.json.token as string;
-const cid = alice.json.id as string;
-const id = (await srv.api('POST', '/v1/streams', { title: 'Alice shop' }, A)).json.id as string;
-const pid = (await srv.api('POST', `/v1/streams/${id}/products`, { title: 'Mug', url: 'https://shop.example/mug' }, A)).json.id as string;
+const fx = await aliceAndBob(srv, 'Alice shop');
+const { A, cid, stream: id } = fx;
+const pid = await addProduct(srv, id, A, 'Mug', 'https://shop.example/mug');
 await srv.api('POST', `/v1/streams/${id}/promos`, { code: 'SAVE', description: 'x' }, A);
 await srv.api('POST', `/v1/streams/${id}/promos`, { code: 'LIVE', description: 'x', liveOnly: true }, A);
-const shopper = await srv.api('POST', '/v1/shoppers', { displayName: 'Sam' }, null);
-
-type Who = 'none' | 'wrong' | 'shopper' | 'other' | 'owner' | 'operator';
-const tokens: Record<Who, string | null> = { none: null, wrong: 'ct_wrong', shopper: shopper.json.token, other: bob.json.token, owner: A, operator: ADMIN };
+const tokens = await matrixTokens(srv, fx);
 let n = 0;
 const next = (): string => `${++n}`;
 let flip = false;
@@ -29,7 +24,7 @@ const owned = (ok: number): Record<Who, number> => ({ none: 401, wrong: 401, sho
 const publicRead: Record<Who, number> = { none: 200, wrong: 401, shopper: 403, other: 200, owner: 200, operator: 200 };
 
 t.test('authorization matrix over the commerce routes', async (t) => {
-  const routes: Array<{ name: string; call: (tok: string | null) => Promise<{ status: number; json: any }>; expect: Record<Who, number> }> = [
+  const routes: MatrixRoute[] = [
     // The reveal beacon is public (viewers have no token) and reads none: like the heartbeat.
     { name: 'POST /v1/streams/:id/promos/:code/reveals', call: (k) => srv.api('POST', `/v1/streams/${id}/promos/SAVE/reveals?sid=authz-${next()}`, undefined, k),
       expect: { none: 201, wrong: 201, shopper: 201, other: 201, owner: 201, operator: 201 } },
@@ -49,14 +44,7 @@ t.test('authorization matrix over the commerce routes', async (t) => {
     { name: 'POST /v1/conversions', call: (k) => srv.api('POST', '/v1/conversions', { orderId: `authz-${next()}`, streamId: id, productId: pid, amount: '1.00', currency: 'EUR' }, k),
       expect: { none: 401, wrong: 401, shopper: 403, other: 403, owner: 403, operator: 201 } },
   ];
-  for (const r of routes) {
-    for (const who of Object.keys(tokens) as Who[]) {
-      const res = await r.call(tokens[who]);
-      t.equal(res.status, r.expect[who], `${r.name} as ${who}`);
-      if (res.status >= 400) t.match(res.json, { error: { code: /^SHOWCASE_ERR_/ } }, 'coded error');
-      t.notMatch(JSON.stringify(res.json ?? ''), /at .*\.ts:\d+|node_modules/, 'no stack trace');
-    }
-  }
+  await checkMatrix(t, tokens, routes);
   // /go is the shoppers' link: no token read, always the stored URL.
   for (const who of Object.keys(tokens) as Who[]) {
     const k = tokens[who];

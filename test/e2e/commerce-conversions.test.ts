@@ -3,16 +3,14 @@
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { startServer, ADMIN, logsOnFailure, waitFor } from '../helpers/server.js';
+import { aliceAndBob, addProduct } from '../helpers/creator-fixtures.js';
 
 const SECRET = 'shop-secret-for-tests';
 const srv = await startServer({ commerce: { shopSecret: SECRET } });
 t.teardown(() => srv.close());
 logsOnFailure(t, srv);
-const alice = await srv.api('POST', '/v1/creators', { handle: 'alice', displayName: 'Alice' });
-const bob = await srv.api('POST', '/v1/creators', { handle: 'bob', displayName: 'Bob' });
-const A = alice.json.token as string;
-const stream = (await srv.api('POST', '/v1/streams', { title: 'sales' }, A)).json.id as string;
-const mug = (await srv.api('POST', `/v1/streams/${stream}/products`, { title: 'Mug', url: 'https://shop.example/mug' }, A)).json.id as string;
+const { alice, bob, A, stream } = await aliceAndBob(srv, 'sales');
+const mug = await addProduct(srv, stream, A, 'Mug', 'https://shop.example/mug');
 
 const post = (body: unknown, headers: Record<string, string>): Promise<Response> =>
   fetch(`${srv.base}/v1/conversions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });

@@ -3,16 +3,13 @@
 // event feed hearing every change.
 import t from 'tap';
 import { startServer, ADMIN, logsOnFailure, waitFor } from '../helpers/server.js';
+import { aliceAndBob } from '../helpers/creator-fixtures.js';
 
 const srv = await startServer({ commerce: { maxProductsPerStream: 5 } });
 t.teardown(() => srv.close());
 logsOnFailure(t, srv);
 
-const alice = await srv.api('POST', '/v1/creators', { handle: 'alice', displayName: 'Alice' });
-const bob = await srv.api('POST', '/v1/creators', { handle: 'bob', displayName: 'Bob' });
-const A = alice.json.token as string;
-const B = bob.json.token as string;
-const stream = (await srv.api('POST', '/v1/streams', { title: 'Alice sells' }, A)).json.id as string;
+const { alice, A, B, stream } = await aliceAndBob(srv, 'Alice sells');
 
 const good = { title: 'Blue mug', url: 'https://shop.example/mug?x=1', imageUrl: 'https://img.example/mug.jpg', price: { amount: '19.99', currency: 'USD' }, ref: 'SKU-MUG', description: 'A mug' };
 

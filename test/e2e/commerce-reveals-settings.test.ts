@@ -4,16 +4,14 @@
 // products API's viewer view and the pages' `sold` events).
 import t, { type Test } from 'tap';
 import { startServer, ADMIN, logsOnFailure, type TestServer } from '../helpers/server.js';
+import { aliceAndBob, addProduct } from '../helpers/creator-fixtures.js';
 
 const srv = await startServer({ commerce: { promoRevealsPerSecond: 1000 } });
 t.teardown(() => srv.close());
 logsOnFailure(t, srv);
-const alice = await srv.api('POST', '/v1/creators', { handle: 'alice', displayName: 'Alice' });
-const bob = await srv.api('POST', '/v1/creators', { handle: 'bob', displayName: 'Bob' });
-const A = alice.json.token as string;
-const stream = (await srv.api('POST', '/v1/streams', { title: 'sales' }, A)).json.id as string;
-const mug = (await srv.api('POST', `/v1/streams/${stream}/products`, { title: 'Mug', url: 'https://shop.example/mug' }, A)).json.id as string;
-const cup = (await srv.api('POST', `/v1/streams/${stream}/products`, { title: 'Cup', url: 'https://shop.example/cup' }, A)).json.id as string;
+const { bob, A, stream } = await aliceAndBob(srv, 'sales');
+const mug = await addProduct(srv, stream, A, 'Mug', 'https://shop.example/mug');
+const cup = await addProduct(srv, stream, A, 'Cup', 'https://shop.example/cup');
 
 const reveal = (code: string, sid?: string, s = srv, id = stream): Promise<{ status: number; json: any; headers: Headers }> =>
   s.api('POST', `/v1/streams/${id}/promos/${code}/reveals${sid === undefined ? '' : `?sid=${encodeURIComponent(sid)}`}`, undefined, null);

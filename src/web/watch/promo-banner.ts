@@ -17,6 +17,17 @@ export function promoShown(p: ShopPromo, nowMs: number, live: boolean): boolean 
   return true;
 }
 
+/** A promo's text: its code in bold, then its description. */
+function promoText(p: ShopPromo): HTMLParagraphElement {
+  const text = document.createElement('p');
+  text.className = 'promo-text';
+  const code = document.createElement('strong');
+  code.className = 'promo-code';
+  code.textContent = p.code;
+  text.append(code, ` ${p.description}`);
+  return text;
+}
+
 /** A Copy button for a code: copies it (when the clipboard lets it) and tells onCopy either way. */
 function copyButton(code: string, onCopy: (code: string) => void): HTMLButtonElement {
   const copy = document.createElement('button');
@@ -56,13 +67,7 @@ export class PromoBanner {
     this.#el.replaceChildren();
     this.#el.hidden = !p;
     if (!p) return;
-    const text = document.createElement('p');
-    text.className = 'promo-text';
-    const code = document.createElement('strong');
-    code.className = 'promo-code';
-    code.textContent = p.code;
-    text.append(code, ` ${p.description}`);
-    this.#el.append(text, copyButton(p.code, this.onCopy));
+    this.#el.append(promoText(p), copyButton(p.code, this.onCopy));
   }
 }
 
@@ -103,13 +108,7 @@ export class PromoList {
       const li = document.createElement('li');
       li.className = 'promo-item';
       li.dataset.code = p.code;
-      const text = document.createElement('p');
-      text.className = 'promo-text';
-      const code = document.createElement('strong');
-      code.className = 'promo-code';
-      code.textContent = p.code;
-      text.append(code, ` ${p.description}`);
-      li.append(text, copyButton(p.code, this.onCopy));
+      li.append(promoText(p), copyButton(p.code, this.onCopy));
       return li;
     }));
     this.#section.hidden = shown.length === 0;
