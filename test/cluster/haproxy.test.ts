@@ -11,7 +11,9 @@ import { waitFor } from '../helpers/server.js';
 
 async function standIn(name: string, host: string): Promise<{ httpPort: number; rtmpPort: number; close(): Promise<void> }> {
   const http: Server = createServer((req, res) => { res.setHeader('x-node', name); res.end(JSON.stringify({ ok: true, name })); });
-  const tcp = net.createServer((s) => s.end(`${name}\n`));
+  // HAProxy's TCP health checks close with a reset: a stand-in's socket may see ECONNRESET while it
+  // still writes its name (RTMP's own sockets handle errors; this stand-in must too).
+  const tcp = net.createServer((s) => { s.on('error', () => {}); s.end(`${name}\n`); });
   const httpPort = await freePort(host);
   const rtmpPort = await freePort(host);
   await new Promise<void>((r) => http.listen(httpPort, host, r));
