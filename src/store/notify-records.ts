@@ -11,6 +11,11 @@ export const OUTBOX_COLUMNS = [
   'id', 'kind', 'target', 'event_type', 'payload', 'state', 'attempts', 'next_attempt_at', 'cursor', 'last_error', 'created_at', 'updated_at',
 ] as const;
 
+/** The column lists both stores' SQL names: subscriptions (bare and as `p.` of a join) and the outbox. */
+export const SUBSCRIPTION_COLS = PUSH_SUBSCRIPTION_COLUMNS.join(', ');
+export const SUBSCRIPTION_COLS_P = PUSH_SUBSCRIPTION_COLUMNS.map((c) => `p.${c}`).join(', ');
+export const OUTBOX_COLS = OUTBOX_COLUMNS.join(', ');
+
 export interface PushSubscriptionRow {
   id: string;
   shopper_id: string;

@@ -5,12 +5,12 @@ import {
   HIGHLIGHT_COLUMNS, PRODUCT_COLUMNS, highlightFromRow, highlightToRow, patchedProduct, productFromRow, productToRow, sameIdSet,
   type HighlightRow, type ProductRow,
 } from './commerce-records.js';
+import { args } from './pg-room.js';
 import { DEFAULT_STREAM_COMMERCE, type CommerceStore, type ProductRecord, type StreamCommerceSettings } from './commerce-types.js';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 const P = PRODUCT_COLUMNS.join(', ');
 const H = HIGHLIGHT_COLUMNS.join(', ');
-const args = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /** What the PostgreSQL store lends its commerce half: its run/tx wrappers and error translation. */
 export interface PgCommerceDeps {

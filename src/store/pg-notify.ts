@@ -1,15 +1,14 @@
 import type pg from 'pg';
 import {
-  MAX_SUBSCRIPTIONS_LISTED, OUTBOX_COLUMNS, PUSH_SUBSCRIPTION_COLUMNS, claimedFromRow, clipError, outboxCountsFrom, outboxFromRow, outboxToRow,
+  MAX_SUBSCRIPTIONS_LISTED, OUTBOX_COLS, OUTBOX_COLUMNS, SUBSCRIPTION_COLS, SUBSCRIPTION_COLS_P, PUSH_SUBSCRIPTION_COLUMNS, claimedFromRow, clipError, outboxCountsFrom, outboxFromRow, outboxToRow,
   pushSubscriptionFromRow, pushSubscriptionToRow, subscriptionBatch, type OutboxRow, type PushSubscriptionRow,
 } from './notify-records.js';
-import type { PgCallWrappers } from './pg-room.js';
+import { args, type PgCallWrappers } from './pg-room.js';
 import type { NotifyStore } from './notify-types.js';
 
-const P = PUSH_SUBSCRIPTION_COLUMNS.join(', ');
-const PP = PUSH_SUBSCRIPTION_COLUMNS.map((c) => `p.${c}`).join(', ');
-const O = OUTBOX_COLUMNS.join(', ');
-const args = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+const P = SUBSCRIPTION_COLS;
+const PP = SUBSCRIPTION_COLS_P;
+const O = OUTBOX_COLS;
 
 /** The notification methods of the PostgreSQL store (push subscriptions, the outbox). */
 export function pgNotifyMethods(pool: pg.Pool, { run, writeOne, tx }: PgCallWrappers): NotifyStore {

@@ -14,7 +14,8 @@ export interface PgCallWrappers {
 
 const M = ROOM_MESSAGE_COLUMNS.join(', ');
 const SH = SHOPPER_COLUMNS.join(', ');
-const args = (n: number): string => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
+/** `$from, $from+1, …` n placeholders of a PostgreSQL parameter list (shared by every pg-*.ts). */
+export const args = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /** The room's methods of the PostgreSQL store (shoppers, messages). */
 export function pgRoomMethods(pool: pg.Pool, { run, writeOne, tx }: PgCallWrappers): ShopperStore & RoomMessageStore {

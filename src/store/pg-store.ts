@@ -11,7 +11,7 @@ import {
 } from './records.js';
 import { StoreError, isStoreError } from './store-error.js';
 import { decodeStreamCursor, encodeStreamCursor } from './stream-cursor.js';
-import { pgRoomMethods } from './pg-room.js';
+import { args, pgRoomMethods } from './pg-room.js';
 import { pgJourneyMethods } from './pg-journey.js';
 import { pgNotifyMethods } from './pg-notify.js';
 import { pgRoomModerationMethods } from './pg-room-moderation.js';
@@ -28,7 +28,6 @@ export interface PgStoreOptions {
 
 const cols = (c: readonly string[]): string => c.join(', ');
 /** $1, $2, … for n values from `from`. */
-const args = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 const S = cols(STREAM_COLUMNS);
 const NEWEST_FIRST = 'ORDER BY created_at DESC, id DESC';
 

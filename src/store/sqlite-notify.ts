@@ -1,14 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import {
-  MAX_SUBSCRIPTIONS_LISTED, OUTBOX_COLUMNS, PUSH_SUBSCRIPTION_COLUMNS, claimedFromRow, clipError, outboxCountsFrom, outboxFromRow, outboxToRow,
+  MAX_SUBSCRIPTIONS_LISTED, OUTBOX_COLS, OUTBOX_COLUMNS, SUBSCRIPTION_COLS, SUBSCRIPTION_COLS_P, PUSH_SUBSCRIPTION_COLUMNS, claimedFromRow, clipError, outboxCountsFrom, outboxFromRow, outboxToRow,
   pushSubscriptionFromRow, pushSubscriptionToRow, subscriptionBatch, type OutboxRow, type PushSubscriptionRow,
 } from './notify-records.js';
 import type { SqliteCallWrappers } from './sqlite-room.js';
 import type { NotifyStore } from './notify-types.js';
 
-const P = PUSH_SUBSCRIPTION_COLUMNS.join(', ');
-const PP = PUSH_SUBSCRIPTION_COLUMNS.map((c) => `p.${c}`).join(', ');
-const O = OUTBOX_COLUMNS.join(', ');
+const P = SUBSCRIPTION_COLS;
+const PP = SUBSCRIPTION_COLS_P;
+const O = OUTBOX_COLS;
 
 /** The notification methods of the SQLite store (push subscriptions, the outbox), statements prepared once. */
 export function sqliteNotifyMethods(db: Database, { run, write }: SqliteCallWrappers): NotifyStore {
