@@ -4,30 +4,13 @@
 // it: the store check refuses); lifting on A lets the shopper talk on C again; a delete on A is gone
 // from C's replay pages.
 import t from 'tap';
-import { freshDatabase, pgCluster } from '../helpers/postgres.js';
-import { startRedis } from '../helpers/redis.js';
+import { twoRoomNodes } from '../helpers/room-nodes.js';
 import { openRoom, type RoomClient } from '../helpers/room-client.js';
-import { logsOnFailure, startServer, waitFor, type TestServer } from '../helpers/server.js';
+import { waitFor, type TestServer } from '../helpers/server.js';
 import { Redis } from 'ioredis';
-import { freePort } from '../helpers/free-port.js';
 
 t.test('bans and deletes made on one node hold on another', async (t) => {
-  const storeUrl = await freshDatabase(t, await pgCluster(t));
-  const redis = await startRedis();
-  t.teardown(() => redis.remove());
-  const node = async (id: string): Promise<TestServer> => {
-    const port = await freePort();
-    const srv = await startServer({
-      http: { host: '127.0.0.1', port }, store: { url: storeUrl, maxConnections: 4 }, recording: { enabled: false },
-      node: { id, url: `http://127.0.0.1:${port}` }, cluster: { redisUrl: redis.url, heartbeatMs: 300, nodeTtlMs: 1500 },
-      room: { shopperCreatesPerMinute: 100, messagesPerSecond: 50, messageBurst: 20, tickMs: 100 },
-    });
-    logsOnFailure(t, srv);
-    t.teardown(() => srv.close());
-    return srv;
-  };
-  const a = await node('node-a');
-  const c = await node('node-c');
+  const { a, c, redis } = await twoRoomNodes(t);
   const creator = await a.api('POST', '/v1/creators', { handle: 'mod', displayName: 'Mod' });
   const id = (await a.api('POST', '/v1/streams', { title: 'One' }, creator.json.token)).json.id as string;
   const other = (await a.api('POST', '/v1/streams', { title: 'Two' }, creator.json.token)).json.id as string;
