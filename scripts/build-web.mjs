@@ -7,9 +7,10 @@
 // so nothing comes from a CDN at run time.
 // Usage: node scripts/build-web.mjs [--outdir dist/web] [--no-minify]
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,17 +20,42 @@ const arg = (name) => {
 };
 const outdir = resolve(root, arg('--outdir') ?? 'dist/web');
 const minify = !process.argv.includes('--no-minify');
+/** Writes through a temporary name and a rename, so a reader sees the old file or the new one. */
+const writeAtomic = (file, body) => {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, body);
+  renameSync(tmp, file);
+};
 /** One entry per page: its folder under src/web and the files named after it there. */
 const pages = ['watch', 'studio', 'home', 'storefront'].map((name) => ({ name, dir: join(root, 'src/web', name) }));
 
 mkdirSync(outdir, { recursive: true });
-// Remove the previous build's hashed files so the folder does not grow with every build.
+// One build at a time per folder (test files may start builds side by side): an atomic mkdir lock,
+// taken over when its holder has been gone for a minute.
+const lock = `${outdir}.lock`;
+for (let waited = 0; ; waited += 100) {
+  try {
+    mkdirSync(lock);
+    break;
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { recursive: true, force: true });
+    } catch {
+      /* released meanwhile */
+    }
+    if (waited > 120_000) throw new Error(`build-web: ${lock} held for two minutes`, { cause: err });
+    await sleep(100);
+  }
+}
+process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
+// The previous build's hashed files, removed once the new ones are written (not before, so a
+// server reading this folder meanwhile never finds a file of the manifest it read missing).
 const manifestFile = join(outdir, 'manifest.json');
+let previous = [];
 if (existsSync(manifestFile)) {
   try {
-    for (const f of JSON.parse(readFileSync(manifestFile, 'utf8')).files ?? []) {
-      for (const suffix of ['', '.gz', '.br']) rmSync(join(outdir, basename(f) + suffix), { force: true });
-    }
+    previous = JSON.parse(readFileSync(manifestFile, 'utf8')).files ?? [];
   } catch {
     /* an unreadable manifest: overwrite it */
   }
@@ -71,17 +97,23 @@ for (const p of pages) {
   const js = outputs.find((f) => new RegExp(`^${p.name}-[A-Z0-9]+\\.js$`, 'i').test(f));
   const css = outputs.find((f) => new RegExp(`^${p.name}-[A-Z0-9]+\\.css$`, 'i').test(f));
   if (!js || !css) throw new Error(`build-web: expected ${p.name}-*.js and ${p.name}-*.css, got ${outputs.join(', ')}`);
-  copyFileSync(join(p.dir, `${p.name}.html`), join(outdir, `${p.name}.html`));
+  writeAtomic(join(outdir, `${p.name}.html`), readFileSync(join(p.dir, `${p.name}.html`)));
   built[p.name] = { js, css, html: `${p.name}.html` };
 }
 
 const files = outputs.filter((f) => /\.(js|css|map|txt)$/.test(f));
 for (const f of files.filter((f) => /\.(js|css)$/.test(f))) {
   const body = readFileSync(join(outdir, f));
-  writeFileSync(join(outdir, `${f}.gz`), gzipSync(body, { level: 9 }));
-  writeFileSync(join(outdir, `${f}.br`), brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+  writeAtomic(join(outdir, `${f}.gz`), gzipSync(body, { level: 9 }));
+  writeAtomic(join(outdir, `${f}.br`), brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
 }
 // Top-level js/css/html stay the watch page's (what earlier readers of the manifest expect).
-writeFileSync(manifestFile, `${JSON.stringify({ ...built.watch, pages: built, files, builtAt: new Date().toISOString() }, null, 2)}\n`);
+const tmp = `${manifestFile}.${process.pid}.tmp`;
+writeFileSync(tmp, `${JSON.stringify({ ...built.watch, pages: built, files, builtAt: new Date().toISOString() }, null, 2)}\n`);
+renameSync(tmp, manifestFile);
+for (const f of previous) {
+  if (files.includes(basename(f))) continue;
+  for (const suffix of ['', '.gz', '.br']) rmSync(join(outdir, basename(f) + suffix), { force: true });
+}
 const size = (f) => `${(readFileSync(join(outdir, f)).length / 1024).toFixed(0)} KiB (${(readFileSync(join(outdir, `${f}.br`)).length / 1024).toFixed(0)} KiB br)`;
 console.log(`build-web: ${Object.values(built).map((b) => `${b.js} ${size(b.js)}, ${b.css} ${size(b.css)}`).join('; ')} -> ${outdir} in ${Date.now() - t0} ms`);

@@ -7,13 +7,12 @@
 // the stream ends; in the replay, seeks forward and back show the product highlighted then (and none
 // outside the highlights), also through the native players' path (metadata cues, ?highlights=cues).
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, waitFor, logsOnFailure } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { CHROMIUM, VIEWER_ARGS } from '../helpers/chromium.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
 interface Hook {
   state: string;
@@ -34,8 +33,7 @@ if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} missing: apt-get install -y chromium`);
   process.exit(1);
 }
-const root = join(import.meta.dirname, '..', '..');
-execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'ignore' });
+ensureWebBuilt();
 
 const srv = await startServer({ recording: { minFreeBytes: 0 } });
 logsOnFailure(t, srv);

@@ -5,20 +5,19 @@
 // live: a scheduled stream's watch page counts down, and at go-live (a real ffmpeg publish) starts
 // playing by itself.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, logsOnFailure } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { CHROMIUM, VIEWER_ARGS } from '../helpers/chromium.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
 if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} missing: apt-get install -y chromium`);
   process.exit(1);
 }
 // The pages are served from dist/web: build them so the test never runs a stale bundle.
-execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts/build-web.mjs')], { stdio: 'ignore' });
+ensureWebBuilt();
 
 const srv = await startServer();
 logsOnFailure(t, srv);

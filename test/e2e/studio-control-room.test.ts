@@ -19,7 +19,9 @@ import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { openRoom, type RoomClient } from '../helpers/room-client.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
+ensureWebBuilt();
 const built = existsSync(join(defaultWebAssetsDir(), 'studio.html'));
 const skip = webrtcSkip() || (!built ? 'studio page not built (node scripts/build-web.mjs)' : false);
 

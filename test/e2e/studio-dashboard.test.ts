@@ -9,7 +9,9 @@ import { chromium, type Page } from 'playwright-core';
 import { startServer, waitFor, logsOnFailure } from '../helpers/server.js';
 import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
+ensureWebBuilt();
 const built = existsSync(join(defaultWebAssetsDir(), 'studio.html'));
 const skip = webrtcSkip() || (!built ? 'studio page not built (node scripts/build-web.mjs)' : false);
 

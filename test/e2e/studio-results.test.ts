@@ -6,14 +6,14 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { chromium, type Page } from 'playwright-core';
 import { startServer, waitFor, logsOnFailure } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { CHROMIUM, CAMERA_ARGS, webrtcSkip } from '../helpers/chromium.js';
 import { defaultWebAssetsDir } from '../../src/http/watch-routes.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
-execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts/build-web.mjs')], { stdio: 'ignore' });
+ensureWebBuilt();
 const skip = webrtcSkip() || (!existsSync(join(defaultWebAssetsDir(), 'studio.html')) ? 'studio page not built' : false);
 
 interface Results { peak: number; messages: number; followersGained: number; products: Array<{ title: string; clicks: number; purchases: number }>; download: string | null }

@@ -4,14 +4,13 @@
 // chat lies over the lower part of the video, on a wide screen beside it; in the replay the chat
 // follows the playhead, seeks included.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { CHROMIUM, VIEWER_ARGS } from '../helpers/chromium.js';
 import { openRoom } from '../helpers/room-client.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
 interface Hook { view: string; state: string; playing: boolean; currentTime: number; replayAvailable: boolean }
 interface ChatHook { mode: string; joined: boolean; authed: boolean; viewers: number | null; shown: string[]; playheadMs: number | null; errors: string[]; reactions: number }
@@ -20,8 +19,7 @@ if (!existsSync(CHROMIUM)) {
   t.fail(`${CHROMIUM} missing: apt-get install -y chromium`);
   process.exit(1);
 }
-const root = join(import.meta.dirname, '..', '..');
-execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'ignore' });
+ensureWebBuilt();
 
 const srv = await startServer({ room: { shopperCreatesPerMinute: 100, tickMs: 100 } });
 const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: VIEWER_ARGS });

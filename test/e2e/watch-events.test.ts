@@ -1,7 +1,6 @@
 // The watch page's server side without media: the page HTML, its assets, and the bounded
 // server-sent 'state' feed, on a real registry and store (no ffmpeg, no browser).
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +16,11 @@ import { StreamRegistry } from '../../src/core/stream-registry.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { generateSecret, hashSecret } from '../../src/core/secrets.js';
 import type { PublisherHandle } from '../../src/core/live-stream.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const assetsDir = mkdtempSync(join(tmpdir(), 'showcase-web-'));
-execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs'), '--outdir', assetsDir], { stdio: 'ignore' });
+ensureWebBuilt(assetsDir);
 
 const log = pino({ level: 'silent' });
 const store = openSqliteStore({ file: ':memory:' });

@@ -3,13 +3,12 @@
 // low-latency mode, every rendition forced through the quality menu plays, and the ended state
 // (then the replay offer) shows when the publisher stops. One stream, one page, about a minute.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer } from '../helpers/server.js';
 import { publishRtmp } from '../helpers/ffmpeg.js';
 import { CHROMIUM, VIEWER_ARGS } from '../helpers/chromium.js';
+import { ensureWebBuilt } from '../helpers/web-build.js';
 
 
 /** window.__showcase as the page defines it (src/web/watch/watch.ts). */
@@ -36,8 +35,7 @@ if (!existsSync(CHROMIUM)) {
 }
 
 // The page is served from dist/web: build it (esbuild, about a second) so the test never runs a stale bundle.
-const root = join(import.meta.dirname, '..', '..');
-execFileSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'ignore' });
+ensureWebBuilt();
 
 const srv = await startServer({ streams: { reconnectGraceMs: 2000 } });
 const base = srv.base;
