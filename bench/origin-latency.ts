@@ -5,6 +5,7 @@
  *    the server's process nothing), and the same at the instant each part appears;
  *  - CPU seconds of the Node process vs the stream's ffmpeg per second of stream.
  * Run: node dist/bench/origin-latency.js [--seconds 30] [--height 720] [--preset veryfast] [--no-recording]
+ *   [--part-seconds 0.2] (hls.partSeconds) [--no-passthrough] (the full ladder, transcode.passthrough off)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -125,7 +126,7 @@ export function latencySamples(parts: readonly PartArrival[], publishStart: numb
 }
 
 /** Runs the benchmark and returns its figures. */
-export async function runOriginLatencyBench(opts: { seconds?: number; height?: number; preset?: string; recording?: boolean } = {}): Promise<OriginLatencyResult> {
+export async function runOriginLatencyBench(opts: { seconds?: number; height?: number; preset?: string; recording?: boolean; partSeconds?: number; passthrough?: boolean } = {}): Promise<OriginLatencyResult> {
   const recording = opts.recording ?? true;
   const seconds = opts.seconds ?? 30;
   const height = opts.height ?? 720;
@@ -133,7 +134,7 @@ export async function runOriginLatencyBench(opts: { seconds?: number; height?: n
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-'));
   const app = await ShowcaseApp.start({
     env: {},
-    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast' }, recording: { enabled: recording, minFreeBytes: 0 } },
+    overrides: { logLevel: 'warn', dataDir, adminToken: 'bench', http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' }, transcode: { x264Preset: (opts.preset ?? 'veryfast') as 'veryfast', ...(opts.passthrough === false ? { passthrough: false } : {}) }, ...(opts.partSeconds ? { hls: { partSeconds: opts.partSeconds } } : {}), recording: { enabled: recording, minFreeBytes: 0 } },
     logDestination: process.stderr,
   });
   try {
@@ -179,7 +180,7 @@ function arg(name: string): string | undefined {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await runOriginLatencyBench({ seconds: Number(arg('seconds') ?? 30), height: Number(arg('height') ?? 720), preset: arg('preset'), recording: !process.argv.includes('--no-recording') });
+  const r = await runOriginLatencyBench({ seconds: Number(arg('seconds') ?? 30), height: Number(arg('height') ?? 720), preset: arg('preset'), recording: !process.argv.includes('--no-recording'), passthrough: !process.argv.includes('--no-passthrough'), ...(arg('part-seconds') ? { partSeconds: Number(arg('part-seconds')) } : {}) });
   console.table({
     'part target (ms)': r.partTargetMs,
     'origin latency sampled p50 / p95 (ms)': `${r.sampledP50Ms} / ${r.sampledP95Ms}`,

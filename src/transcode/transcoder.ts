@@ -285,10 +285,14 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> implements Stream
       inputFormat: rtp ? 'sdp' : 'flv',
       // Small probe: the FLV we write starts with both codec configurations, nothing to search for.
       // RTP waits for a keyframe (requested below) and needs the RTP protocols whitelisted.
-      inputOptions: rtp
+      // The decoder threads by slices only: frame threading holds one frame per extra thread before
+      // the first comes out (60-95 ms more origin latency at 720p30 here, bench/origin-latency
+      // --no-passthrough), for no CPU saved. A sliced source (x264 zerolatency, OBS's) still decodes
+      // on several threads; a single-slice one on one, a few ms a frame at 720p.
+      inputOptions: [...(rtp
         ? ['-protocol_whitelist', 'pipe,udp,rtp', '-probesize', '5000000', '-analyzeduration', '5000000', '-fflags', '+genpts', '-reorder_queue_size', '64']
         // +nobuffer loses the packets read while probing from a copied stream: not with passthrough.
-        : ['-probesize', '65536', '-analyzeduration', '200000', ...(isPassthrough(plan) ? [] : ['-fflags', '+nobuffer'])],
+        : ['-probesize', '65536', '-analyzeduration', '200000', ...(isPassthrough(plan) ? [] : ['-fflags', '+nobuffer'])]), '-thread_type', 'slice'],
       stdinDocument: rtp?.sdp,
       complexFilter: ladderFilterGraph(opts),
       outputs: [ladderOutput(opts)],

@@ -89,7 +89,7 @@ t.test('a socket that closes while held is forgotten; close() restarts the rest'
 });
 
 t.test('the configured hold is bounded to one frame at 30 fps', async (t) => {
-  t.equal(loadConfig({ env: {} }).rtmp.readCoalesceMs, 25, 'default under one frame');
+  t.equal(loadConfig({ env: {} }).rtmp.readCoalesceMs, 33, 'default one frame at 30 fps');
   t.equal(loadConfig({ env: {}, overrides: { rtmp: { readCoalesceMs: 33 } } }).rtmp.readCoalesceMs, 33, 'one frame accepted');
   t.throws(() => loadConfig({ env: {}, overrides: { rtmp: { readCoalesceMs: 34 } } }), { code: 'SHOWCASE_ERR_CONFIG_INVALID' }, 'more than one frame rejected');
 });
