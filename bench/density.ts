@@ -4,8 +4,8 @@
  * Publishers cost nothing (`ffmpeg -re -stream_loop -1 -i src.flv -c copy`, the 720p30 ~3 Mbit/s
  * noisy file of bench/rtmp-ingest, 2 s GOP so passthrough applies). For N = 1, 2, ... each mode runs
  * N streams and reads, per stream, how fast its media advances against the wall clock over the
- * window: the server from its slowest rendition's playlist (EXT-X-PROGRAM-DATE-TIME, which is media time,
- * plus the durations listed after it), ffmpeg alone from its -progress out_time. A mode holds N when
+ * window: the server from its slowest rendition's timeline in the origin (the media end of its newest
+ * part), ffmpeg alone from its -progress out_time. A mode holds N when
  * its slowest stream runs at >= 0.98x and the server dropped nothing for a slow reader.
  * Run: npm run build && node dist/bench/density.js [--max-streams 8] [--seconds 30] [--modes passthrough,ladder,ffmpeg] [--streams 3,5]
  * (--streams: only those counts, each run whether or not a smaller one held: a short run on a busy machine)
@@ -29,6 +29,8 @@ export interface DensityStep {
   meanSpeed: number;
   /** Packets the server dropped for a reader that could not keep up (0 for ffmpeg alone). */
   readerDrops: number;
+  /** Streams of a passthrough step that fell back to the full ladder (their source's keyframes); such a step does not hold. */
+  fellBack: number;
   held: boolean;
 }
 
@@ -55,27 +57,6 @@ async function killAll(children: ChildProcess[]): Promise<void> {
   })));
 }
 
-/** Media time (ms since the epoch, media-clock based) at the end of what a live playlist lists. */
-function mediaEndMs(playlist: string): number | undefined {
-  let pdt: number | undefined;
-  let sum = 0;
-  let trailingParts = 0;
-  for (const line of playlist.split('\n')) {
-    if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) {
-      // A later date (a discontinuity) restarts the count from it.
-      pdt = Date.parse(line.slice(25));
-      sum = 0;
-      trailingParts = 0;
-    } else if (line.startsWith('#EXTINF:') && pdt !== undefined) {
-      sum += Number(line.slice(8).split(',')[0]) * 1000;
-      trailingParts = 0;
-    } else if (line.startsWith('#EXT-X-PART:') && pdt !== undefined) {
-      trailingParts += Number(/DURATION=([\d.]+)/.exec(line)?.[1] ?? 0) * 1000;
-    }
-  }
-  return pdt === undefined ? undefined : pdt + sum + trailingParts;
-}
-
 /** N publishers into one server; each stream's media advance over the window from its slowest rendition's playlist. */
 async function measureServer(source: string, streams: number, seconds: number, passthrough: boolean): Promise<DensityStep> {
   const dataDir = mkdtempSync(join(tmpdir(), 'showcase-bench-density-'));
@@ -95,22 +76,31 @@ async function measureServer(source: string, streams: number, seconds: number, p
       ids.push(s.id);
       pubs.push(publisher(source, `rtmp://127.0.0.1:${app.rtmpPort}/live/${s.streamKey}`));
     }
-    // The slowest rendition's media end: with passthrough the copied top rung keeps real time (ffmpeg's
-    // muxer lets it run ahead of slow encodes by up to its interleave delay) while the encoded rungs
-    // may not, so the top playlist alone would read a saturated box as keeping up.
-    const top = async (id: string): Promise<number | undefined> => {
-      const m = await fetch(`${api}/hls/${id}/master.m3u8`).catch(() => undefined);
-      if (m?.status !== 200) return undefined;
-      const uris = (await m.text()).split('\n').filter((l) => l && !l.startsWith('#'));
-      const ends = await Promise.all(uris.map(async (uri) => {
-        const pl = await fetch(`${api}/hls/${id}/${uri}`).catch(() => undefined);
-        return pl?.status === 200 ? mediaEndMs(await pl.text()) : undefined;
-      }));
-      return ends.length && ends.every((e) => e !== undefined) ? Math.min(...(ends as number[])) : undefined;
+    // The slowest rendition's media end, from the origin's own timelines (each part's media end, in
+    // seconds of the stream's media clock): with passthrough the copied top rung keeps real time
+    // (ffmpeg's muxer lets it run ahead of slow encodes by up to its interleave delay) while the
+    // encoded rungs may not, so the top rendition alone would read a saturated box as keeping up.
+    // (Not the playlists' EXT-X-PROGRAM-DATE-TIME: that follows the ingest wall clock, which a
+    // looping publisher's bursts move against the media.)
+    type Newest = { media: number; at: number };
+    const newest = new Map<string, Map<unknown, Newest>>();
+    const watched = new Set<unknown>();
+    const top = (id: string): Map<unknown, Newest> | undefined => {
+      const origin = app.origin.get(id);
+      if (!origin?.ready()) return undefined;
+      let ends = newest.get(id);
+      if (!ends) newest.set(id, (ends = new Map()));
+      for (const tl of origin.timelines.values()) {
+        if (watched.has(tl)) continue;
+        watched.add(tl);
+        const seen = ends;
+        tl.on('part', (p: { mediaEnd: number; availableAt: number }) => void seen.set(tl, { media: p.mediaEnd * 1000, at: p.availableAt }));
+      }
+      return ends.size === origin.timelines.size && ends.size > 0 ? new Map(ends) : undefined;
     };
     // Warm-up: every stream has media, then a few seconds more.
     for (let i = 0; i < 300; i++) {
-      const ends = await Promise.all(ids.map(top));
+      const ends = ids.map(top);
       if (ends.every((e) => e !== undefined)) break;
       if (i === 299) throw new Error('not every stream became playable within 30 s');
       await sleep(100);
@@ -125,14 +115,18 @@ async function measureServer(source: string, streams: number, seconds: number, p
       return n;
     };
     const drops0 = await drops();
-    const t0 = Date.now();
-    const e0 = await Promise.all(ids.map(top));
+    const e0 = ids.map(top);
     await sleep(seconds * 1000);
-    const e1 = await Promise.all(ids.map(top));
-    const wall = Date.now() - t0;
-    const speeds = ids.map((_, i) => (e1[i]! - e0[i]!) / wall);
+    const e1 = ids.map(top);
+    // Per rendition, media time over wall time between its newest part at the start and at the end
+    // (both at part arrivals, so no part-sized rounding); a stream runs at its slowest rendition's pace.
+    const speeds = ids.map((_, i) => Math.min(...[...e1[i]!].map(([tl, b]) => {
+      const a = e0[i]!.get(tl);
+      return a && b.at > a.at ? (b.media - a.media) / (b.at - a.at) : 0;
+    })));
     const readerDrops = (await drops()) - drops0;
-    return summarize(streams, speeds, readerDrops);
+    const fellBack = passthrough ? ids.filter((id) => app.transcoders.get(id)?.passthroughRefusal !== undefined).length : 0;
+    return summarize(streams, speeds, readerDrops, fellBack);
   } finally {
     await killAll(pubs);
     await app.stop();
@@ -174,10 +168,10 @@ async function measureFfmpeg(source: string, streams: number, seconds: number): 
   }
 }
 
-function summarize(streams: number, speeds: number[], readerDrops: number): DensityStep {
+function summarize(streams: number, speeds: number[], readerDrops: number, fellBack = 0): DensityStep {
   const minSpeed = Math.min(...speeds);
   const meanSpeed = speeds.reduce((a, b) => a + b, 0) / speeds.length;
-  return { streams, minSpeed: Number(minSpeed.toFixed(3)), meanSpeed: Number(meanSpeed.toFixed(3)), readerDrops, held: minSpeed >= THRESHOLD && readerDrops === 0 };
+  return { streams, minSpeed: Number(minSpeed.toFixed(3)), meanSpeed: Number(meanSpeed.toFixed(3)), readerDrops, fellBack, held: minSpeed >= THRESHOLD && readerDrops === 0 && fellBack === 0 };
 }
 
 /** Steps N up per mode until a step fails (or maxStreams); returns every step and the highest N held. */
@@ -194,7 +188,7 @@ export async function runDensityBench(opts: { maxStreams?: number; seconds?: num
     for (const n of counts) {
       const step = mode === 'ffmpeg' ? await measureFfmpeg(source, n, seconds) : await measureServer(source, n, seconds, mode === 'passthrough');
       steps.push(step);
-      process.stderr.write(`density ${mode} x${n}: min ${step.minSpeed}x, mean ${step.meanSpeed}x, drops ${step.readerDrops}\n`);
+      process.stderr.write(`density ${mode} x${n}: min ${step.minSpeed}x, mean ${step.meanSpeed}x, drops ${step.readerDrops}${step.fellBack ? `, ${step.fellBack} fell back to the full ladder` : ''}\n`);
       if (step.held) held = Math.max(held, n);
       else if (!opts.streams) break;
     }

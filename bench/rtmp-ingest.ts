@@ -45,12 +45,15 @@ const SOURCE_SECONDS = 20;
 
 /** Makes (once, cached in os.tmpdir()) a 720p30 H.264 + AAC FLV at ~3 Mbit/s with camera-like noise. */
 export async function makeBenchSource(): Promise<string> {
-  const file = join(tmpdir(), `showcase-bench-rtmp-720p30-3M-v1.flv`);
+  // v2: keyframes exactly every 2 s and a whole number of GOPs (so the loop keeps the cadence): v1's
+  // x264 defaults cut 59-frame GOPs and a short last one, which made the looped source fall back
+  // from passthrough (SHOWCASE_ERR_PASSTHROUGH_KEYFRAMES_IRREGULAR) after its first loop.
+  const file = join(tmpdir(), `showcase-bench-rtmp-720p30-3M-v2.flv`);
   if (existsSync(file)) return file;
   const partial = `${file}.${process.pid}.partial`;
   await execFileP('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30,noise=alls=12:allf=t`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(SOURCE_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3M', '-maxrate', '3M', '-bufsize', '3M', '-g', '60', '-pix_fmt', 'yuv420p',
+    '-t', String(SOURCE_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3M', '-maxrate', '3M', '-bufsize', '3M', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', partial]);
   renameSync(partial, file);
   return file;
