@@ -211,7 +211,7 @@ export const ConfigSchema = Type.Object({
     /** Segment target duration in seconds: the keyframe interval of every rendition. */
     segmentSeconds: Type.Number({ minimum: 1, maximum: 10, default: 2 }),
     /** Part target duration in seconds (LL-HLS PART-TARGET). */
-    partSeconds: Type.Number({ minimum: 0.1, maximum: 1, default: 0.334 }),
+    partSeconds: Type.Number({ minimum: 0.1, maximum: 1, default: 0.2 }),
     /**
      * PART-HOLD-BACK in part targets: where low-latency players (hls.js lowLatencyMode) start behind
      * the live edge. rfc8216bis requires at least 2; fewer parts of margin stall more on a slow network.

@@ -61,7 +61,7 @@ t.test('OBS-style RTMP publish becomes an aligned LL-HLS ladder', async (t) => {
   }
   const a = lists['180p']!;
   const b = lists['144p']!;
-  // The part target follows hls.partSeconds on the 30 fps frame grid (0.334 = 10 frames by default).
+  // The part target follows hls.partSeconds on the 30 fps frame grid (0.2 = 6 frames by default).
   const { hls } = srv.app.config;
   const partFrames = partGrid(hls, 30).partFrames;
   const partTarget = announcedPartTarget(partFrames / 30);
