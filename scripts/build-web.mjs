@@ -108,9 +108,7 @@ for (const f of files.filter((f) => /\.(js|css)$/.test(f))) {
   writeAtomic(join(outdir, `${f}.br`), brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
 }
 // Top-level js/css/html stay the watch page's (what earlier readers of the manifest expect).
-const tmp = `${manifestFile}.${process.pid}.tmp`;
-writeFileSync(tmp, `${JSON.stringify({ ...built.watch, pages: built, files, builtAt: new Date().toISOString() }, null, 2)}\n`);
-renameSync(tmp, manifestFile);
+writeAtomic(manifestFile, `${JSON.stringify({ ...built.watch, pages: built, files, builtAt: new Date().toISOString() }, null, 2)}\n`);
 for (const f of previous) {
   if (files.includes(basename(f))) continue;
   for (const suffix of ['', '.gz', '.br']) rmSync(join(outdir, basename(f) + suffix), { force: true });

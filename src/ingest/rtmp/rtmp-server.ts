@@ -64,7 +64,7 @@ export const defaultRtmpLimits: RtmpLimits = Object.freeze({
   maxPendingConnectCommands: 64,
 });
 
-/** Under one frame at 30 fps (33 ms): about 40 reads per stream-second instead of ~100 (one per video or audio burst). */
+/** One frame at 30 fps (33 ms): about 30 reads per stream-second instead of ~100 (one per video or audio burst). */
 export const DEFAULT_READ_COALESCE_MS = 33;
 
 /** Log lines per second that remote peers can cause (refusals, garbage) before they are summarized. */
