@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 interface Beat {
   alive: boolean;
   onSilent: () => void;
+  ping: () => void;
 }
 
 /**
@@ -25,9 +26,12 @@ export class SocketHeartbeat {
     return this.#beats.size;
   }
 
-  /** Watches a socket; onSilent runs (after terminate, before its 'close' event) when it missed a ping. */
-  add(ws: WebSocket, onSilent: () => void): void {
-    const beat: Beat = { alive: true, onSilent };
+  /**
+   * Watches a socket; onSilent runs (after terminate, before its 'close' event) when it missed a
+   * ping. ping sends one (default ws.ping(); the room server's waits for a flush writing to the socket).
+   */
+  add(ws: WebSocket, onSilent: () => void, ping: () => void = () => ws.ping()): void {
+    const beat: Beat = { alive: true, onSilent, ping };
     const answered = (): void => { beat.alive = true; };
     ws.on('pong', answered);
     ws.on('message', answered);
@@ -63,7 +67,7 @@ export class SocketHeartbeat {
         continue;
       }
       beat.alive = false;
-      ws.ping();
+      beat.ping();
     }
   }
 }

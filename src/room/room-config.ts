@@ -24,6 +24,14 @@ export const RoomConfigSchema = Type.Object({
    * large room takes at most about half of the process's CPU. An event after a quiet gap goes at once.
    */
   batchMs: Type.Integer({ minimum: 0, maximum: 1000, default: 100 }),
+  /**
+   * Room flushes are written by native threads (dist/native/room-fanout.node, built by npm run build)
+   * when the addon is built, off the event loop and on several cores; false, or no addon: from the
+   * event loop, in slices.
+   */
+  nativeFanout: Type.Boolean({ default: true }),
+  /** Threads one native flush writes with (a room under 256 sockets a thread takes fewer); 0: one per core, at most 4. */
+  fanoutThreads: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
   /** Messages sent as history on join. */
   historyMessages: Type.Integer({ minimum: 0, maximum: 500, default: 50 }),
   /** A frame over this closes the socket with 1009 (read by ws as maxPayload). */

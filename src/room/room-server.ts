@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ShowcaseError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -18,6 +19,7 @@ import { BlockedWordMatcher } from './blocked-words.js';
 import { admitChat, newChatPolicyState, type ChatPolicyState } from './room-chat-policy.js';
 import { RoomCounts } from './room-counts.js';
 import { RoomOutbox } from './room-outbox.js';
+import { guardSocket, loadNativeFanout, type FlightGuard, type NativeFanout } from './native-fanout.js';
 import { roomSettingsFromExtra, type RoomSettings } from './room-settings.js';
 
 /** The room socket's path: /v1/streams/:id/room. */
@@ -64,6 +66,11 @@ interface RoomSocket {
   held: SocketEvent[] | null;
   /** The event of the batch being flushed this socket is written from (0 unless it joined mid-batch). */
   batchFrom: number;
+  /** The socket's fd for native flushes, held open while one writes to it; null: the JavaScript path. */
+  guard: FlightGuard | null;
+  /** A native flush is writing to the socket: anything else it would be written waits in deferred. */
+  inFlight: boolean;
+  deferred: Array<() => void> | null;
 }
 
 /** The sockets of one stream on this node, and what it aggregates per tick. */
@@ -104,6 +111,13 @@ const HISTORY_WINDOW_MS = 25;
 /** Sockets written per turn of the event loop during a flush. */
 const FLUSH_SLICE = 500;
 
+/** The main thread's CPU time (µs): the native flush's threads are counted apart. */
+const threadCpu = (): NodeJS.CpuUsage => process.threadCpuUsage();
+const cpuMsSince = (c0: NodeJS.CpuUsage): number => {
+  const c = process.threadCpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
+
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
 
@@ -135,12 +149,26 @@ export class RoomServer implements UpgradeTarget {
   fanoutCpuMs = 0;
   readonly #counts = new RoomCounts();
   #countsTimer?: NodeJS.Timeout;
+  /** The fan-out addon (null: flushes are written from the event loop), and the threads a flush writes with. */
+  readonly #native: NativeFanout | null;
+  readonly #threads: number;
 
   constructor(o: RoomServerOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'room' });
     this.#heartbeat = new SocketHeartbeat(o.config.heartbeatMs);
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.config.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    // Pongs go through #defer like every other write (a native flush may be writing to the socket).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.config.maxFrameBytes, perMessageDeflate: false, clientTracking: false, autoPong: false });
+    const native = o.config.nativeFanout ? loadNativeFanout() : { addon: null, why: 'room.nativeFanout is false' };
+    this.#native = native.addon;
+    this.#threads = o.config.fanoutThreads || Math.min(4, availableParallelism());
+    if (this.#native) this.#log.debug({ threads: this.#threads }, 'room fan-out: native threads');
+    else this.#log.info({ why: native.why }, 'room fan-out: from the event loop');
+  }
+
+  /** How flushes are written: 'native' (threads of the addon) or 'js' (the event loop). */
+  get fanoutMode(): 'native' | 'js' {
+    return this.#native ? 'native' : 'js';
   }
 
   /** Open room sockets on this node. */
@@ -234,13 +262,14 @@ export class RoomServer implements UpgradeTarget {
     // Live events from now on are held while history is read, then sent after it without repeats.
     const s: RoomSocket = {
       ws, socket, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
-      from: room.outbox.length, held: [], batchFrom: 0,
+      from: room.outbox.length, held: [], batchFrom: 0, guard: this.#native ? guardSocket(socket) : null, inFlight: false, deferred: null,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
     room.sockets.add(s);
     this.#sockets++;
-    this.#heartbeat.add(ws, () => this.#leave(s));
+    this.#heartbeat.add(ws, () => this.#leave(s), () => this.#defer(s, () => ws.ping()));
+    ws.on('ping', (data) => this.#defer(s, () => ws.pong(data)));
     ws.on('error', (err) => this.#log.debug({ err, streamId }, 'room socket error'));
     ws.on('close', () => this.#leave(s));
     ws.on('message', (data, isBinary) => this.#onFrame(s, data, isBinary));
@@ -250,7 +279,7 @@ export class RoomServer implements UpgradeTarget {
     s.held = null;
     s.from = room.outbox.length;
     const seen = history.ids;
-    if (this.#writable(s)) s.ws.send(history.frame, { binary: false });
+    this.#defer(s, () => { if (this.#writable(s)) s.ws.send(history.frame, { binary: false }); });
     this.#send(s, JSON.stringify({ type: 'room', ...room.policy.settings }));
     for (const e of held) {
       if (e.type === 'chat' && seen.has(e.id)) continue;
@@ -286,6 +315,7 @@ export class RoomServer implements UpgradeTarget {
     const room = s.room;
     if (!room.sockets.delete(s)) return;
     s.held = null;
+    s.deferred = null;
     this.#sockets--;
     this.#addIp(s.ip, -1);
     if (room.sockets.size === 0) {
@@ -297,7 +327,17 @@ export class RoomServer implements UpgradeTarget {
 
   /** Sends text to one socket (its own frames: history, auth, errors). */
   #send(s: RoomSocket, text: string): void {
-    if (this.#writable(s)) s.ws.send(text);
+    this.#defer(s, () => { if (this.#writable(s)) s.ws.send(text); });
+  }
+
+  /**
+   * Runs a write to one socket now, or after the native flush writing to it is done: the flush's
+   * threads write beside libuv, which is sound only while nothing else is written to the socket
+   * (a short write's remainder goes through libuv first when the flush is done).
+   */
+  #defer(s: RoomSocket, write: () => void): void {
+    if (!s.inFlight) return write();
+    if (s.room.sockets.has(s)) (s.deferred ??= []).push(write);
   }
 
   /** Whether the socket is open and keeping up; one whose send buffer is over the bound is closed. */
@@ -330,14 +370,15 @@ export class RoomServer implements UpgradeTarget {
    * socket, straight to the TCP socket under ws. That is safe because ws writes each of its own
    * frames whole and synchronously (permessage-deflate is off), and it keeps the bytes counted in
    * ws.bufferedAmount, so the slow-socket bound holds. Sockets still reading their history hold
-   * the events instead. The writes go FLUSH_SLICE sockets per turn of the event loop, so a large
-   * room never holds the media path (ingest, the transcoder's pipes) for more than a slice.
+   * the events instead. With the addon the writes go from native threads (#flushNative); without,
+   * FLUSH_SLICE sockets per turn of the event loop, so a large room never holds the media path
+   * (ingest, the transcoder's pipes) for more than a slice.
    */
   #flush(room: Room): void {
     room.flushTimer = undefined;
     room.flushing = true;
     const start = performance.now();
-    const cpu0 = process.cpuUsage();
+    const cpu0 = threadCpu();
     const batch = room.outbox.take();
     // Who gets what is settled now: a socket that joins from here on takes the next batch.
     const targets: RoomSocket[] = [];
@@ -351,9 +392,10 @@ export class RoomServer implements UpgradeTarget {
         targets.push(s);
       }
     }
+    if (this.#native) return this.#flushNative(this.#native, room, batch, targets, start, cpu0);
     let cpuMs = 0;
     const slice = (at: number): void => {
-      const c0 = at === 0 ? cpu0 : process.cpuUsage();
+      const c0 = at === 0 ? cpu0 : threadCpu();
       const gone = this.#closed || this.#rooms.get(room.streamId) !== room;
       const end = gone ? targets.length : Math.min(targets.length, at + FLUSH_SLICE);
       for (let i = gone ? end : at; i < end; i++) {
@@ -362,21 +404,95 @@ export class RoomServer implements UpgradeTarget {
         s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
         this.fanoutWrites++;
       }
-      const c = process.cpuUsage(c0);
-      cpuMs += (c.user + c.system) / 1000;
+      cpuMs += cpuMsSince(c0);
       if (end < targets.length) {
         setImmediate(() => slice(end));
         return;
       }
-      room.flushing = false;
-      this.fanoutFlushes++;
-      this.fanoutCpuMs += cpuMs;
-      // Spaced by the CPU the flush took, not its wall time: on a machine short of CPU the wall time
-      // counts the waits for a core too, and spacing by it would hold chat back for nothing.
-      room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), FLUSH_SPACING * cpuMs);
-      if (!gone) this.#scheduleFlush(room);
+      this.#flushed(room, start, cpuMs);
     };
     slice(0);
+  }
+
+  /**
+   * A flush written by the addon's threads, while the event loop goes on. What makes writing
+   * beside libuv sound: no socket in the flight closes its fd before the flight is done (its
+   * FlightGuard holds the close, so no other connection can get the number meanwhile); only
+   * sockets with nothing queued in libuv go native (the others are written through it now); and
+   * until the flight is done nothing else is written to a socket in it (#defer holds its frames,
+   * pings and pongs). Then a short write's remainder goes through libuv, before what was held.
+   * (ws writes a close frame of its own when a client's close or protocol error comes: whole, and
+   * between whole writes; only a socket whose buffers are full could see it land inside a frame.)
+   */
+  #flushNative(native: NativeFanout, room: Room, batch: { data: Buffer; offsets: number[] }, targets: RoomSocket[], start: number, cpu0: NodeJS.CpuUsage): void {
+    const inFlight: RoomSocket[] = [];
+    for (const s of targets) {
+      if (!room.sockets.has(s) || !this.#writable(s)) continue;
+      if (s.guard && s.socket.writableLength === 0) {
+        s.inFlight = true;
+        s.guard.busy = true;
+        inFlight.push(s);
+      } else {
+        s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
+        this.fanoutWrites++;
+      }
+    }
+    const n = inFlight.length;
+    const fds = new Int32Array(n);
+    const offsets = new Int32Array(n);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = inFlight[i]!;
+      fds[i] = s.guard!.fd;
+      offsets[i] = s.batchFrom === 0 ? 0 : batch.offsets[s.batchFrom]!;
+    }
+    let cpuMs = cpuMsSince(cpu0);
+    const done = (threadsUs: number): void => {
+      const c0 = threadCpu();
+      for (let i = 0; i < n; i++) {
+        const s = inFlight[i]!;
+        s.inFlight = false;
+        const sent = out[i]!;
+        // sent < 0: the peer is gone (EPIPE, ECONNRESET); the socket's read side sees the close.
+        if (sent >= 0 && !s.socket.destroyed) {
+          this.fanoutWrites++;
+          const rest = offsets[i]! + sent;
+          if (rest < batch.data.length) s.socket.write(batch.data.subarray(rest));
+        }
+        const held = s.deferred;
+        s.deferred = null;
+        if (held && room.sockets.has(s)) for (const write of held) write();
+        // A close asked for during the flight happens now.
+        s.guard!.land();
+      }
+      cpuMs += threadsUs / 1000 + cpuMsSince(c0);
+      this.#flushed(room, start, cpuMs);
+    };
+    if (n === 0) return done(0);
+    let written: Promise<number>;
+    try {
+      written = native.write(fds, offsets, batch.data, out, this.#threads);
+    } catch (err) {
+      // out is all zeros: every socket gets the whole batch through libuv.
+      this.#log.error({ err }, 'room native flush failed: written from the event loop');
+      return done(0);
+    }
+    written.then(done, (err: unknown) => {
+      this.#log.error({ err }, 'room native flush failed: written from the event loop');
+      out.fill(0);
+      done(0);
+    });
+  }
+
+  /** A flush is done: the next may start after the spacing. */
+  #flushed(room: Room, start: number, cpuMs: number): void {
+    room.flushing = false;
+    this.fanoutFlushes++;
+    this.fanoutCpuMs += cpuMs;
+    // Spaced by the CPU the flush took, not its wall time: on a machine short of CPU the wall time
+    // counts the waits for a core too, and spacing by it would hold chat back for nothing.
+    room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), FLUSH_SPACING * cpuMs);
+    if (!this.#closed && this.#rooms.get(room.streamId) === room) this.#scheduleFlush(room);
   }
 
   #error(s: RoomSocket, code: ErrorCode, message: string): void {
