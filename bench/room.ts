@@ -15,7 +15,7 @@
  *  - origin latency of the stream during the load versus the idle room before the sockets opened
  *    (bench/origin-latency.ts's measureOriginLatency).
  * Run: npm run build && node --expose-gc dist/bench/room.js [--sockets 10000] [--seconds 20]
- *   [--idle-seconds 15] [--workers 4] [--chat 20] [--reactions 2000] [--height 720]
+ *   [--idle-seconds 15] [--workers 4] [--chat 20] [--reactions 2000] [--height 720] [--fanout native|js|both]
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
@@ -38,6 +38,8 @@ export interface RoomBenchOptions {
   chatPerSecond?: number;
   reactionsPerSecond?: number;
   height?: number;
+  /** How the room's flushes are written: 'native' (room.nativeFanout, the addon's threads) or 'js' (the event loop). */
+  fanout?: 'native' | 'js';
 }
 
 export interface RoomBenchResult {
@@ -61,6 +63,9 @@ export interface RoomBenchResult {
   flushesPerSecond: number;
   socketWritesPerSecond: number;
   cpuMicrosPerSocketWrite: number;
+  /** Mean wall time of a flush, from its start to its last write (ms), and how flushes were written. */
+  flushWallMs: number;
+  fanoutMode: 'native' | 'js';
   serverCpuIdle: number;
   serverCpuLoad: number;
   /** The server's event loop utilization during the load (1: never waiting for I/O). */
@@ -157,7 +162,7 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     env: {},
     overrides: {
       logLevel: 'warn', dataDir, adminToken: ADMIN, http: { port: 0, host: '127.0.0.1' }, rtmp: { port: 0, host: '127.0.0.1' },
-      recording: { enabled: false }, webrtc: { enabled: false },
+      recording: { enabled: false }, webrtc: { enabled: false }, room: { nativeFanout: opts.fanout !== 'js' },
     },
     logDestination: process.stderr,
   });
@@ -232,7 +237,7 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     const loopLoad = monitorEventLoopDelay({ resolution: 10 });
     loopLoad.enable();
     const room = app.http.room;
-    const fanStart = { flushes: room.fanoutFlushes, writes: room.fanoutWrites, cpuMs: room.fanoutCpuMs };
+    const fanStart = { flushes: room.fanoutFlushes, writes: room.fanoutWrites, cpuMs: room.fanoutCpuMs, wallMs: room.fanoutWallMs };
     const originLoad = await measureOriginLatency(top, publishStart, seconds * 1000, gone);
     wall = (Date.now() - w0) / 1000;
     cpu = process.cpuUsage(cpu0);
@@ -240,7 +245,7 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
     loopLoad.disable();
     const serverCpuLoad = (cpu.user + cpu.system) / 1e6 / wall;
     const ffmpegCpuLoad = (processCpuSeconds(tc.pid!) - ff0) / wall;
-    const fan = { flushes: room.fanoutFlushes - fanStart.flushes, writes: room.fanoutWrites - fanStart.writes, cpuMs: room.fanoutCpuMs - fanStart.cpuMs };
+    const fan = { flushes: room.fanoutFlushes - fanStart.flushes, writes: room.fanoutWrites - fanStart.writes, cpuMs: room.fanoutCpuMs - fanStart.cpuMs, wallMs: room.fanoutWallMs - fanStart.wallMs };
     const r = await Promise.all(reports);
 
     // Send to first and to last receiver, per message, over every client process.
@@ -289,6 +294,8 @@ export async function runRoomBench(opts: RoomBenchOptions = {}): Promise<RoomBen
       flushesPerSecond: Number((fan.flushes / wall).toFixed(1)),
       socketWritesPerSecond: Math.round(fan.writes / wall),
       cpuMicrosPerSocketWrite: Number(((fan.cpuMs * 1000) / Math.max(1, fan.writes)).toFixed(2)),
+      flushWallMs: Number((fan.wallMs / Math.max(1, fan.flushes)).toFixed(1)),
+      fanoutMode: room.fanoutMode,
       serverCpuIdle: Number(serverCpuIdle.toFixed(3)),
       serverCpuLoad: Number(serverCpuLoad.toFixed(3)),
       serverLoopUtilization: Number(serverLoopUtilization.toFixed(3)),
@@ -326,12 +333,18 @@ function arg(name: string): number | undefined {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await runRoomBench({
-    sockets: arg('sockets'), seconds: arg('seconds'), idleSeconds: arg('idle-seconds'), workers: arg('workers'),
-    chatPerSecond: arg('chat'), reactionsPerSecond: arg('reactions'), height: arg('height'),
-  });
+  const i = process.argv.indexOf('--fanout');
+  const mode = i > 0 ? process.argv[i + 1] : 'native';
+  if (mode !== 'native' && mode !== 'js' && mode !== 'both') throw new Error(`--fanout native|js|both (got ${mode})`);
+  const runs: Record<string, RoomBenchResult> = {};
+  for (const fanout of mode === 'both' ? (['js', 'native'] as const) : [mode as 'native' | 'js']) {
+    runs[fanout === 'js' ? 'event loop' : 'native threads'] = await runRoomBench({
+      sockets: arg('sockets'), seconds: arg('seconds'), idleSeconds: arg('idle-seconds'), workers: arg('workers'),
+      chatPerSecond: arg('chat'), reactionsPerSecond: arg('reactions'), height: arg('height'), fanout,
+    });
+  }
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-  console.table({
+  const rows = (r: RoomBenchResult): Record<string, string | number> => ({
     'sockets (open at end)': `${r.sockets} (${r.socketsOpenAtEnd}), opened in ${r.openSeconds} s`,
     'messages sent / to every socket / to none': `${r.messagesSent} / ${r.messagesDeliveredToAll} / ${r.messagesUndelivered}${Object.keys(r.refused).length ? ` refused ${JSON.stringify(r.refused)}` : ''}`,
     'reactions sent': r.reactionsSent,
@@ -339,6 +352,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     'send to first receiver p50 / p99 (ms)': `${r.firstReceiverP50Ms} / ${r.firstReceiverP99Ms}`,
     'frames received per second (all clients)': r.framesReceivedPerSecond,
     'room flushes / socket writes per second, CPU per write': `${r.flushesPerSecond} / ${r.socketWritesPerSecond}, ${r.cpuMicrosPerSocketWrite} µs`,
+    'flush wall time (mean)': `${r.flushWallMs} ms`,
     'server CPU idle room / load (cores), loop utilization': `${r.serverCpuIdle} / ${r.serverCpuLoad}, ${r.serverLoopUtilization}`,
     'server CPU per 1,000 sockets (cores)': r.serverCpuPer1000Sockets,
     'server event-loop delay p99 idle room / load (ms)': `${r.serverLoopDelayP99IdleMs} / ${r.serverLoopDelayP99LoadMs}`,
@@ -350,5 +364,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     'sockets closed as slow': r.slowClosed,
     'load average at start': r.loadAvgAtStart,
   });
+  const table: Record<string, Record<string, string | number>> = {};
+  for (const [name, r] of Object.entries(runs)) for (const [k, v] of Object.entries(rows(r))) (table[k] ??= {})[name] = v;
+  console.table(table);
   process.exit(0);
 }

@@ -19,7 +19,8 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 # for the test that publishes from a network namespace of its own (another host, no loopback).
 # postgresql: the PostgreSQL store's tests run a throwaway cluster of their own (test/helpers/postgres.ts).
 # redis-server, haproxy: the cluster tests start their own Redis (test/helpers/redis.ts) and load balancer.
-APT_PACKAGES=(ffmpeg chromium fonts-dejavu-core ca-certificates python3-aiortc python3-numpy iproute2 postgresql redis-server haproxy)
+# gcc, libc6-dev: the room fan-out addon (native/room-fanout, built by npm run build: scripts/build-native.mjs).
+APT_PACKAGES=(ffmpeg gcc libc6-dev chromium fonts-dejavu-core ca-certificates python3-aiortc python3-numpy iproute2 postgresql redis-server haproxy)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

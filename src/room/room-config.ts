@@ -20,8 +20,9 @@ export const RoomConfigSchema = Type.Object({
   tickMs: Type.Integer({ minimum: 50, maximum: 5000, default: 250 }),
   /**
    * A room's events go out at most this often (ms): those within the window share one write per
-   * socket. The gap also stretches to the CPU time the last flush took, so that fanning out to a
-   * large room takes at most about half of the process's CPU. An event after a quiet gap goes at once.
+   * socket. Written from the event loop (no addon, or nativeFanout false), the gap also stretches to
+   * the CPU time the last flush took, so that fanning out to a large room takes at most about half
+   * of the loop. An event after a quiet gap goes at once.
    */
   batchMs: Type.Integer({ minimum: 0, maximum: 1000, default: 100 }),
   /**

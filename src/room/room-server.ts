@@ -100,12 +100,20 @@ interface Room {
 }
 
 /**
- * A flush is followed by at least this many times its CPU time before the next: fan-out takes at most
- * about half of the process's CPU. 3 (a quarter) held a 10,000-socket room to 1.3 flushes a second,
- * last receiver p50/p99 745/1208 ms, with the box two-thirds idle; 1 gives 3 a second, 380/731 ms,
- * origin latency still within 20 ms of an idle room (bench/room, quiet 2-core box).
+ * A flush written from the event loop is followed by at least this many times its CPU time before
+ * the next: fan-out takes at most about half of the loop, which the media path (ingest, the
+ * transcoder's pipes) shares. 3 (a quarter) held a 10,000-socket room to 1.3 flushes a second, last
+ * receiver p50/p99 745/1208 ms; 1 gives 3 a second, 380/731 ms, origin latency within 20 ms of an
+ * idle room (bench/room, quiet 2-core box, before native flushes).
  */
-const FLUSH_SPACING = 1;
+const FLUSH_SPACING_JS = 1;
+/**
+ * A native flush leaves the event loop free, so only room.batchMs spaces them. bench/room (10,000
+ * sockets, quiet 2-core box, the transcoder and the clients on it too): spacing 1 gave 5 flushes a
+ * second, last receiver p50/p99 210/366 ms; 0.5: 8.4 a second, 146/250 ms; 0: 9.9 a second,
+ * 132/194 ms, origin latency 126 -> 142 ms (within 50 ms of an idle room at every spacing).
+ */
+const FLUSH_SPACING_NATIVE = 0;
 /** Sockets joining within this many ms share one history read. */
 const HISTORY_WINDOW_MS = 25;
 /** Sockets written per turn of the event loop during a flush. */
@@ -147,6 +155,8 @@ export class RoomServer implements UpgradeTarget {
   fanoutFlushes = 0;
   fanoutWrites = 0;
   fanoutCpuMs = 0;
+  /** Wall time from a flush's start to its last write, summed (ms). */
+  fanoutWallMs = 0;
   readonly #counts = new RoomCounts();
   #countsTimer?: NodeJS.Timeout;
   /** The fan-out addon (null: flushes are written from the event loop), and the threads a flush writes with. */
@@ -489,9 +499,10 @@ export class RoomServer implements UpgradeTarget {
     room.flushing = false;
     this.fanoutFlushes++;
     this.fanoutCpuMs += cpuMs;
+    this.fanoutWallMs += performance.now() - start;
     // Spaced by the CPU the flush took, not its wall time: on a machine short of CPU the wall time
     // counts the waits for a core too, and spacing by it would hold chat back for nothing.
-    room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), FLUSH_SPACING * cpuMs);
+    room.nextFlushAt = Date.now() + Math.max(this.#o.config.batchMs - (performance.now() - start), (this.#native ? FLUSH_SPACING_NATIVE : FLUSH_SPACING_JS) * cpuMs);
     if (!this.#closed && this.#rooms.get(room.streamId) === room) this.#scheduleFlush(room);
   }
 
