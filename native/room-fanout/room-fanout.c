@@ -125,16 +125,16 @@ static napi_value throw_type(napi_env env, const char *msg) {
   return NULL;
 }
 
-/* The elements of a typed array of the given type (and how many), or NULL. */
-static void *typed(napi_env env, napi_value v, napi_typedarray_type want, size_t *n) {
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return NULL;
+/* Whether v is a typed array of the given type; its elements (NULL when empty) and how many. */
+static bool typed(napi_env env, napi_value v, napi_typedarray_type want, void **p, size_t *n) {
+  bool is = false;
+  *p = NULL;
+  *n = 0;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
   napi_typedarray_type type;
-  void *p;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, n, &p, &ab, &off) != napi_ok || type != want) return NULL;
-  return p;
+  return napi_get_typedarray_info(env, v, &type, n, p, &ab, &off) == napi_ok && type == want;
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
@@ -142,12 +142,16 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return throw_type(env, "write(fds, offsets, data, out, threads)");
   size_t n, no, len, nout;
-  const int32_t *fds = typed(env, argv[0], napi_int32_array, &n);
-  const int32_t *offsets = typed(env, argv[1], napi_int32_array, &no);
-  const uint8_t *bytes = typed(env, argv[2], napi_uint8_array, &len);
-  int32_t *out = typed(env, argv[3], napi_int32_array, &nout);
+  void *fds_p, *offsets_p, *bytes_p, *out_p;
   int32_t threads;
-  if (!fds || !offsets || !out || (!bytes && len != 0)) return throw_type(env, "fds, offsets and out must be Int32Arrays, data a Uint8Array");
+  if (!typed(env, argv[0], napi_int32_array, &fds_p, &n) || !typed(env, argv[1], napi_int32_array, &offsets_p, &no) ||
+      !typed(env, argv[2], napi_uint8_array, &bytes_p, &len) || !typed(env, argv[3], napi_int32_array, &out_p, &nout)) {
+    return throw_type(env, "fds, offsets and out must be Int32Arrays, data a Uint8Array");
+  }
+  const int32_t *fds = fds_p;
+  const int32_t *offsets = offsets_p;
+  const uint8_t *bytes = bytes_p;
+  int32_t *out = out_p;
   if (no != n || nout != n) return throw_type(env, "fds, offsets and out must have the same length");
   if (napi_get_value_int32(env, argv[4], &threads) != napi_ok) return throw_type(env, "threads must be a number");
   for (size_t i = 0; i < n; i++) {

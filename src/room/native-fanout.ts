@@ -66,8 +66,8 @@ type Handle = { fd?: unknown; close?: (...a: unknown[]) => unknown; reset?: (...
 /** The guard of a TCP socket (net.Socket over a libuv TCP handle), or null: not one (the JavaScript path writes it). */
 export function guardSocket(socket: Duplex): FlightGuard | null {
   const h = (socket as unknown as { _handle?: Handle | null })._handle;
-  const fd = h?.fd;
-  if (!h || typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || typeof h.close !== 'function') return null;
+  const fd = socketFd(socket);
+  if (!h || fd < 0 || typeof h.close !== 'function') return null;
   let held: (() => void) | null = null;
   const guard: FlightGuard = {
     fd,
@@ -89,4 +89,10 @@ export function guardSocket(socket: Duplex): FlightGuard | null {
     };
   }
   return guard;
+}
+
+/** The file descriptor under a TCP socket (its libuv handle's), or -1 (not a socket with one). */
+export function socketFd(socket: Duplex): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : -1;
 }

@@ -155,6 +155,8 @@ export class RoomServer implements UpgradeTarget {
   fanoutFlushes = 0;
   fanoutWrites = 0;
   fanoutCpuMs = 0;
+  /** Native writes the kernel took only part of (the rest went through libuv). */
+  fanoutShortWrites = 0;
   /** Wall time from a flush's start to its last write, summed (ms). */
   fanoutWallMs = 0;
   readonly #counts = new RoomCounts();
@@ -467,7 +469,10 @@ export class RoomServer implements UpgradeTarget {
         if (sent >= 0 && !s.socket.destroyed) {
           this.fanoutWrites++;
           const rest = offsets[i]! + sent;
-          if (rest < batch.data.length) s.socket.write(batch.data.subarray(rest));
+          if (rest < batch.data.length) {
+            this.fanoutShortWrites++;
+            s.socket.write(batch.data.subarray(rest));
+          }
         }
         const held = s.deferred;
         s.deferred = null;

@@ -1,15 +1,19 @@
 // The room's batched fan-out (room.batchMs): events between two flushes go out together, in order,
 // and sockets that join while chat flows get every message once, from history or live, with no gap.
+// Flushes are written by the native addon's threads; room-batching-js.test.ts runs this file again
+// with them written from the event loop (room.nativeFanout false).
 import t from 'tap';
 import { startServer, logsOnFailure } from '../helpers/server.js';
 import { openRoom, type RoomClient } from '../helpers/room-client.js';
 
-const srv = await startServer({ room: { shopperCreatesPerMinute: 100, messagesPerSecond: 100, messageBurst: 100, batchMs: 150, historyMessages: 20, maxSocketsPerIp: 2000 } });
+const mode = process.env.SHOWCASE_TEST_ROOM_FANOUT === 'js' ? 'js' : 'native';
+const srv = await startServer({ room: { shopperCreatesPerMinute: 100, messagesPerSecond: 100, messageBurst: 100, batchMs: 150, historyMessages: 20, maxSocketsPerIp: 2000, nativeFanout: mode === 'native' } });
 t.teardown(() => srv.close());
 logsOnFailure(t, srv);
 
 const stream = await srv.createStream('batching');
 const shopper = (await srv.api('POST', '/v1/shoppers', { displayName: 'Dee' }, null)).json as { token: string };
+t.equal(srv.app.http.room.fanoutMode, mode, `flushes are written by ${mode === 'native' ? 'the addon\'s threads' : 'the event loop'}`);
 
 async function sender(): Promise<RoomClient> {
   const c = await openRoom(srv.base, stream.id);
@@ -107,4 +111,15 @@ t.test('a join storm shares history reads: sockets joining within 25 ms get one 
   t.ok(histories[0].items.length > 0, 'the history holds the earlier messages');
   t.ok(histories.every((h) => JSON.stringify(h.items.map((m: { id: string }) => m.id)) === ids), 'the same history for all');
   for (const c of storm) c.ws.close();
+});
+
+t.test('a client ping is answered with its pong (ws autoPong is off: pongs wait for a flight writing to the socket)', async (t) => {
+  const c = await openRoom(srv.base, stream.id);
+  await c.next((f) => f.type === 'room');
+  const pongs: string[] = [];
+  c.ws.on('pong', (d: Buffer) => pongs.push(d.toString()));
+  for (let i = 0; i < 3; i++) c.ws.ping(`p${i}`);
+  for (let i = 0; i < 100 && pongs.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+  t.same(pongs, ['p0', 'p1', 'p2'], 'each ping answered with its data, in order');
+  c.ws.close();
 });
