@@ -1,7 +1,8 @@
 /**
  * The room under load (issue 14): one live stream transcoding from a real ffmpeg RTMP publish,
  * `--sockets` room sockets (GET /v1/streams/:id/room) opened by `--workers` client processes
- * (bench/room-clients.ts), `--chat` messages a second posted by shoppers (two tokens per message a
+ * (bench/room-clients.ts: lean RFC 6455 clients over raw TCP, so the box's CPU goes to the server),
+ * `--chat` messages a second posted by shoppers (two tokens per message a
  * second, so no author nears the 1-a-second limit) and `--reactions` reactions a second, all on the
  * server's default room config: the clients spread over 127.x.y.z source addresses, at most 16
  * sockets each (room.maxSocketsPerIp is 20), and shoppers are created from addresses of their own
