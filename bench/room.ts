@@ -6,7 +6,8 @@
  * second, so no author nears the 1-a-second limit) and `--reactions` reactions a second, all on the
  * server's default room config: the clients spread over 127.x.y.z source addresses, at most 16
  * sockets each (room.maxSocketsPerIp is 20), and shoppers are created from addresses of their own
- * (room.shopperCreatesPerMinute is 10). It prints:
+ * (room.shopperCreatesPerMinute is 10). The room's flushes are written by the native addon's
+ * threads (`--fanout js`: from the event loop; `--fanout both`: one run of each, side by side). It prints:
  *  - delivery latency from send to the last receiver (and to the first), p50/p99 over messages:
  *    the sender stamps the machine clock (performance.timeOrigin + now) in the text, every receiver
  *    stamps the same clock on receipt;
