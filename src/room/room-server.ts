@@ -119,10 +119,14 @@ const HISTORY_WINDOW_MS = 25;
 /** Sockets written per turn of the event loop during a flush. */
 const FLUSH_SLICE = 500;
 
-/** The main thread's CPU time (µs): the native flush's threads are counted apart. */
-const threadCpu = (): NodeJS.CpuUsage => process.threadCpuUsage();
+/**
+ * The main thread's CPU time: a native flush's threads are counted apart (they report their own).
+ * process.threadCpuUsage is Node 23.9+; before it, the process's (a flush's CPU then counts the pool's too).
+ */
+const ownCpu = (prev?: NodeJS.CpuUsage): NodeJS.CpuUsage => (typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage(prev) : process.cpuUsage(prev));
+const threadCpu = (): NodeJS.CpuUsage => ownCpu();
 const cpuMsSince = (c0: NodeJS.CpuUsage): number => {
-  const c = process.threadCpuUsage(c0);
+  const c = ownCpu(c0);
   return (c.user + c.system) / 1000;
 };
 
