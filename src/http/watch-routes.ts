@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ShowcaseError } from '../core/errors.js';
+import { projectRoot } from '../core/project-root.js';
 import type { LiveStream } from '../core/live-stream.js';
 import type { StreamRegistry } from '../core/stream-registry.js';
 import type { Logger } from '../core/logger.js';
@@ -42,12 +42,7 @@ const MAX_SSE_BUFFERED_BYTES = 64 * 1024;
 
 /** dist/web under the project root, whether this module runs from src/ (tap) or dist/src/ (built). */
 export function defaultWebAssetsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'web');
-    dir = dirname(dir);
-  }
-  return join(process.cwd(), 'dist', 'web');
+  return join(projectRoot(), 'dist', 'web');
 }
 
 function iso(ms: number | null | undefined): string | null {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../core/project-root.js';
 
 /**
  * The room fan-out addon (native/room-fanout/room-fanout.c, built by scripts/build-native.mjs into
@@ -22,12 +22,7 @@ let loaded: { addon: NativeFanout | null; why: string } | undefined;
 
 /** dist/native/room-fanout.node under the project root, whether this module runs from src/ or dist/src/. */
 export function nativeFanoutPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'native', 'room-fanout.node');
-    dir = dirname(dir);
-  }
-  return join(process.cwd(), 'dist', 'native', 'room-fanout.node');
+  return join(projectRoot(), 'dist', 'native', 'room-fanout.node');
 }
 
 /** The addon, loaded once; null (and why) where it is not built or does not load. */

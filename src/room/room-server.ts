@@ -66,10 +66,11 @@ interface RoomSocket {
   held: SocketEvent[] | null;
   /** The event of the batch being flushed this socket is written from (0 unless it joined mid-batch). */
   batchFrom: number;
-  /** The socket's fd for native flushes, held open while one writes to it; null: the JavaScript path. */
+  /**
+   * The socket's fd for native flushes, held open while one writes to it (guard.busy); null: the
+   * JavaScript path. While busy, anything else the socket would be written waits in deferred.
+   */
   guard: FlightGuard | null;
-  /** A native flush is writing to the socket: anything else it would be written waits in deferred. */
-  inFlight: boolean;
   deferred: Array<() => void> | null;
 }
 
@@ -123,12 +124,14 @@ const FLUSH_SLICE = 500;
  * The main thread's CPU time: a native flush's threads are counted apart (they report their own).
  * process.threadCpuUsage is Node 23.9+; before it, the process's (a flush's CPU then counts the pool's too).
  */
-const ownCpu = (prev?: NodeJS.CpuUsage): NodeJS.CpuUsage => (typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage(prev) : process.cpuUsage(prev));
-const threadCpu = (): NodeJS.CpuUsage => ownCpu();
+const threadCpu = (prev?: NodeJS.CpuUsage): NodeJS.CpuUsage => (typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage(prev) : process.cpuUsage(prev));
 const cpuMsSince = (c0: NodeJS.CpuUsage): number => {
-  const c = ownCpu(c0);
+  const c = threadCpu(c0);
   return (c.user + c.system) / 1000;
 };
+
+/** The bytes of a flush's batch one socket is written: all of it, or from the event it joined at. */
+const batchFor = (batch: { data: Buffer; offsets: number[] }, s: RoomSocket): Buffer => (s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
 
 /** Client frames one socket may have queued unanswered. */
 const MAX_PENDING = 16;
@@ -278,7 +281,7 @@ export class RoomServer implements UpgradeTarget {
     // Live events from now on are held while history is read, then sent after it without repeats.
     const s: RoomSocket = {
       ws, socket, ip, room, openedAt: now, frames: 0, pending: 0, chain: Promise.resolve(), reactionDropNoticeAt: 0, bannedUntil: 0,
-      from: room.outbox.length, held: [], batchFrom: 0, guard: this.#native ? guardSocket(socket) : null, inFlight: false, deferred: null,
+      from: room.outbox.length, held: [], batchFrom: 0, guard: this.#native ? guardSocket(socket) : null, deferred: null,
       frameBucket: new TokenBucket(c.framesPerSecond, c.framesPerSecond * 2, now),
       reactionBucket: new TokenBucket(c.reactionsPerSecond, c.reactionsPerSecond, now),
     };
@@ -352,7 +355,7 @@ export class RoomServer implements UpgradeTarget {
    * (a short write's remainder goes through libuv first when the flush is done).
    */
   #defer(s: RoomSocket, write: () => void): void {
-    if (!s.inFlight) return write();
+    if (!s.guard?.busy) return write();
     if (s.room.sockets.has(s)) (s.deferred ??= []).push(write);
   }
 
@@ -417,7 +420,7 @@ export class RoomServer implements UpgradeTarget {
       for (let i = gone ? end : at; i < end; i++) {
         const s = targets[i]!;
         if (!room.sockets.has(s) || !this.#writable(s)) continue;
-        s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
+        s.socket.write(batchFor(batch, s));
         this.fanoutWrites++;
       }
       cpuMs += cpuMsSince(c0);
@@ -443,13 +446,12 @@ export class RoomServer implements UpgradeTarget {
   #flushNative(native: NativeFanout, room: Room, batch: { data: Buffer; offsets: number[] }, targets: RoomSocket[], start: number, cpu0: NodeJS.CpuUsage): void {
     const inFlight: RoomSocket[] = [];
     for (const s of targets) {
-      if (!room.sockets.has(s) || !this.#writable(s)) continue;
+      if (!this.#writable(s)) continue;
       if (s.guard && s.socket.writableLength === 0) {
-        s.inFlight = true;
         s.guard.busy = true;
         inFlight.push(s);
       } else {
-        s.socket.write(s.batchFrom === 0 ? batch.data : batch.data.subarray(batch.offsets[s.batchFrom]));
+        s.socket.write(batchFor(batch, s));
         this.fanoutWrites++;
       }
     }
@@ -460,14 +462,16 @@ export class RoomServer implements UpgradeTarget {
     for (let i = 0; i < n; i++) {
       const s = inFlight[i]!;
       fds[i] = s.guard!.fd;
-      offsets[i] = s.batchFrom === 0 ? 0 : batch.offsets[s.batchFrom]!;
+      offsets[i] = batch.offsets[s.batchFrom]!;
     }
     let cpuMs = cpuMsSince(cpu0);
     const done = (threadsUs: number): void => {
       const c0 = threadCpu();
       for (let i = 0; i < n; i++) {
         const s = inFlight[i]!;
-        s.inFlight = false;
+        const guard = s.guard!;
+        // Not busy from here: the remainder and the held writes go straight through libuv.
+        guard.busy = false;
         const sent = out[i]!;
         // sent < 0: the peer is gone (EPIPE, ECONNRESET); the socket's read side sees the close.
         if (sent >= 0 && !s.socket.destroyed) {
@@ -482,7 +486,7 @@ export class RoomServer implements UpgradeTarget {
         s.deferred = null;
         if (held && room.sockets.has(s)) for (const write of held) write();
         // A close asked for during the flight happens now.
-        s.guard!.land();
+        guard.land();
       }
       cpuMs += threadsUs / 1000 + cpuMsSince(c0);
       this.#flushed(room, start, cpuMs);
